@@ -1,0 +1,221 @@
+/**
+ * The gradient rules: one per primitive op, all in this table, written with ops so every
+ * backend gets gradients for free. Each rule maps the upstream gradient g (shaped like the
+ * op's output) to one gradient per input, shaped like that input; broadcasting is undone by
+ * `sumTo`. Composite ops (mean, softmax, batchNorm, …) need no rule.
+ */
+import type { Conv2dParams, Pool2dParams } from '../kernels/backend.js';
+import { getBackend } from '../kernels/registry.js';
+import { Tensor } from '../tensor/tensor.js';
+import { add, div, eq, gt, log, mul, neg, pow, sign, unaryGrad, unaryOp, where } from '../ops/elementwise.js';
+import { conv2d, conv2dWeightGrad, convTranspose2d } from '../ops/conv.js';
+import { mm } from '../ops/linalg.js';
+import { sum } from '../ops/reduce.js';
+import { expand, permute, reshape, sumTo } from '../ops/shape.js';
+import { defineGradRules } from './tape.js';
+
+const s = <T>(node: { saved: Record<string, unknown> }, k: string): T => node.saved[k] as T;
+
+/** A fresh zero tensor with the given shape to scatter into. */
+function zerosOf(shape: readonly number[]): Tensor {
+  return Tensor.empty(shape);
+}
+
+/** Broadcasts a keepdim-shaped reduction gradient back over the reduced axes. */
+function unreduce(g: Tensor, keepShape: number[], inShape: readonly number[]): Tensor {
+  return expand(reshape(g, keepShape), inShape);
+}
+
+defineGradRules({
+  // ---- arithmetic: d(a∘b) -------------------------------------------------------------------
+  add: (g, n) => [sumTo(g, n.inputs[0]!.shape), sumTo(g, n.inputs[1]!.shape)],
+  sub: (g, n) => [sumTo(g, n.inputs[0]!.shape), sumTo(neg(g), n.inputs[1]!.shape)],
+  mul: (g, n) => {
+    const [a, b] = n.inputs as [Tensor, Tensor];
+    return [a.requiresGrad ? sumTo(mul(g, b), a.shape) : null, b.requiresGrad ? sumTo(mul(g, a), b.shape) : null];
+  },
+  // d(a/b)/da = 1/b, d(a/b)/db = −a/b² = −out/b
+  div: (g, n, out) => {
+    const [a, b] = n.inputs as [Tensor, Tensor];
+    return [a.requiresGrad ? sumTo(div(g, b), a.shape) : null, b.requiresGrad ? sumTo(neg(div(mul(g, out), b)), b.shape) : null];
+  },
+  // d(a^b)/da = b·a^(b−1), d(a^b)/db = a^b·log a
+  pow: (g, n, out) => {
+    const [a, b] = n.inputs as [Tensor, Tensor];
+    return [
+      a.requiresGrad ? sumTo(mul(g, mul(b, pow(a, add(b, -1)))), a.shape) : null,
+      b.requiresGrad ? sumTo(mul(g, mul(out, log(a))), b.shape) : null,
+    ];
+  },
+  // Ties split the gradient equally, as PyTorch does.
+  maximum: (g, n) => {
+    const [a, b] = n.inputs as [Tensor, Tensor];
+    const ma = add(gt(a, b), mul(eq(a, b), 0.5));
+    return [sumTo(mul(g, ma), a.shape), sumTo(mul(g, unaryOp('rsubScalar', ma, 1)), b.shape)];
+  },
+  minimum: (g, n) => {
+    const [a, b] = n.inputs as [Tensor, Tensor];
+    const ma = add(gt(b, a), mul(eq(a, b), 0.5));
+    return [sumTo(mul(g, ma), a.shape), sumTo(mul(g, unaryOp('rsubScalar', ma, 1)), b.shape)];
+  },
+
+  // ---- one-input elementwise -------------------------------------------------------------------
+  neg: (g) => [neg(g)],
+  exp: (g, _n, out) => [mul(g, out)],
+  log: (g, n) => [div(g, n.inputs[0]!)],
+  sqrt: (g, _n, out) => [mul(div(g, out), 0.5)],
+  abs: (g, n) => [mul(g, sign(n.inputs[0]!))],
+  square: (g, n) => [mul(g, mul(n.inputs[0]!, 2))],
+  reciprocal: (g, _n, out) => [neg(mul(g, mul(out, out)))],
+  addScalar: (g) => [g],
+  rsubScalar: (g) => [neg(g)],
+  mulScalar: (g, n) => [mul(g, s<number>(n, 'p'))],
+  powScalar: (g, n) => {
+    const p = s<number>(n, 'p');
+    return [mul(g, mul(pow(n.inputs[0]!, p - 1), p))];
+  },
+  sigmoid: (g, _n, out) => [unaryGrad('sigmoid', out, g)],
+  tanh: (g, _n, out) => [unaryGrad('tanh', out, g)],
+  relu: (g, n) => [unaryGrad('relu', n.inputs[0]!, g)],
+  leakyRelu: (g, n) => [unaryGrad('leakyRelu', n.inputs[0]!, g, s<number>(n, 'p'))],
+  elu: (g, n) => [unaryGrad('elu', n.inputs[0]!, g, s<number>(n, 'p'))],
+  softplus: (g, n) => [unaryGrad('softplus', n.inputs[0]!, g)],
+  clamp: (g, n) => {
+    const x = n.inputs[0]!;
+    const lo = s<number>(n, 'lo');
+    const hi = s<number>(n, 'hi');
+    const inside = Tensor.empty(x.shape);
+    const d = inside.data;
+    const xd = x.data;
+    for (let i = 0; i < d.length; i++) d[i] = xd[i]! >= lo && xd[i]! <= hi ? 1 : 0;
+    return [mul(g, inside)];
+  },
+  where: (g, n) => {
+    const cond = s<Float32Array>(n, 'cond');
+    const c = Tensor.empty(g.shape);
+    c.data.set(cond);
+    const [a, b] = n.inputs as [Tensor, Tensor];
+    return [a.requiresGrad ? sumTo(where(c, g, 0), a.shape) : null, b.requiresGrad ? sumTo(where(c, 0, g), b.shape) : null];
+  },
+
+  // ---- reductions ---------------------------------------------------------------------------
+  sum: (g, n) => [unreduce(g, s<number[]>(n, 'keepShape'), n.inputs[0]!.shape)],
+  // The gradient goes to every element equal to the extreme, shared among ties.
+  max: (g, n, out) => extremeGrad(g, n.inputs[0]!, out, s<number[]>(n, 'keepShape'), s<number[]>(n, 'axes')),
+  min: (g, n, out) => extremeGrad(g, n.inputs[0]!, out, s<number[]>(n, 'keepShape'), s<number[]>(n, 'axes')),
+
+  // ---- shapes -----------------------------------------------------------------------------------
+  reshape: (g, n) => [reshape(g, s<number[]>(n, 'shape'))],
+  permute: (g, n) => {
+    const perm = s<number[]>(n, 'perm');
+    const inv = new Array<number>(perm.length);
+    perm.forEach((p, i) => (inv[p] = i));
+    return [permute(g, inv)];
+  },
+  expand: (g, n) => [sumTo(g, n.inputs[0]!.shape)],
+  clone: (g) => [g],
+  slice: (g, n) => {
+    const x = n.inputs[0]!;
+    const out = zerosOf(x.shape);
+    getBackend().sliceAdd(g.data, g.shape, s<number[]>(n, 'starts'), s<number[]>(n, 'steps'), out.data, x.shape);
+    return [out];
+  },
+  concat: (g, n) => {
+    const dim = s<number>(n, 'dim');
+    const offsets = s<number[]>(n, 'offsets');
+    return n.inputs.map((x, i) => {
+      if (!x.requiresGrad) return null;
+      const out = zerosOf(x.shape);
+      const starts = g.shape.map((_, j) => (j === dim ? offsets[i]! : 0));
+      getBackend().slice(g.data, g.shape, starts, g.shape.map(() => 1), out.data, x.shape);
+      return out;
+    });
+  },
+  indexSelect: (g, n) => {
+    const x = n.inputs[0]!;
+    const out = zerosOf(x.shape);
+    getBackend().indexAdd(g.data, x.shape, s<number>(n, 'dim'), s<Int32Array>(n, 'idx'), out.data);
+    return [out];
+  },
+
+  // ---- linear algebra -----------------------------------------------------------------------------
+  // C = op(A)·op(B): dA = G·op(B)ᵀ (transposed back if A was), dB = op(A)ᵀ·G (likewise).
+  mm: (g, n) => {
+    const [a, b] = n.inputs as [Tensor, Tensor];
+    const tA = s<boolean>(n, 'transA');
+    const tB = s<boolean>(n, 'transB');
+    let ga: Tensor | null = null;
+    let gb: Tensor | null = null;
+    if (a.requiresGrad) ga = sumTo(tA ? mm(b, g, tB, true) : mm(g, b, false, !tB), a.shape);
+    if (b.requiresGrad) gb = sumTo(tB ? mm(g, a, true, tA) : mm(a, g, !tA, false), b.shape);
+    return [ga, gb];
+  },
+
+  // ---- convolution ------------------------------------------------------------------------------
+  conv2d: (g, n) => {
+    const p = s<Conv2dParams>(n, 'p');
+    const [x, w, b] = n.inputs as [Tensor, Tensor, Tensor | undefined];
+    // the transposed conv that maps g back to x's size needs this output padding
+    const opH = p.inH - ((p.outH - 1) * p.strideH - 2 * p.padH + p.dilH * (p.kH - 1) + 1);
+    const opW = p.inW - ((p.outW - 1) * p.strideW - 2 * p.padW + p.dilW * (p.kW - 1) + 1);
+    return [
+      x.requiresGrad ? convTranspose2dExact(g, w, p, opH, opW) : null,
+      w.requiresGrad ? conv2dWeightGrad(x, g, w.shape, p) : null,
+      b && b.requiresGrad ? sum(g, [0, 2, 3]) : null,
+    ];
+  },
+  convTranspose2d: (g, n) => {
+    // y = convT(x, w) is the input-gradient of the conv with params p (conv input = y's space).
+    const p = s<Conv2dParams>(n, 'p');
+    const [x, w, b] = n.inputs as [Tensor, Tensor, Tensor | undefined];
+    return [
+      x.requiresGrad
+        ? conv2d(g, w, null, { stride: [p.strideH, p.strideW], padding: [p.padH, p.padW], dilation: [p.dilH, p.dilW], groups: p.groups })
+        : null,
+      w.requiresGrad ? conv2dWeightGrad(g, x, w.shape, p) : null,
+      b && b.requiresGrad ? sum(g, [0, 2, 3]) : null,
+    ];
+  },
+  maxPool2d: (g, n) => {
+    const x = n.inputs[0]!;
+    const out = zerosOf(x.shape);
+    getBackend().maxPool2dBackward(g.data, s<Float32Array>(n, 'idx'), out.data, s<Pool2dParams>(n, 'p'));
+    return [out];
+  },
+  avgPool2d: (g, n) => {
+    const x = n.inputs[0]!;
+    const out = zerosOf(x.shape);
+    getBackend().avgPool2dBackward(g.data, out.data, s<Pool2dParams>(n, 'p'));
+    return [out];
+  },
+  upsampleNearest: (g, n) => {
+    const x = n.inputs[0]!;
+    const [B, C, H, W] = x.shape as [number, number, number, number];
+    const out = zerosOf(x.shape);
+    getBackend().upsampleNearestBackward(g.data, B * C, H, W, s<number>(n, 'sh'), s<number>(n, 'sw'), out.data);
+    return [out];
+  },
+});
+
+/** conv2d's input gradient through the transposed convolution with an explicit output padding. */
+function convTranspose2dExact(g: Tensor, w: Tensor, p: Conv2dParams, opH: number, opW: number): Tensor {
+  if (opH < Math.max(p.strideH, p.dilH) && opW < Math.max(p.strideW, p.dilW))
+    return convTranspose2d(g, w, null, {
+      stride: [p.strideH, p.strideW],
+      padding: [p.padH, p.padW],
+      dilation: [p.dilH, p.dilW],
+      groups: p.groups,
+      outputPadding: [opH, opW],
+    });
+  // Rows/cols the conv never reached (large strides) get zero gradient: use the kernel directly.
+  const out = Tensor.empty([p.batch, p.inC, p.inH, p.inW]);
+  getBackend().conv2dBackwardInput(g.data, w.data, out.data, p);
+  return out;
+}
+
+function extremeGrad(g: Tensor, x: Tensor, out: Tensor, keepShape: number[], axes: number[]): (Tensor | null)[] {
+  const m = reshape(out, keepShape);
+  const mask = eq(x, m);
+  const count = sum(mask, axes, true);
+  return [mul(unreduce(div(reshape(g, keepShape), count), keepShape, x.shape), mask)];
+}

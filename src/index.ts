@@ -1,0 +1,38 @@
+/**
+ * aelab — autoencoders in TypeScript on an engine of its own.
+ *
+ *   import { tensor, nn, optim, losses, noGrad } from 'aelab';
+ */
+import './ops/index.js';
+
+export { Tensor, tidy, keep, liveTensorCount, shapeSize, type Shape, type GradNode } from './tensor/tensor.js';
+export {
+  tensor,
+  fromArray,
+  wrap,
+  zeros,
+  ones,
+  full,
+  zerosLike,
+  onesLike,
+  fullLike,
+  arange,
+  linspace,
+  eye,
+  randn,
+  rand,
+  randint,
+  oneHot,
+  type CreateOptions,
+  type RandomOptions,
+} from './tensor/creation.js';
+export { Generator, defaultGenerator, manualSeed, type GeneratorState } from './tensor/random.js';
+export { noGrad, setGradEnabled, isGradEnabled, backward, type BackwardOptions } from './autograd/tape.js';
+export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
+export * as ops from './ops/index.js';
+export * from './ops/index.js';
+export * as nn from './nn/index.js';
+export { losses, init, summary } from './nn/index.js';
+// optim: wired when src/optim lands
+export { getBackend, useBackend } from './kernels/registry.js';
+export type { Backend } from './kernels/backend.js';

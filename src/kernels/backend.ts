@@ -1,0 +1,197 @@
+/**
+ * The kernel table: the only thing a second backend has to replace.
+ *
+ * Every kernel works on flat, contiguous, row-major Float32Arrays plus plain shape numbers.
+ * Kernels never import tensors, autograd or nn. They write into an `out` array the caller
+ * allocated (through `alloc`, so a wasm backend can hand out views into its own memory), and
+ * never keep a reference to their arguments.
+ *
+ * Shapes are `readonly number[]`. Broadcasting follows NumPy: the binary kernel receives the
+ * operand shapes already right-aligned to the output rank (missing leading dims filled with 1).
+ */
+
+export type F32 = Float32Array;
+export type Shape = readonly number[];
+
+/** Elementwise one-input kernels. `p` is the op's scalar parameter where it has one. */
+export type UnaryOp =
+  | 'neg'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'abs'
+  | 'sign'
+  | 'square'
+  | 'reciprocal'
+  | 'sigmoid'
+  | 'tanh'
+  | 'relu'
+  | 'leakyRelu' // p = negative slope
+  | 'elu' // p = alpha
+  | 'softplus'
+  | 'addScalar' // p
+  | 'mulScalar' // p
+  | 'powScalar' // p
+  | 'rsubScalar'; // p - x
+
+/**
+ * Fused derivative kernels: out = g * f'(…). `x` is the op's input for relu/leakyRelu/elu/softplus
+ * and its OUTPUT y for sigmoid (y(1-y)) and tanh (1-y²), as PyTorch does.
+ */
+export type UnaryGradOp = 'relu' | 'leakyRelu' | 'elu' | 'softplus' | 'sigmoid' | 'tanh';
+
+export type BinaryOp =
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'pow'
+  | 'maximum'
+  | 'minimum'
+  | 'gt'
+  | 'ge'
+  | 'lt'
+  | 'le'
+  | 'eq'
+  | 'ne';
+
+export type ReduceOp = 'sum' | 'max' | 'min';
+
+export interface Conv2dParams {
+  batch: number;
+  inC: number;
+  inH: number;
+  inW: number;
+  outC: number;
+  outH: number;
+  outW: number;
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilH: number;
+  dilW: number;
+  groups: number;
+}
+
+export interface Pool2dParams {
+  batch: number;
+  channels: number;
+  inH: number;
+  inW: number;
+  outH: number;
+  outW: number;
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+}
+
+export interface MatmulParams {
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  /** A is stored (K, M) and used transposed. */
+  transA: boolean;
+  /** B is stored (N, K) and used transposed. */
+  transB: boolean;
+  /** Elements between consecutive batch matrices; 0 broadcasts one matrix over the batch. */
+  strideA: number;
+  strideB: number;
+  /** C = alpha·op(A)·op(B) + beta·C (beta 0 overwrites). */
+  alpha?: number;
+  beta?: number;
+}
+
+export interface AdamParams {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** AdamW: decay the weights directly instead of adding wd·p to the gradient. */
+  decoupled: boolean;
+  amsgrad: boolean;
+  /** 1-based step count, for bias correction. */
+  step: number;
+}
+
+export interface SgdParams {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  /** First step: the momentum buffer is set to the gradient instead of blended. */
+  first: boolean;
+}
+
+export interface Backend {
+  readonly name: string;
+
+  /** A zero-filled array of n floats owned by this backend. */
+  alloc(n: number): F32;
+  /** Returns memory to the backend; the array must not be used afterwards. No-op for js. */
+  free(a: F32): void;
+  /** Bytes currently handed out by alloc and not freed (0 when the backend does not track it). */
+  allocatedBytes(): number;
+
+  fill(out: F32, value: number): void;
+  copy(src: F32, out: F32): void;
+
+  unary(op: UnaryOp, x: F32, out: F32, p: number): void;
+  unaryGrad(op: UnaryGradOp, x: F32, g: F32, out: F32, p: number): void;
+  binary(op: BinaryOp, a: F32, aShape: Shape, b: F32, bShape: Shape, out: F32, outShape: Shape): void;
+  /** out = cond != 0 ? a : b, all four the same length. */
+  where(cond: F32, a: F32, b: F32, out: F32): void;
+  /** out = min(max(x, lo), hi). */
+  clamp(x: F32, lo: number, hi: number, out: F32): void;
+  /** Copies x (shape right-aligned to outShape, dims of 1 repeated) into out. */
+  expand(x: F32, xShape: Shape, out: F32, outShape: Shape): void;
+
+  /** Reduces the given axes of x (sorted, unique); out has the keepdim shape's element count. */
+  reduce(op: ReduceOp, x: F32, shape: Shape, axes: readonly number[], out: F32): void;
+  /** Index of the max along `axis` (as floats). */
+  argmax(x: F32, shape: Shape, axis: number, out: F32): void;
+
+  matmul(a: F32, b: F32, out: F32, p: MatmulParams): void;
+
+  /** out[perm-ordered] = x: out shape is shape permuted by perm. */
+  permute(x: F32, shape: Shape, perm: readonly number[], out: F32): void;
+  /** out = x[starts[i] : starts[i] + outShape[i] : steps[i]] for every dim. */
+  slice(x: F32, shape: Shape, starts: readonly number[], steps: readonly number[], out: F32, outShape: Shape): void;
+  /** The adjoint of slice: out (shape) += g (gShape) at the sliced positions. */
+  sliceAdd(g: F32, gShape: Shape, starts: readonly number[], steps: readonly number[], out: F32, shape: Shape): void;
+  /** out = x.index_select(axis, idx). */
+  indexSelect(x: F32, shape: Shape, axis: number, idx: Int32Array, out: F32): void;
+  /** The adjoint: out (shape) at idx along axis += g. */
+  indexAdd(g: F32, shape: Shape, axis: number, idx: Int32Array, out: F32): void;
+
+  /** x (B, C, H, W), w (outC, inC/groups, kH, kW) → out (B, outC, outH, outW); bias may be null. */
+  conv2d(x: F32, w: F32, bias: F32 | null, out: F32, p: Conv2dParams): void;
+  /** The input gradient of conv2d (= the forward of a transposed convolution): g (B, outC, outH, outW) → out (B, inC, inH, inW). */
+  conv2dBackwardInput(g: F32, w: F32, out: F32, p: Conv2dParams): void;
+  /** The weight gradient of conv2d: out (outC, inC/groups, kH, kW) = Σ_b g ⋆ x. Overwrites out. */
+  conv2dBackwardWeight(x: F32, g: F32, out: F32, p: Conv2dParams): void;
+
+  /** Max pooling; writes the flat input index of each maximum into idx (as floats, -1 for an all-padding window). */
+  maxPool2d(x: F32, out: F32, idx: F32, p: Pool2dParams): void;
+  /** out (input-sized, zeroed by the kernel) += g at idx. */
+  maxPool2dBackward(g: F32, idx: F32, out: F32, p: Pool2dParams): void;
+  /** Average pooling; countIncludePad as PyTorch's default (true). */
+  avgPool2d(x: F32, out: F32, p: Pool2dParams): void;
+  avgPool2dBackward(g: F32, out: F32, p: Pool2dParams): void;
+  /** Nearest-neighbour upsampling by integer factors: x (N, H, W) planes → out (N, H·sh, W·sw). */
+  upsampleNearest(x: F32, planes: number, h: number, w: number, sh: number, sw: number, out: F32): void;
+  upsampleNearestBackward(g: F32, planes: number, h: number, w: number, sh: number, sw: number, out: F32): void;
+
+  /** Fused, in-place Adam/AdamW step over one parameter (vmax may be null unless amsgrad). */
+  adamStep(p: F32, g: F32, m: F32, v: F32, vmax: F32 | null, hp: AdamParams): void;
+  /** Fused, in-place SGD step; buf may be null when momentum is 0. */
+  sgdStep(p: F32, g: F32, buf: F32 | null, hp: SgdParams): void;
+}
