@@ -1,0 +1,166 @@
+/**
+ * DataLoader: batches over an ImageDataset with seeded shuffling and exactly resumable state.
+ *
+ * The loader owns its Generator and draws one permutation per epoch at the epoch's start. Its
+ * saved state is (epoch, position, generator state at the start of the epoch): restoring it redraws
+ * the same permutation and continues at the same batch, so a resumed run sees the same batches in
+ * the same order, bit for bit. Because the generator is rewound on restore, it must not be shared
+ * with anything else — noise transforms take their own generator.
+ */
+
+import { Generator, type GeneratorState } from '../tensor/random.js';
+import { DataError } from './errors.js';
+import { sampleSize, type ImageDataset } from './dataset.js';
+
+export interface Batch {
+  /** (size, C, H, W) row-major. */
+  x: Float32Array;
+  /** (size,) labels, or null for unlabelled data. */
+  y: Int32Array | null;
+  size: number;
+  /** Which dataset samples are in the batch, in order. */
+  indices: Int32Array;
+}
+
+export interface DataLoaderOptions {
+  batchSize: number;
+  /** Reshuffle every epoch (default true); false iterates in dataset order. */
+  shuffle?: boolean;
+  /** Seed of the loader's own generator (default 0). */
+  seed?: number;
+  /** Drop the last incomplete batch (default false). */
+  dropLast?: boolean;
+}
+
+export interface DataLoaderState {
+  /** Epochs completed before the current one (0 for the first). */
+  epoch: number;
+  /** Batches already served from the current epoch. */
+  position: number;
+  /** The generator as it was just before this epoch's permutation was drawn. */
+  generator: GeneratorState;
+  /** Checked on restore, so a state is not applied to a different dataset or batching. */
+  n: number;
+  batchSize: number;
+  shuffle: boolean;
+  dropLast: boolean;
+}
+
+export class DataLoader implements Iterable<Batch> {
+  readonly dataset: ImageDataset;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  private readonly gen: Generator;
+  private epochStart: GeneratorState;
+  private order: Int32Array;
+  private _epoch = 0;
+  private position = 0;
+
+  constructor(dataset: ImageDataset, options: DataLoaderOptions) {
+    const { batchSize } = options;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new DataError(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
+    }
+    this.dataset = dataset;
+    this.batchSize = batchSize;
+    this.shuffle = options.shuffle ?? true;
+    this.dropLast = options.dropLast ?? false;
+    this.gen = new Generator(options.seed ?? 0);
+    this.epochStart = this.gen.getState();
+    this.order = this.drawOrder();
+  }
+
+  /** Batches per epoch. */
+  get length(): number {
+    const { n } = this.dataset;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** Epochs completed so far (the current epoch's index). */
+  get epoch(): number {
+    return this._epoch;
+  }
+
+  private drawOrder(): Int32Array {
+    const { n } = this.dataset;
+    if (!this.shuffle) return Int32Array.from({ length: n }, (_, i) => i);
+    return this.gen.permutation(n);
+  }
+
+  private startNextEpoch(): void {
+    this._epoch += 1;
+    this.position = 0;
+    this.epochStart = this.gen.getState();
+    this.order = this.drawOrder();
+  }
+
+  /**
+   * The next batch of the current epoch, or null when the epoch is exhausted (the loader then
+   * moves on to the next epoch, so the following call starts it).
+   */
+  nextBatch(): Batch | null {
+    if (this.position >= this.length) {
+      this.startNextEpoch();
+      return null;
+    }
+    const start = this.position * this.batchSize;
+    const end = Math.min(start + this.batchSize, this.dataset.n);
+    this.position += 1;
+    return this.gather(this.order.subarray(start, end));
+  }
+
+  /** Copies the given samples into a fresh batch (callers may keep or mutate it). */
+  gather(indices: Int32Array): Batch {
+    const ds = this.dataset;
+    const d = sampleSize(ds);
+    const size = indices.length;
+    const x = new Float32Array(size * d);
+    const y = ds.labels ? new Int32Array(size) : null;
+    for (let j = 0; j < size; j++) {
+      const i = indices[j]!;
+      x.set(ds.images.subarray(i * d, (i + 1) * d), j * d);
+      if (y) y[j] = ds.labels![i]!;
+    }
+    return { x, y, size, indices: Int32Array.from(indices) };
+  }
+
+  /** Iterates the rest of the current epoch, then advances to the next epoch. */
+  *[Symbol.iterator](): Iterator<Batch> {
+    for (let b = this.nextBatch(); b !== null; b = this.nextBatch()) yield b;
+  }
+
+  state(): DataLoaderState {
+    return {
+      epoch: this._epoch,
+      position: this.position,
+      generator: { s: [...this.epochStart.s], spare: this.epochStart.spare },
+      n: this.dataset.n,
+      batchSize: this.batchSize,
+      shuffle: this.shuffle,
+      dropLast: this.dropLast,
+    };
+  }
+
+  loadState(state: DataLoaderState): void {
+    const mismatch = (['n', 'batchSize', 'shuffle', 'dropLast'] as const).filter((k) => state[k] !== this.stateKey(k));
+    if (mismatch.length) {
+      throw new DataError(
+        `DataLoader.loadState: the state was saved for ${mismatch.map((k) => `${k}=${String(state[k])}`).join(', ')} ` +
+          `but this loader has ${mismatch.map((k) => `${k}=${String(this.stateKey(k))}`).join(', ')}`,
+      );
+    }
+    if (!Number.isInteger(state.epoch) || state.epoch < 0 || !Number.isInteger(state.position) || state.position < 0 || state.position > this.length) {
+      throw new DataError(`DataLoader.loadState: invalid epoch ${state.epoch} / position ${state.position} (${this.length} batches per epoch)`);
+    }
+    this.gen.setState(state.generator);
+    this.epochStart = this.gen.getState();
+    this.order = this.drawOrder();
+    this._epoch = state.epoch;
+    this.position = state.position;
+  }
+
+  private stateKey(k: 'n' | 'batchSize' | 'shuffle' | 'dropLast'): number | boolean {
+    return k === 'n' ? this.dataset.n : this[k];
+  }
+}

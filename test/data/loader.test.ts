@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { createDataset } from '../../src/data/dataset.js';
+import { DataLoader, type Batch } from '../../src/data/loader.js';
+
+function ds(n: number, labelled = true) {
+  // 1×1×2 samples: [i, -i] so batches can be checked against indices.
+  const images = new Float32Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    images[2 * i] = i;
+    images[2 * i + 1] = -i;
+  }
+  return createDataset({ name: 'd', images, labels: labelled ? Int32Array.from({ length: n }, (_, i) => i * 10) : null, channels: 1, height: 1, width: 2 });
+}
+
+const ids = (bs: Batch[]) => bs.map((b) => Array.from(b.indices));
+
+describe('DataLoader', () => {
+  it('serves every sample once per epoch in batches, laid out N×C×H×W', () => {
+    const loader = new DataLoader(ds(10), { batchSize: 4, seed: 1 });
+    expect(loader.length).toBe(3);
+    const batches = [...loader];
+    expect(batches.map((b) => b.size)).toEqual([4, 4, 2]);
+    const seen = batches.flatMap((b) => Array.from(b.indices)).sort((a, b) => a - b);
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    for (const b of batches) {
+      expect(b.x.length).toBe(b.size * 2);
+      b.indices.forEach((i, j) => {
+        expect(b.x[2 * j]).toBe(i);
+        expect(b.x[2 * j + 1]).toBe(-i);
+        expect(b.y![j]).toBe(i * 10);
+      });
+    }
+    expect(loader.epoch).toBe(1);
+  });
+
+  it('same seed same order; new order each epoch; no shuffle keeps dataset order', () => {
+    const a = new DataLoader(ds(20), { batchSize: 5, seed: 7 });
+    const b = new DataLoader(ds(20), { batchSize: 5, seed: 7 });
+    const a1 = ids([...a]);
+    expect(a1).toEqual(ids([...b]));
+    const a2 = ids([...a]);
+    expect(a2).not.toEqual(a1);
+    expect(ids([...new DataLoader(ds(20), { batchSize: 5, seed: 8 })])).not.toEqual(a1);
+    const plain = new DataLoader(ds(5), { batchSize: 2, shuffle: false });
+    expect(ids([...plain])).toEqual([[0, 1], [2, 3], [4]]);
+  });
+
+  it('dropLast drops the incomplete batch; unlabelled data gives y = null', () => {
+    const l = new DataLoader(ds(10, false), { batchSize: 4, dropLast: true });
+    const bs = [...l];
+    expect(bs.map((b) => b.size)).toEqual([4, 4]);
+    expect(bs[0]!.y).toBeNull();
+    expect(l.length).toBe(2);
+  });
+
+  it('resumes from a saved state exactly, mid-epoch and across epochs', () => {
+    const ref = new DataLoader(ds(23), { batchSize: 4, seed: 99 });
+    const full: number[][] = [];
+    for (let e = 0; e < 3; e++) full.push(...ids([...ref]));
+
+    const run = new DataLoader(ds(23), { batchSize: 4, seed: 99 });
+    const got: number[][] = ids([...run]); // epoch 0
+    got.push(Array.from(run.nextBatch()!.indices), Array.from(run.nextBatch()!.indices)); // 2 batches of epoch 1
+    const saved = JSON.parse(JSON.stringify(run.state())); // survives a checkpoint round trip
+    expect(saved.epoch).toBe(1);
+    expect(saved.position).toBe(2);
+
+    const resumed = new DataLoader(ds(23), { batchSize: 4, seed: 12345 }); // seed is overridden by the state
+    resumed.loadState(saved);
+    for (let e = 0; e < 2; e++) got.push(...ids([...resumed]));
+    expect(got).toEqual(full);
+    expect(resumed.epoch).toBe(3);
+  });
+
+  it('rejects a state from a different dataset or batching', () => {
+    const a = new DataLoader(ds(10), { batchSize: 4 });
+    const b = new DataLoader(ds(12), { batchSize: 4 });
+    expect(() => b.loadState(a.state())).toThrow('the state was saved for n=10 but this loader has n=12');
+    expect(() => new DataLoader(ds(3), { batchSize: 0 })).toThrow('batchSize must be a positive integer, got 0');
+  });
+});
