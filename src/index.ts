@@ -33,6 +33,6 @@ export * as ops from './ops/index.js';
 export * from './ops/index.js';
 export * as nn from './nn/index.js';
 export { losses, init, summary } from './nn/index.js';
-// optim: wired when src/optim lands
-export { getBackend, useBackend } from './kernels/registry.js';
+export * as optim from './optim/index.js';
+export { getBackend, useBackend, setBackend, initBackend, type BackendName, type SetBackendOptions } from './kernels/registry.js';
 export type { Backend } from './kernels/backend.js';
