@@ -1,0 +1,55 @@
+/**
+ * Adagrad (Duchi et al., 2011) — torch.optim.Adagrad (1.13). Each coordinate's step shrinks with
+ * the sum of its squared gradients, so often-moved coordinates move less; the sum only grows,
+ * which is why learning eventually stalls (the seed notes' caveat).
+ *
+ * With t the parameter's step count (1-based):
+ *   g = g + wd·p
+ *   clr = lr / (1 + (t − 1)·lrDecay)
+ *   s = s + g²                       (s starts at initialAccumulatorValue)
+ *   p = p − clr · g / (√s + ε)
+ */
+import { HyperCheck, Optimizer, type ParamState, type Params, type ResolvedGroup, type StateSpec } from './optimizer.js';
+
+export interface AdagradHyper {
+  lr: number;
+  lrDecay: number;
+  weightDecay: number;
+  initialAccumulatorValue: number;
+  eps: number;
+}
+
+export type AdagradOptions = Partial<AdagradHyper>;
+
+export class Adagrad extends Optimizer<AdagradHyper, AdagradOptions> {
+  constructor(params: Params<AdagradOptions>, opts: AdagradOptions = {}) {
+    super('Adagrad', params, { lr: 0.01, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10 }, opts);
+  }
+
+  protected checkHyper(h: AdagradHyper, v: HyperCheck): void {
+    v.nonNegative('lr', h.lr);
+    v.nonNegative('lrDecay', h.lrDecay);
+    v.nonNegative('weightDecay', h.weightDecay);
+    v.nonNegative('initialAccumulatorValue', h.initialAccumulatorValue);
+    v.nonNegative('eps', h.eps);
+  }
+
+  protected stateSpec(group: ResolvedGroup<AdagradHyper>): StateSpec {
+    return { counters: ['step'], buffers: { sum: group.initialAccumulatorValue } };
+  }
+
+  protected update(p: Float32Array, g: Float32Array, group: ResolvedGroup<AdagradHyper>, state: ParamState): void {
+    const step = (state.step as number) + 1;
+    state.step = step;
+    const { lr, lrDecay, weightDecay, eps } = group;
+    const clr = lr / (1 + (step - 1) * lrDecay);
+    const sum = state.sum as Float32Array;
+    for (let i = 0; i < p.length; i++) {
+      let gi = g[i]!;
+      if (weightDecay !== 0) gi += weightDecay * p[i]!;
+      // Continue with the float32 value the buffer holds, as PyTorch does.
+      const s = (sum[i] = Math.fround(sum[i]! + gi * gi));
+      p[i] = p[i]! - (clr * gi) / (Math.sqrt(s) + eps);
+    }
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Gradient clipping, as torch.nn.utils.clip_grad_norm_ / clip_grad_value_ (1.13). Both work
+ * in place on `.grad` and skip parameters without one.
+ */
+import { Tensor } from '../tensor/tensor.js';
+
+function gradsOf(fn: string, params: Tensor | Iterable<Tensor>): Float32Array[] {
+  const list = params instanceof Tensor ? [params] : Array.from(params);
+  const out: Float32Array[] = [];
+  list.forEach((p, i) => {
+    if (!(p instanceof Tensor)) throw new TypeError(`${fn}: params[${i}] is not a Tensor`);
+    if (p.grad) out.push(p.grad.data);
+  });
+  return out;
+}
+
+export interface ClipGradNormOptions {
+  /** Throw when the total norm is NaN or infinite instead of scaling by it (PyTorch's error_if_nonfinite). */
+  errorIfNonfinite?: boolean;
+}
+
+/**
+ * Scales all gradients together so that their joint norm is at most `maxNorm`, and returns the
+ * joint norm before clipping:
+ *
+ *   total = ‖(‖g₁‖ₚ, ‖g₂‖ₚ, …)‖ₚ = (Σ|g|ᵖ)^(1/p)     (max |g| for p = Infinity)
+ *   g ← g · min(1, maxNorm / (total + 1e-6))
+ *
+ * The 1e-6 is PyTorch's; it keeps a zero gradient finite and makes the clipped norm land just
+ * under maxNorm. Sums run in float64.
+ */
+export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number, normType = 2, opts: ClipGradNormOptions = {}): number {
+  if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm) || maxNorm < 0)
+    throw new RangeError(`clipGradNorm: invalid maxNorm = ${String(maxNorm)} (must be a number >= 0)`);
+  if (typeof normType !== 'number' || !(normType > 0))
+    throw new RangeError(`clipGradNorm: invalid normType = ${String(normType)} (must be a number > 0, or Infinity)`);
+  const grads = gradsOf('clipGradNorm', params);
+  if (grads.length === 0) return 0;
+  let total: number;
+  if (normType === Infinity) {
+    total = 0;
+    for (const g of grads)
+      for (let i = 0; i < g.length; i++) {
+        const a = Math.abs(g[i]!);
+        // NaN must win, as torch's max propagates it.
+        if (a > total || Number.isNaN(a)) total = a;
+        if (Number.isNaN(total)) break;
+      }
+  } else {
+    let acc = 0;
+    for (const g of grads)
+      for (let i = 0; i < g.length; i++) {
+        const a = Math.abs(g[i]!);
+        acc += normType === 2 ? a * a : normType === 1 ? a : Math.pow(a, normType);
+      }
+    total = normType === 1 ? acc : normType === 2 ? Math.sqrt(acc) : Math.pow(acc, 1 / normType);
+  }
+  if (opts.errorIfNonfinite && !Number.isFinite(total))
+    throw new Error(
+      `clipGradNorm: the total norm of order ${normType} of the gradients is ${total}, so they cannot be clipped ` +
+        '(pass errorIfNonfinite: false to scale by it anyway)',
+    );
+  const coef = maxNorm / (total + 1e-6);
+  // PyTorch multiplies by the coefficient clamped to 1 (a no-op when no clipping is needed); a
+  // NaN total gives NaN gradients there too.
+  if (coef < 1 || Number.isNaN(coef)) for (const g of grads) for (let i = 0; i < g.length; i++) g[i] = g[i]! * coef;
+  return total;
+}
+
+/** Clamps every gradient element into [-clipValue, clipValue]. */
+export function clipGradValue(params: Tensor | Iterable<Tensor>, clipValue: number): void {
+  if (typeof clipValue !== 'number' || Number.isNaN(clipValue) || clipValue < 0)
+    throw new RangeError(`clipGradValue: invalid clipValue = ${String(clipValue)} (must be a number >= 0)`);
+  for (const g of gradsOf('clipGradValue', params))
+    for (let i = 0; i < g.length; i++) {
+      const v = g[i]!;
+      g[i] = v > clipValue ? clipValue : v < -clipValue ? -clipValue : v;
+    }
+}

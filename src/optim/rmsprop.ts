@@ -1,0 +1,69 @@
+/**
+ * RMSprop (Hinton, lecture 6e) — torch.optim.RMSprop (1.13). Divides the gradient by a running
+ * RMS of recent gradients; `centered` subtracts the squared running mean (an estimate of the
+ * variance instead of the raw second moment).
+ *
+ *   g = g + wd·p
+ *   E[g²] = α·E[g²] + (1 − α)·g²
+ *   centered:  E[g] = α·E[g] + (1 − α)·g;   a = √(E[g²] − E[g]²) + ε
+ *   otherwise:                              a = √E[g²] + ε
+ *   momentum > 0:  b = μ·b + g / a;  p = p − lr·b
+ *   otherwise:     p = p − lr·g / a
+ */
+import { HyperCheck, Optimizer, type ParamState, type Params, type ResolvedGroup, type StateSpec } from './optimizer.js';
+
+export interface RMSpropHyper {
+  lr: number;
+  alpha: number;
+  eps: number;
+  weightDecay: number;
+  momentum: number;
+  centered: boolean;
+}
+
+export type RMSpropOptions = Partial<RMSpropHyper>;
+
+export class RMSprop extends Optimizer<RMSpropHyper, RMSpropOptions> {
+  constructor(params: Params<RMSpropOptions>, opts: RMSpropOptions = {}) {
+    super('RMSprop', params, { lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false }, opts);
+  }
+
+  protected checkHyper(h: RMSpropHyper, v: HyperCheck): void {
+    v.nonNegative('lr', h.lr);
+    // PyTorch only asks alpha >= 0; above 1 the average takes negative weights and diverges.
+    v.inRange('alpha', h.alpha, 0, 1);
+    v.nonNegative('eps', h.eps);
+    v.nonNegative('weightDecay', h.weightDecay);
+    v.nonNegative('momentum', h.momentum);
+    v.bool('centered', h.centered);
+  }
+
+  protected stateSpec(group: ResolvedGroup<RMSpropHyper>): StateSpec {
+    const buffers: StateSpec['buffers'] = { squareAvg: 0 };
+    if (group.momentum > 0) buffers.momentumBuffer = 0;
+    if (group.centered) buffers.gradAvg = 0;
+    return { counters: ['step'], buffers, optional: ['momentumBuffer', 'gradAvg'] };
+  }
+
+  protected update(p: Float32Array, g: Float32Array, group: ResolvedGroup<RMSpropHyper>, state: ParamState): void {
+    state.step = (state.step as number) + 1;
+    const { lr, alpha, eps, weightDecay, momentum, centered } = group;
+    const sq = state.squareAvg as Float32Array;
+    const ga = centered ? (state.gradAvg as Float32Array) : null;
+    const mb = momentum > 0 ? (state.momentumBuffer as Float32Array) : null;
+    for (let i = 0; i < p.length; i++) {
+      let gi = g[i]!;
+      if (weightDecay !== 0) gi += weightDecay * p[i]!;
+      const s = (sq[i] = Math.fround(alpha * sq[i]! + (1 - alpha) * gi * gi));
+      let avg: number;
+      if (ga) {
+        const m = (ga[i] = Math.fround(alpha * ga[i]! + (1 - alpha) * gi));
+        avg = Math.sqrt(s - m * m) + eps;
+      } else avg = Math.sqrt(s) + eps;
+      if (mb) {
+        const b = (mb[i] = Math.fround(momentum * mb[i]! + gi / avg));
+        p[i] = p[i]! - lr * b;
+      } else p[i] = p[i]! - (lr * gi) / avg;
+    }
+  }
+}
