@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+/**
+ * Quality benchmark on Fashion-MNIST (Debian's dataset-fashion-mnist), side by side with PyTorch:
+ *
+ *   vae   PyTorch's examples/vae (784-400-20, ReLU, sigmoid, BCE summed + KL, Adam 1e-3, batch 128):
+ *         test negative ELBO (nats per image) and seconds per epoch, aelab vs bench/torch_ref.py.
+ *         Target: within 1% of PyTorch's ELBO, and faster per epoch.
+ *   mlp   classifier 784-512-256-10 (ReLU, Adam 1e-3, batch 128): test accuracy ≥ 89%.
+ *   cnn   the default CNN classifier: test accuracy ≥ 91%.
+ *   pca   dense AE with a 32-d code vs PCA with 32 components: test reconstruction MSE per pixel.
+ *
+ * Usage: node bench/quality.mjs [--only vae,mlp,cnn,pca] [--epochs 10] [--json] [--no-torch]
+ * Runs against dist/ (npm run build).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const flag = (name) => args.includes(`--${name}`);
+const only = new Set(opt('only', 'vae,mlp,cnn,pca').split(','));
+const epochs = Number(opt('epochs', '10'));
+const json = flag('json');
+const log = (s) => {
+  if (!json) process.stderr.write(s + '\n');
+};
+
+if (!existsSync(join(root, 'dist', 'index.js'))) {
+  const r = spawnSync(process.execPath, [join(root, 'tools', 'build.mjs')], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(1);
+}
+const ae = await import(join(root, 'dist', 'index.js'));
+const { backend } = await ae.initBackend();
+log(`aelab backend: ${backend.name}`);
+
+const train = await ae.data.loadDataset('fashion-mnist', { split: 'train' });
+const test = await ae.data.loadDataset('fashion-mnist', { split: 'test' });
+log(`data: ${train.source}`);
+const shape = [train.channels, train.height, train.width];
+
+async function fit(config, tc, valSet = null) {
+  ae.manualSeed(1);
+  const model = ae.models.buildModel(config);
+  const trainer = new ae.Trainer(model, train, valSet, { ...ae.defaultTrainConfig, epochs, batchSize: 128, lr: 1e-3, optimizer: 'adam', seed: 1, ...tc });
+  const t0 = performance.now();
+  const res = await trainer.fit();
+  const seconds = (performance.now() - t0) / 1000;
+  const testParts = ae.noGrad(() => trainer.evaluate(test));
+  return { model, seconds, perEpoch: seconds / res.epochsCompleted, test: testParts, history: res.history };
+}
+
+const results = {};
+
+if (only.has('vae')) {
+  log('vae: aelab …');
+  const cfg = ae.models.defaultConfig('vae', shape, { hidden: [400], latent: 20, activation: 'relu', decoder: 'bernoulli', beta: 1 });
+  const a = await fit(cfg, {});
+  const row = { aelab: { negElbo: a.test.loss, recon: a.test.recon, kl: a.test.kl, secondsPerEpoch: a.perEpoch } };
+  if (!flag('no-torch')) {
+    log('vae: PyTorch …');
+    const r = spawnSync('/usr/bin/python3', [join(root, 'bench', 'torch_ref.py'), '--vae-quality', '--epochs', String(epochs), '--threads', '2', '--seed', '1'], { encoding: 'utf8' });
+    if (r.status === 0) {
+      const t = JSON.parse(r.stdout.trim().split('\n').pop());
+      row.torch = { negElbo: t.testNegElboPerImage, secondsPerEpoch: t.secondsPerEpoch };
+      row.elboGapPercent = (100 * (row.aelab.negElbo - row.torch.negElbo)) / row.torch.negElbo;
+      row.speedup = row.torch.secondsPerEpoch / row.aelab.secondsPerEpoch;
+    } else row.torch = { error: (r.stderr || r.error?.message || 'failed').trim().split('\n').pop() };
+  }
+  results.vae = row;
+  log(JSON.stringify(row));
+}
+
+if (only.has('mlp')) {
+  log('mlp classifier …');
+  const cfg = ae.models.defaultConfig('mlp', shape, { hidden: [512, 256], activation: 'relu', numClasses: 10, dropout: 0 });
+  const a = await fit(cfg, {});
+  results.mlp = { testAccuracy: a.test.acc, testCe: a.test.ce ?? a.test.loss, secondsPerEpoch: a.perEpoch, target: 0.89 };
+  log(JSON.stringify(results.mlp));
+}
+
+if (only.has('cnn')) {
+  log('cnn classifier …');
+  const cfg = ae.models.defaultConfig('cnn', shape, { numClasses: 10 });
+  const a = await fit(cfg, {});
+  results.cnn = { testAccuracy: a.test.acc, testCe: a.test.ce ?? a.test.loss, secondsPerEpoch: a.perEpoch, target: 0.91, config: cfg };
+  log(JSON.stringify(results.cnn));
+}
+
+if (only.has('pca')) {
+  log('dense AE (32-d code) vs PCA (32 components) …');
+  const cfg = ae.models.defaultConfig('ae', shape, { hidden: [512, 256], latent: 32, activation: 'relu', loss: 'bce' });
+  const a = await fit(cfg, {});
+  const d = shape[0] * shape[1] * shape[2];
+  let se = 0;
+  ae.noGrad(() => {
+    for (let s = 0; s < test.n; s += 1000) {
+      const n = Math.min(1000, test.n - s);
+      ae.tidy(() => {
+        const x = ae.tensor(test.images.subarray(s * d, (s + n) * d), [n, d]);
+        const r = a.model.reconstruct(x);
+        const xd = x.data;
+        const rd = r.data;
+        for (let i = 0; i < xd.length; i++) se += (xd[i] - rd[i]) ** 2;
+      });
+    }
+  });
+  const aeMse = se / (test.n * d);
+  const t0 = performance.now();
+  const pca = ae.models.PCA.fit(train.images, train.n, d, 32);
+  const pcaSeconds = (performance.now() - t0) / 1000;
+  const pcaMse = pca.meanReconstructionError(test.images, test.n);
+  results.aeVsPca = { aeTestMse: aeMse, pcaTestMse: pcaMse, ratio: aeMse / pcaMse, aeSeconds: a.seconds, pcaSeconds };
+  log(JSON.stringify(results.aeVsPca));
+}
+
+if (json) process.stdout.write(JSON.stringify({ backend: backend.name, epochs, results }, null, 2) + '\n');
+else {
+  const lines = [`\nFashion-MNIST quality (${epochs} epochs, backend ${backend.name})`];
+  if (results.vae) {
+    const v = results.vae;
+    lines.push(
+      `VAE 784-400-20   test −ELBO  aelab ${v.aelab.negElbo.toFixed(2)} nats` +
+        (v.torch?.negElbo ? ` | PyTorch ${v.torch.negElbo.toFixed(2)} | gap ${v.elboGapPercent.toFixed(2)}% (target ≤ 1%)` : ` | PyTorch: ${v.torch?.error ?? 'skipped'}`),
+    );
+    lines.push(
+      `                 s/epoch     aelab ${v.aelab.secondsPerEpoch.toFixed(1)}` +
+        (v.torch?.secondsPerEpoch ? ` | PyTorch ${v.torch.secondsPerEpoch.toFixed(1)} | ${v.speedup.toFixed(2)}× (target > 1)` : ''),
+    );
+  }
+  if (results.mlp) lines.push(`MLP 784-512-256-10  test accuracy ${(100 * results.mlp.testAccuracy).toFixed(2)}% (target ≥ 89%)`);
+  if (results.cnn) lines.push(`CNN                 test accuracy ${(100 * results.cnn.testAccuracy).toFixed(2)}% (target ≥ 91%)`);
+  if (results.aeVsPca)
+    lines.push(
+      `AE 32-d vs PCA 32   test MSE/pixel AE ${results.aeVsPca.aeTestMse.toFixed(5)} | PCA ${results.aeVsPca.pcaTestMse.toFixed(5)} | AE/PCA ${results.aeVsPca.ratio.toFixed(3)} (target < 1)`,
+    );
+  process.stdout.write(lines.join('\n') + '\n');
+}

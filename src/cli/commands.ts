@@ -1,0 +1,335 @@
+/** `aelab eval | sample | reconstruct | encode | anomaly | summary` and PCA runs. */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, extname, join, resolve } from 'node:path';
+import { noGrad } from '../autograd/tape.js';
+import type { ImageDataset } from '../data/dataset.js';
+import { loadDataset } from '../data/sources.js';
+import { writeFileAtomicSync } from '../io/atomic.js';
+import { saveImageGrid } from '../io/png.js';
+import { buildModel } from '../models/index.js';
+import { PCA } from '../models/pca.js';
+import type { AutoencoderModel, FamilyModel, ModelKind } from '../models/types.js';
+import { summary } from '../nn/summary.js';
+import { Generator } from '../tensor/random.js';
+import { tidy } from '../tensor/tensor.js';
+import { inputBatch, isAutoencoder, pca2 } from '../train/figures.js';
+import { Trainer, defaultTrainConfig } from '../train/trainer.js';
+import { saveChart } from '../viz/render.js';
+import { rocCurve } from '../viz/roc.js';
+import { histogramSpec, latentScatterSpec, lineChartSpec, rocSpec } from '../viz/specs.js';
+import { UserError } from './errors.js';
+import { loadRunModel, readRunConfig, defaultRunDir, ensureFreshDir, writeRunConfig, VERSION } from './run-folder.js';
+import { checkKind, loadTrainTest, log, modelConfigFromFlags, numClassesOf, runTrain, type ModelFlags, type TrainFlags } from './train.js';
+
+function requireAE(m: FamilyModel, cmd: string): AutoencoderModel {
+  if (!isAutoencoder(m)) throw new UserError(`aelab ${cmd}: a '${m.kind}' model is a classifier, not an autoencoder`, 2);
+  return m;
+}
+
+async function datasetFor(run: string, spec: string | undefined, split: 'train' | 'test'): Promise<ImageDataset> {
+  const cfg = readRunConfig(run);
+  return loadDataset(spec ?? cfg.data.spec, { split });
+}
+
+/** Evaluates all of a dataset in batches, averaging the model's parts. */
+function evaluateAll(model: FamilyModel, ds: ImageDataset): Record<string, number> {
+  const t = new Trainer(model, ds, null, { ...defaultTrainConfig, batchSize: 500 });
+  return t.evaluate(ds);
+}
+
+function print(json: boolean | undefined, obj: unknown, text: string): void {
+  process.stdout.write(json ? JSON.stringify(obj, null, 2) + '\n' : text + '\n');
+}
+
+function table(rec: Record<string, number>): string {
+  const w = Math.max(...Object.keys(rec).map((k) => k.length));
+  return Object.entries(rec)
+    .map(([k, v]) => `  ${k.padEnd(w)}  ${Number.isInteger(v) ? v : v.toPrecision(6)}`)
+    .join('\n');
+}
+
+export async function cmdEval(o: { run: string; data?: string; split: 'train' | 'test'; iw?: number; weights: 'best' | 'last'; json?: boolean; seed: number }): Promise<void> {
+  const run = resolve(o.run);
+  const cfg = readRunConfig(run);
+  if (cfg.pca) return evalPca(run, o);
+  const { model } = loadRunModel(run, o.weights);
+  const ds = await datasetFor(run, o.data, o.split);
+  const res = noGrad(() => evaluateAll(model, ds));
+  if (o.iw) {
+    const vae = model as unknown as { importanceWeightedLogLikelihood?: (x: never, k: number, g: Generator) => Float32Array };
+    if (typeof vae.importanceWeightedLogLikelihood !== 'function') throw new UserError(`--iw needs a VAE; this run is a '${model.kind}'`, 2);
+    const gen = new Generator(o.seed);
+    let sum = 0;
+    model.eval();
+    for (let s = 0; s < ds.n; s += 100) {
+      sum += tidy(() => {
+        const { x } = inputBatch(model, ds, s, 100);
+        return vae.importanceWeightedLogLikelihood!(x as never, o.iw!, gen).reduce((a, b) => a + b, 0);
+      });
+    }
+    res[`iwLogLikelihood(k=${o.iw})`] = sum / ds.n;
+  }
+  print(o.json, { run, split: o.split, n: ds.n, metrics: res }, `${model.kind} on ${ds.name} (${o.split}, ${ds.n} samples):\n${table(res)}`);
+}
+
+async function evalPca(run: string, o: { data?: string; split: 'train' | 'test'; json?: boolean }): Promise<void> {
+  const pca = loadPca(run);
+  const ds = await datasetFor(run, o.data, o.split);
+  const err = pca.meanReconstructionError(ds.images, ds.n);
+  const res = { mse: err, components: pca.k, explainedVariance: pca.explainedVarianceRatio.reduce((a: number, b: number) => a + b, 0) };
+  print(o.json, { run, split: o.split, n: ds.n, metrics: res }, `pca on ${ds.name} (${o.split}, ${ds.n} samples):\n${table(res)}`);
+}
+
+function loadPca(run: string): PCA {
+  const p = join(run, 'pca.json');
+  if (!existsSync(p)) throw new UserError(`${run}: no pca.json`);
+  try {
+    return PCA.fromJSON(JSON.parse(readFileSync(p, 'utf8')) as never);
+  } catch (e) {
+    throw new UserError(`${p}: ${(e as Error).message}`);
+  }
+}
+
+function outPath(out: string | undefined, run: string, name: string): string {
+  const p = resolve(out ?? join(run, 'figures', name));
+  mkdirSync(dirname(p), { recursive: true });
+  return p;
+}
+
+export async function cmdSample(o: { run: string; n: number; label?: number; seed: number; out?: string; weights: 'best' | 'last'; json?: boolean }): Promise<void> {
+  const run = resolve(o.run);
+  const { model, config } = loadRunModel(run, o.weights);
+  const ae = requireAE(model, 'sample');
+  if (!ae.sample) throw new UserError(`aelab sample: a '${model.kind}' has no prior to sample from (use vae, cvae or aae)`, 2);
+  if (o.label !== undefined && !model.needsLabels && model.kind !== 'aae')
+    throw new UserError(`--label needs a conditional model (cvae); this run is a '${model.kind}'`, 2);
+  const [C, H, W] = config.model.inputShape;
+  const labels = model.needsLabels || o.label !== undefined ? Int32Array.from({ length: o.n }, (_, i) => o.label ?? i % 10) : null;
+  model.eval();
+  const imgs = noGrad(() => tidy(() => ae.sample!(o.n, new Generator(o.seed), labels).data.slice()));
+  const p = outPath(o.out, run, o.label !== undefined ? `samples-label${o.label}.png` : 'samples.png');
+  await saveImageGrid(p, imgs, o.n, H, W, { channels: C as 1 | 3, scale: 2, pad: 2, background: 0.5 });
+  print(o.json, { file: p, n: o.n }, `wrote ${o.n} samples to ${p}`);
+}
+
+export async function cmdReconstruct(o: { run: string; n: number; data?: string; split: 'train' | 'test'; out?: string; weights: 'best' | 'last'; json?: boolean }): Promise<void> {
+  const run = resolve(o.run);
+  const { model, config } = loadRunModel(run, o.weights);
+  const ae = requireAE(model, 'reconstruct');
+  const ds = await datasetFor(run, o.data, o.split);
+  const n = Math.min(o.n, ds.n);
+  const [C, H, W] = config.model.inputShape;
+  model.eval();
+  const { imgs, err } = noGrad(() =>
+    tidy(() => {
+      const { x, y } = inputBatch(model, ds, 0, n);
+      const r = ae.reconstruct(x, y);
+      const d = C * H * W;
+      const out = new Float32Array(2 * n * d);
+      out.set(x.data.subarray(0, n * d));
+      out.set(r.data.subarray(0, n * d), n * d);
+      const e = ae.reconstructionError(x, y);
+      return { imgs: out, err: Array.from(e) };
+    }),
+  );
+  const p = outPath(o.out, run, 'reconstructions.png');
+  await saveImageGrid(p, imgs, 2 * n, H, W, { cols: n, channels: C as 1 | 3, scale: 2, pad: 2, background: 0.5 });
+  const mean = err.reduce((a, b) => a + b, 0) / err.length;
+  print(o.json, { file: p, n, meanError: mean, errors: err }, `wrote ${n} inputs (top) and reconstructions (bottom) to ${p}\nmean reconstruction error ${mean.toPrecision(5)}`);
+}
+
+/** Writes a float32 matrix as NumPy .npy (format 1.0). */
+export function npyBytes(data: Float32Array, shape: number[]): Uint8Array {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const total = 10 + header.length + 1;
+  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const out = new Uint8Array(10 + header.length + data.byteLength);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(new TextEncoder().encode(header), 10);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
+  return out;
+}
+
+export async function cmdEncode(o: { run: string; out: string; data?: string; split: 'train' | 'test'; limit?: number; weights: 'best' | 'last'; json?: boolean }): Promise<void> {
+  const run = resolve(o.run);
+  const ext = extname(o.out).toLowerCase();
+  if (ext !== '.csv' && ext !== '.npy') throw new UserError(`--out must end in .csv or .npy, got '${o.out}'`, 2);
+  const cfg = readRunConfig(run);
+  const ds = await datasetFor(run, o.data, o.split);
+  const n = Math.min(o.limit ?? ds.n, ds.n);
+  let codes: Float32Array;
+  let k: number;
+  if (cfg.pca) {
+    const pca = loadPca(run);
+    k = pca.k;
+    codes = pca.transform(ds.images.subarray(0, n * ds.channels * ds.height * ds.width), n);
+  } else {
+    const { model } = loadRunModel(run, o.weights);
+    const ae = requireAE(model, 'encode');
+    model.eval();
+    const parts: Float32Array[] = [];
+    k = 0;
+    for (let s = 0; s < n; s += 500)
+      parts.push(
+        noGrad(() =>
+          tidy(() => {
+            const { x, y } = inputBatch(model, ds, s, Math.min(500, n - s));
+            const z = ae.encode(x, y);
+            k = z.shape[1]!;
+            return z.data.slice();
+          }),
+        ),
+      );
+    codes = new Float32Array(n * k);
+    let off = 0;
+    for (const p of parts) {
+      codes.set(p, off);
+      off += p.length;
+    }
+  }
+  const out = resolve(o.out);
+  if (ext === '.npy') writeFileAtomicSync(out, npyBytes(codes, [n, k]));
+  else {
+    const head = ['label', ...Array.from({ length: k }, (_, j) => `z${j + 1}`)].join(',');
+    const lines = [head];
+    for (let i = 0; i < n; i++) lines.push([ds.labels ? ds.labels[i] : '', ...Array.from(codes.subarray(i * k, (i + 1) * k))].join(','));
+    writeFileAtomicSync(out, lines.join('\n') + '\n');
+  }
+  print(o.json, { file: out, n, dims: k }, `wrote ${n} codes of ${k} dims to ${out}`);
+}
+
+export interface AnomalyFlags extends TrainFlags {
+  normal: number[];
+}
+
+/**
+ * Trains an autoencoder on the "normal" classes only, then scores the test set by
+ * reconstruction error: anomalies (the other classes) should reconstruct worse (seed 002).
+ */
+export async function cmdAnomaly(f: AnomalyFlags): Promise<void> {
+  const kind = checkKind(f.model);
+  if (kind === 'mlp' || kind === 'cnn' || kind === 'pca' || kind === 'cvae')
+    throw new UserError(`aelab anomaly: --model must be an unconditional autoencoder (ae, conv-ae, sparse-ae, dae, vae, aae), got '${kind}'`, 2);
+  const outcome = await runTrain({ ...f, classes: f.normal, figures: f.figures });
+  const model = requireAE(outcome.model, 'anomaly');
+  const full = await loadDataset(f.data, { split: 'test' }).catch(() => null);
+  if (!full || !full.labels) throw new UserError(`aelab anomaly: dataset '${f.data}' needs a labelled test split`, 2);
+  const normal = new Set(f.normal);
+  const scores: number[] = [];
+  const labels: (0 | 1)[] = [];
+  model.eval();
+  for (let s = 0; s < full.n; s += 500) {
+    const e = noGrad(() =>
+      tidy(() => {
+        const { x, y } = inputBatch(model, full, s, Math.min(500, full.n - s));
+        return model.reconstructionError(x, y);
+      }),
+    );
+    for (let i = 0; i < e.length; i++) {
+      scores.push(e[i]!);
+      labels.push(normal.has(full.labels[s + i]!) ? 0 : 1);
+    }
+  }
+  const { points, auc } = rocCurve(scores, labels);
+  const perClass: Record<string, number> = {};
+  const counts: Record<string, number> = {};
+  for (let i = 0; i < full.n; i++) {
+    const c = full.classNames?.[full.labels[i]!] ?? String(full.labels[i]);
+    perClass[c] = (perClass[c] ?? 0) + scores[i]!;
+    counts[c] = (counts[c] ?? 0) + 1;
+  }
+  for (const c of Object.keys(perClass)) perClass[c]! /= counts[c]!;
+  const figs = join(outcome.runDir, 'figures');
+  const groups = {
+    normal: Float32Array.from(scores.filter((_, i) => labels[i] === 0)),
+    anomalous: Float32Array.from(scores.filter((_, i) => labels[i] === 1)),
+  };
+  await saveChart(join(figs, 'anomaly-histogram.png'), histogramSpec(groups, { title: `reconstruction error: normal classes ${f.normal.join(',')} vs the rest`, xTitle: 'reconstruction error (per image)', normalize: 'fraction' }));
+  await saveChart(join(figs, 'anomaly-roc.png'), rocSpec(points, auc, { title: `ROC: normal = classes ${f.normal.join(',')}` } as never));
+  const result = { runDir: outcome.runDir, normalClasses: f.normal, auc, nNormal: groups.normal.length, nAnomalous: groups.anomalous.length, meanScoreByClass: perClass };
+  writeFileSync(join(outcome.runDir, 'anomaly.json'), JSON.stringify(result, null, 2) + '\n');
+  print(
+    f.json,
+    result,
+    `anomaly detection, trained on classes ${f.normal.join(',')} (${outcome.train.n} images):\n  ROC AUC ${auc.toFixed(4)} on ${full.n} test images ` +
+      `(${groups.normal.length} normal, ${groups.anomalous.length} anomalous)\n  mean error by class:\n${table(perClass)}\n  figures: ${join(figs, 'anomaly-histogram.png')}, ${join(figs, 'anomaly-roc.png')}`,
+  );
+}
+
+export async function cmdSummary(o: ModelFlags & { run?: string; data: string; json?: boolean }): Promise<void> {
+  let model: FamilyModel;
+  let shape: [number, number, number];
+  if (o.run) {
+    const r = loadRunModel(resolve(o.run));
+    model = r.model;
+    shape = r.config.model.inputShape;
+  } else {
+    const kind = checkKind(o.model);
+    if (kind === 'pca') throw new UserError('aelab summary: PCA has no layers; try aelab train --model pca', 2);
+    const ds = await loadDataset(o.data, { split: 'test' }).catch(() => loadDataset(o.data, { split: 'train' }));
+    shape = [ds.channels, ds.height, ds.width];
+    model = buildModel(modelConfigFromFlags(kind as ModelKind, shape, o, numClassesOf(ds)));
+  }
+  const input = model.inputLayout === 'image' ? [1, ...shape] : [1, shape[0] * shape[1] * shape[2]];
+  const s = summary(model, input);
+  print(o.json, { kind: model.kind, config: model.config, rows: s.rows, totalParams: s.totalParams, trainableParams: s.trainableParams }, `${model.kind}\n${s.text}`);
+}
+
+/** `aelab train --model pca`: fits PCA with --latent components; writes pca.json, result.json and figures. */
+export async function runPca(f: TrainFlags): Promise<void> {
+  const { train, test } = await loadTrainTest(f);
+  const d = train.channels * train.height * train.width;
+  const k = f.latent ?? 32;
+  if (k > d) throw new UserError(`--latent ${k} exceeds the ${d} input dimensions`, 2);
+  const runDir = resolve(f.out ?? defaultRunDir('pca', f.data));
+  ensureFreshDir(runDir);
+  const t0 = performance.now();
+  const pca = PCA.fit(train.images, train.n, d, k);
+  const seconds = (performance.now() - t0) / 1000;
+  writeRunConfig(runDir, {
+    aelab: VERSION,
+    created: new Date().toISOString(),
+    model: { kind: 'pca', inputShape: [train.channels, train.height, train.width] } as never,
+    train: { ...defaultTrainConfig, seed: f.seed },
+    data: { spec: f.data, name: train.name, source: train.source, valFraction: 0, limit: f.limit ?? null, classes: f.classes ?? null },
+    pca: true,
+  });
+  writeFileAtomicSync(join(runDir, 'pca.json'), JSON.stringify(pca.toJSON()) + '\n');
+  const evalSet = test ?? train;
+  const result = {
+    components: k,
+    fitSeconds: seconds,
+    explainedVariance: pca.explainedVarianceRatio.reduce((a: number, b: number) => a + b, 0),
+    trainMse: pca.meanReconstructionError(train.images, train.n),
+    testMse: pca.meanReconstructionError(evalSet.images, evalSet.n),
+  };
+  writeFileSync(join(runDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+  if (f.figures) {
+    const figs = join(runDir, 'figures');
+    const n = Math.min(16, evalSet.n);
+    const x = evalSet.images.subarray(0, n * d);
+    const r = pca.inverseTransform(pca.transform(x, n), n);
+    const both = new Float32Array(2 * n * d);
+    both.set(x);
+    both.set(r, n * d);
+    await saveImageGrid(join(figs, 'reconstructions.png'), both, 2 * n, train.height, train.width, { cols: n, scale: 2, pad: 2, background: 0.5 });
+    await saveImageGrid(join(figs, 'components.png'), pca.components.slice(0, Math.min(k, 64) * d), Math.min(k, 64), train.height, train.width, { scale: 2, pad: 2, normalize: 'each' });
+    const m = Math.min(2000, evalSet.n);
+    const codes = pca.transform(evalSet.images.subarray(0, m * d), m);
+    const xy = k >= 2 ? (k === 2 ? codes : pca2(codes, m, k)) : null;
+    if (xy) {
+      const pts = Array.from({ length: m }, (_, i) => ({
+        x: k === 2 ? xy[i * 2]! : codes[i * k]!,
+        y: k === 2 ? xy[i * 2 + 1]! : codes[i * k + 1]!,
+        label: evalSet.labels ? (evalSet.classNames?.[evalSet.labels[i]!] ?? String(evalSet.labels[i])) : 'all',
+      }));
+      await saveChart(join(figs, 'latent.png'), latentScatterSpec(pts, { title: 'PCA: first two components', xTitle: 'PC 1', yTitle: 'PC 2' }));
+    }
+    let acc = 0;
+    const rows = pca.explainedVarianceRatio.map((v: number, i: number) => ({ x: i + 1, y: (acc += v), series: 'cumulative' }));
+    await saveChart(join(figs, 'explained-variance.png'), lineChartSpec(rows, { title: 'PCA: cumulative explained variance', xTitle: 'components', yTitle: 'fraction of variance' }));
+  }
+  print(f.json, { runDir, ...result }, `PCA with ${k} components on ${train.name} (${train.n} images, ${seconds.toFixed(2)} s):\n${table(result)}\nrun folder: ${runDir}`);
+  log(f, '');
+}

@@ -1,0 +1,264 @@
+/** `aelab train` (and the training half of `aelab anomaly`). */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { noGrad } from '../autograd/tape.js';
+import type { ImageDataset } from '../data/dataset.js';
+import { filterByLabel } from '../data/dataset.js';
+import { loadDataset } from '../data/sources.js';
+import { trainValTestSplit } from '../data/split.js';
+import { buildModel, defaultConfig } from '../models/index.js';
+import type { FamilyModel, ModelConfig, ModelKind } from '../models/types.js';
+import { summary } from '../nn/summary.js';
+import { manualSeed } from '../tensor/random.js';
+import { loadModelWeights } from '../train/checkpoint.js';
+import { writeRunFigures } from '../train/figures.js';
+import { defaultTrainConfig, NonFiniteLossError, Trainer, type TrainConfig, type FitResult } from '../train/trainer.js';
+import { UserError } from './errors.js';
+import { consoleReporter } from './progress.js';
+import { defaultRunDir, ensureFreshDir, readRunConfig, VERSION, writeRunConfig, type RunConfig } from './run-folder.js';
+
+export const MODEL_KINDS = ['ae', 'conv-ae', 'sparse-ae', 'dae', 'vae', 'cvae', 'aae', 'mlp', 'cnn', 'pca'] as const;
+
+/** Options shared by commands that build a model. */
+export interface ModelFlags {
+  model: string;
+  latent?: number;
+  hidden?: number[];
+  channels?: number[];
+  activation?: string;
+  loss?: string;
+  decoder?: string;
+  beta?: number;
+  rho?: number;
+  sparsity?: string;
+  noise?: string;
+  noiseLevel?: number;
+  prior?: string;
+  conditionalPrior?: boolean;
+  dropout?: number;
+}
+
+export interface DataFlags {
+  data: string;
+  limit?: number;
+  valFraction: number;
+  classes?: number[];
+  download?: boolean;
+}
+
+export interface TrainFlags extends ModelFlags, DataFlags {
+  epochs?: number;
+  batch: number;
+  lr?: number;
+  optimizer: string;
+  weightDecay: number;
+  schedule: string;
+  clipNorm?: number;
+  earlyStopping?: number;
+  seed: number;
+  out?: string;
+  resume?: string;
+  figures: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function checkKind(model: string): ModelKind | 'pca' {
+  if (!(MODEL_KINDS as readonly string[]).includes(model))
+    throw new UserError(`--model must be one of ${MODEL_KINDS.join(', ')}; got '${model}'`, 2);
+  return model as ModelKind | 'pca';
+}
+
+/** The model config from defaults plus the flags the user gave. */
+export function modelConfigFromFlags(kind: ModelKind, inputShape: [number, number, number], f: ModelFlags, numClasses: number): ModelConfig {
+  const o: Record<string, unknown> = {};
+  const set = (k: string, v: unknown) => {
+    if (v !== undefined) o[k] = v;
+  };
+  set('latent', f.latent);
+  set('hidden', f.hidden);
+  set('channels', f.channels);
+  set('activation', f.activation);
+  set('loss', f.loss);
+  set('decoder', f.decoder);
+  set('beta', f.beta);
+  set('rho', f.rho);
+  set('sparsity', f.sparsity);
+  set('noise', f.noise);
+  set('noiseLevel', f.noiseLevel);
+  set('prior', f.prior);
+  set('conditionalPrior', f.conditionalPrior);
+  set('dropout', f.dropout);
+  if (['cvae', 'aae', 'mlp', 'cnn'].includes(kind)) o.numClasses = Math.max(numClasses, 2);
+  try {
+    return defaultConfig(kind, inputShape, o as never);
+  } catch (e) {
+    throw new UserError(`model options: ${(e as Error).message}`, 2);
+  }
+}
+
+export function log(flags: { quiet?: boolean; json?: boolean }, msg: string): void {
+  if (!flags.quiet) process.stderr.write(msg + '\n');
+}
+
+/** Loads the train split (optionally filtered/limited) and the test split of a dataset spec. */
+export async function loadTrainTest(f: DataFlags & { quiet?: boolean; json?: boolean; seed: number }): Promise<{ train: ImageDataset; test: ImageDataset | null }> {
+  const opts = { download: f.download ?? false, log: (m: string) => log(f, `data: ${m}`) };
+  let train = await loadDataset(f.data, { ...opts, split: 'train' });
+  let test: ImageDataset | null = null;
+  try {
+    test = await loadDataset(f.data, { split: 'test', download: opts.download });
+    if (test.images === train.images) test = null;
+  } catch {
+    test = null;
+  }
+  if (f.classes) {
+    if (!train.labels) throw new UserError(`--classes needs a labelled dataset; '${train.name}' has no labels`, 2);
+    train = filterByLabel(train, f.classes);
+    if (test) test = filterByLabel(test, f.classes);
+    if (train.n === 0) throw new UserError(`--classes ${f.classes.join(',')}: no training samples have these labels`, 2);
+  }
+  if (f.limit !== undefined && f.limit < train.n) train = { ...sliceDs(train, f.limit) };
+  return { train, test };
+}
+
+function sliceDs(ds: ImageDataset, n: number): ImageDataset {
+  const d = ds.channels * ds.height * ds.width;
+  return { ...ds, images: ds.images.slice(0, n * d), labels: ds.labels ? ds.labels.slice(0, n) : null, n };
+}
+
+export function numClassesOf(ds: ImageDataset): number {
+  if (ds.classNames?.length) return ds.classNames.length;
+  let m = -1;
+  if (ds.labels) for (const l of ds.labels) m = Math.max(m, l);
+  return m + 1;
+}
+
+export interface TrainOutcome {
+  runDir: string;
+  model: FamilyModel;
+  fit: FitResult;
+  test: Record<string, number> | null;
+  figures: string[];
+  train: ImageDataset;
+  testSet: ImageDataset | null;
+}
+
+/** Trains (or resumes) a family model and writes the run folder. */
+export async function runTrain(f: TrainFlags): Promise<TrainOutcome> {
+  let runDir: string;
+  let model: FamilyModel;
+  let cfg: RunConfig;
+  let trainCfg: TrainConfig;
+  if (f.resume) {
+    runDir = resolve(f.resume);
+    cfg = readRunConfig(runDir);
+    if (cfg.pca) throw new UserError(`${runDir} is a PCA run; PCA has nothing to resume`, 2);
+    Object.assign(f, {
+      data: cfg.data.spec,
+      limit: cfg.data.limit ?? undefined,
+      valFraction: cfg.data.valFraction,
+      classes: cfg.data.classes ?? undefined,
+      seed: cfg.train.seed,
+    });
+    trainCfg = { ...cfg.train, epochs: f.epochs ?? cfg.train.epochs };
+    model = buildModel(cfg.model);
+  } else {
+    const kind = checkKind(f.model);
+    if (kind === 'pca') throw new Error('internal: pca is trained by runPca');
+    trainCfg = {
+      ...defaultTrainConfig,
+      epochs: f.epochs ?? defaultEpochs(kind),
+      batchSize: f.batch,
+      lr: f.lr ?? defaultLr(kind),
+      optimizer: f.optimizer as TrainConfig['optimizer'],
+      weightDecay: f.weightDecay,
+      seed: f.seed,
+      schedule: f.schedule as TrainConfig['schedule'],
+      clipNorm: f.clipNorm ?? null,
+      earlyStopping: f.earlyStopping ?? null,
+    };
+    runDir = resolve(f.out ?? defaultRunDir(kind, f.data));
+    model = undefined as unknown as FamilyModel;
+    cfg = undefined as unknown as RunConfig;
+  }
+  manualSeed(f.seed);
+  const { train: full, test } = await loadTrainTest(f);
+  const { train, val } = trainValTestSplit(full, { val: f.valFraction, seed: f.seed });
+  if (!f.resume) {
+    const kind = f.model as ModelKind;
+    const mc = modelConfigFromFlags(kind, [full.channels, full.height, full.width], f, numClassesOf(full));
+    model = buildModel(mc);
+    if (model.needsLabels && !full.labels) throw new UserError(`--model ${kind} needs class labels; dataset '${full.name}' has none`, 2);
+    ensureFreshDir(runDir);
+    cfg = {
+      aelab: VERSION,
+      created: new Date().toISOString(),
+      model: mc,
+      train: trainCfg,
+      data: { spec: f.data, name: full.name, source: full.source, valFraction: f.valFraction, limit: f.limit ?? null, classes: f.classes ?? null },
+    };
+    writeRunConfig(runDir, cfg);
+  }
+  const inputShape = model.inputLayout === 'image' ? [1, full.channels, full.height, full.width] : [1, full.channels * full.height * full.width];
+  log(f, `model: ${model.kind}, ${model.numParameters().toLocaleString('en-US')} parameters; input ${JSON.stringify(inputShape.slice(1))}`);
+  log(f, `data: ${train.n} train, ${val.n} validation${test ? `, ${test.n} test` : ''}`);
+  let trainer: Trainer;
+  try {
+    trainer = new Trainer(model, train, val.n > 0 ? val : null, trainCfg, { runDir, reporter: consoleReporter({ quiet: !!f.quiet }) });
+  } catch (e) {
+    throw new UserError((e as Error).message, 2);
+  }
+  if (f.resume) {
+    trainer.resume(runDir);
+    if (trainer.epoch >= trainCfg.epochs)
+      log(f, `run already has ${trainer.epoch} epochs; pass --epochs N (> ${trainer.epoch}) to train further`);
+    else log(f, `resuming at epoch ${trainer.epoch + 1}, step ${trainer.step}`);
+    cfg.train = trainCfg;
+    writeRunConfig(runDir, cfg);
+  }
+  log(f, `run folder: ${runDir}`);
+  const onSigint = () => {
+    log(f, '\ninterrupt: finishing the current step and saving a checkpoint (press Ctrl-C again to abort)');
+    trainer.requestStop();
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', onSigint);
+  let fit: FitResult;
+  try {
+    fit = await trainer.fit();
+  } catch (e) {
+    if (e instanceof NonFiniteLossError) throw new UserError(e.message, 3);
+    throw e;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+  // evaluate and draw with the best weights
+  const best = join(runDir, 'checkpoints', 'best', 'model.safetensors');
+  if (existsSync(best)) loadModelWeights(model, best);
+  let testMetrics: Record<string, number> | null = null;
+  if (test && fit.reason !== 'interrupted') {
+    testMetrics = noGrad(() => trainer.evaluate(test));
+    writeFileSync(
+      join(runDir, 'result.json'),
+      JSON.stringify({ bestEpoch: fit.bestEpoch + 1, epochs: fit.epochsCompleted, stop: fit.reason, test: testMetrics }, null, 2) + '\n',
+    );
+  }
+  let figures: string[] = [];
+  if (f.figures && fit.reason !== 'interrupted') {
+    figures = await writeRunFigures(join(runDir, 'figures'), model, fit.history, test ?? val, { seed: f.seed });
+  }
+  return { runDir, model, fit, test: testMetrics, figures, train, testSet: test };
+}
+
+export function defaultEpochs(kind: ModelKind): number {
+  return kind === 'vae' ? 10 : 10;
+}
+
+export function defaultLr(kind: ModelKind): number {
+  return kind === 'aae' ? 5e-4 : 1e-3;
+}
+
+export function printSummary(model: FamilyModel, shape: number[]): string {
+  return summary(model, shape).text;
+}

@@ -1,0 +1,4 @@
+/** Interchange: safetensors, atomic file writes, PNG encode/decode and image grids. */
+export * from './safetensors.js';
+export * from './atomic.js';
+export * from './png.js';
