@@ -11,7 +11,7 @@ import { add, div, eq, gt, log, mul, neg, pow, sign, unaryGrad, unaryOp, where }
 import { conv2d, conv2dWeightGrad, convTranspose2d } from '../ops/conv.js';
 import { mm } from '../ops/linalg.js';
 import { sum } from '../ops/reduce.js';
-import { expand, permute, reshape, sumTo } from '../ops/shape.js';
+import { expand, permute, reshape, slice, sumTo } from '../ops/shape.js';
 import { defineGradRules } from './tape.js';
 
 const s = <T>(node: { saved: Record<string, unknown> }, k: string): T => node.saved[k] as T;
@@ -169,9 +169,7 @@ defineGradRules({
     const p = s<Conv2dParams>(n, 'p');
     const [x, w, b] = n.inputs as [Tensor, Tensor, Tensor | undefined];
     return [
-      x.requiresGrad
-        ? conv2d(g, w, null, { stride: [p.strideH, p.strideW], padding: [p.padH, p.padW], dilation: [p.dilH, p.dilW], groups: p.groups })
-        : null,
+      x.requiresGrad ? convTranspose2dInputGrad(g, w, p) : null,
       w.requiresGrad ? conv2dWeightGrad(g, x, w.shape, p) : null,
       b && b.requiresGrad ? sum(g, [0, 2, 3]) : null,
     ];
@@ -196,6 +194,17 @@ defineGradRules({
     return [out];
   },
 });
+
+/**
+ * convTranspose2d's input gradient: the forward conv with params p. When outputPadding ≥ stride
+ * (allowed if dilation > stride) that conv's output is larger than x; the extra rows/cols lie
+ * outside x and are dropped.
+ */
+function convTranspose2dInputGrad(g: Tensor, w: Tensor, p: Conv2dParams): Tensor {
+  const dx = conv2d(g, w, null, { stride: [p.strideH, p.strideW], padding: [p.padH, p.padW], dilation: [p.dilH, p.dilW], groups: p.groups });
+  if (dx.shape[2] === p.outH && dx.shape[3] === p.outW) return dx;
+  return slice(dx, null, null, [0, p.outH], [0, p.outW]);
+}
 
 /** conv2d's input gradient through the transposed convolution with an explicit output padding. */
 function convTranspose2dExact(g: Tensor, w: Tensor, p: Conv2dParams, opH: number, opW: number): Tensor {

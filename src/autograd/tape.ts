@@ -115,10 +115,15 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
   try {
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k]!;
-      const node = t.node!;
+      const node = t.node;
       const g = grads.get(t);
       grads.delete(t);
       if (!g) continue;
+      // Only the root can be a leaf here (children are pushed only when they have a node).
+      if (node === null) {
+        accumulateLeaf(t, g);
+        continue;
+      }
       if (node.released)
         throw new Error(
           `backward(): trying to backward through the graph a second time (op '${node.op}'); pass { retainGraph: true } to the first backward`,
@@ -130,6 +135,12 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
         const x = node.inputs[j]!;
         const gx = gin[j];
         if (!gx || !x.requiresGrad) continue;
+        // A disposed intermediate has lost its node: going on would treat it as a leaf and
+        // silently drop the gradient of everything before it.
+        if (x.isDisposed)
+          throw new Error(
+            `backward(): input ${j} of '${node.op}' (shape [${x.shape.join(', ')}]) was disposed (by dispose() or a tidy scope) before backward; call backward inside the tidy that made the graph`,
+          );
         if (gx.shape.join() !== x.shape.join())
           throw new Error(
             `autograd: rule '${node.op}' returned a gradient of shape [${gx.shape.join(', ')}] for input ${j} of shape [${x.shape.join(', ')}]`,
@@ -150,9 +161,10 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
     gradEnabled = prevEnabled;
   }
   if (!opts.retainGraph) {
-    // Drop references to the graph so intermediates can be reclaimed.
-    for (const t of order) if (t !== root && t.node) t.node = null;
-    if (root.node) root.node.inputs = [];
+    // Drop references to the graph so intermediates can be reclaimed. The released nodes stay on
+    // their tensors, so a later backward that reaches one throws instead of treating the
+    // intermediate as a leaf and silently dropping the gradient of everything before it.
+    for (const t of order) if (t.node) t.node.inputs = [];
   }
 }
 

@@ -70,14 +70,19 @@ export function l1(input: Tensor, target: Tensor, opts: LossOptions = {}): Tenso
   return reduce(abs(sub(input, target)), opts.reduction);
 }
 
+/** The smallest positive float32 (a denormal): log of it is −103.3, below the −100 clamp. */
+const TINY_F32 = 2 ** -149;
+
 /**
  * Binary cross-entropy on probabilities: −[y log p + (1−y) log(1−p)], with each log clamped
- * at −100 as PyTorch does, so p = 0 or 1 gives a finite loss.
+ * at −100 as PyTorch does, so p = 0 or 1 gives a finite loss. The argument of each log is first
+ * clamped at the smallest float32, so where the clamp is active (p = 0 or 1 exactly, e.g. a
+ * sigmoid saturated in float32) the gradient is 0 instead of 0·∞ = NaN.
  */
 export function bce(probs: Tensor, target: Tensor, opts: LossOptions = {}): Tensor {
   sameShape('bce', probs, target, 'probabilities');
-  const lp = maximum(log(probs), -100);
-  const lq = maximum(log(sub(1, probs)), -100);
+  const lp = maximum(log(clamp(probs, TINY_F32)), -100);
+  const lq = maximum(log(clamp(sub(1, probs), TINY_F32)), -100);
   const l = neg(add(mul(target, lp), mul(sub(1, target), lq)));
   return reduce(l, opts.reduction);
 }
@@ -109,6 +114,10 @@ export function nll(logProbs: Tensor, target: Tensor | ArrayLike<number>, opts: 
   const [N, C] = logProbs.shape as [number, number];
   const ignore = opts.ignoreIndex;
   const raw = target instanceof Tensor ? target.data : target;
+  if (raw.length !== N)
+    throw new Error(
+      `nll: expected ${N} class targets (one per row), got ${target instanceof Tensor ? `shape [${target.shape.join(', ')}]` : `${raw.length}`}`,
+    );
   const keepMask = new Float32Array(N);
   const idx = new Float32Array(N);
   for (let i = 0; i < N; i++) {

@@ -41,12 +41,14 @@ abstract class BatchNormBase extends Module {
   forward(x: Tensor): Tensor {
     if (!this.expectedDims.includes(x.ndim))
       throw new Error(`${this.typeName}: expected a ${this.expectedDims.join(' or ')}-D input, got [${x.shape.join(', ')}]`);
-    if (this.training && this.numBatchesTracked) this.numBatchesTracked.data[0]! += 1;
-    return batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, {
+    const y = batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, {
       training: this.training || !this.runningMean,
       momentum: this.momentum,
       eps: this.eps,
     });
+    // counted after the checks in batchNorm, so a rejected input does not count as a batch
+    if (this.training && this.numBatchesTracked) this.numBatchesTracked.data[0]! += 1;
+    return y;
   }
   override extraRepr(): string {
     return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.weight !== null}`;

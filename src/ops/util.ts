@@ -42,8 +42,9 @@ export function normAxes(op: string, axes: number | readonly number[] | undefine
   return [...set].sort((x, y) => x - y);
 }
 
+/** Numbers become 0-d tensors; anything else is passed through for checkTensor to name. */
 export function asTensor(x: TensorLike): Tensor {
-  return x instanceof Tensor ? x : tensor(x);
+  return typeof x === 'number' ? tensor(x) : x;
 }
 
 export function checkTensor(op: string, x: unknown, name = 'input'): asserts x is Tensor {

@@ -127,6 +127,8 @@ export class Tensor {
   readonly shape: number[];
   private storage: Storage;
   private disposed = false;
+  /** Element count, kept so a disposed tensor still reports it (its storage may be gone). */
+  private readonly numel: number;
 
   constructor(storage: Storage | Float32Array, shape: Shape, requiresGrad = false) {
     const size = shapeSize(shape);
@@ -134,6 +136,7 @@ export class Tensor {
     if (storage.data.length !== size)
       throw new Error(`Tensor: shape [${shape.join(', ')}] needs ${size} elements, data has ${storage.data.length}`);
     this.storage = storage;
+    this.numel = size;
     storage.refs++;
     this.shape = shape.slice();
     this.requiresGrad = requiresGrad;
@@ -157,7 +160,7 @@ export class Tensor {
   }
 
   get size(): number {
-    return this.storage.data.length;
+    return this.numel;
   }
 
   get ndim(): number {
@@ -260,37 +263,61 @@ export function liveTensorCount(): number {
 
 // ---- printing ----------------------------------------------------------------------------------
 
-function formatNumber(v: number, fixed: boolean): string {
+type NumberStyle = 'int' | 'fixed' | 'sci';
+
+function formatNumber(v: number, style: NumberStyle): string {
   if (Number.isNaN(v)) return 'nan';
   if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
-  return fixed ? v.toFixed(4) : v.toExponential(4);
+  // PyTorch prints integer-valued floats as '3.'
+  return style === 'int' ? `${v.toFixed(0)}.` : style === 'fixed' ? v.toFixed(4) : v.toExponential(4);
 }
 
+/** Past this many elements only the first and last `edge` entries of each dim are shown (PyTorch's threshold). */
+const PRINT_THRESHOLD = 1000;
+
+/**
+ * PyTorch's layout: numbers right-aligned to a common width, rows of a matrix on their own lines,
+ * a blank line between higher-dim blocks, '...' where a large tensor is summarised.
+ */
 function formatTensor(t: Tensor): string {
   if (t.isDisposed) return `Tensor(disposed, shape=[${t.shape.join(', ')}])`;
   const d = t.data;
-  let maxAbs = 0;
-  let minAbs = Infinity;
-  for (let i = 0; i < d.length; i++) {
-    const a = Math.abs(d[i]!);
-    if (Number.isFinite(a)) {
-      if (a > maxAbs) maxAbs = a;
-      if (a > 0 && a < minAbs) minAbs = a;
-    }
-  }
-  const fixed = maxAbs < 1e5 && (minAbs === Infinity || minAbs >= 1e-4);
   const shape = t.shape;
   const edge = 3;
-  const fmt = (dim: number, off: number, indent: string): string => {
-    if (shape.length === 0) return formatNumber(d[0]!, fixed);
-    const n = shape[dim]!;
-    const stride = shapeSize(shape.slice(dim + 1));
-    const idx: (number | null)[] = n > 2 * edge + 1 ? [...range(edge), null, ...range(edge).map((i) => n - edge + i)] : range(n);
-    if (dim === shape.length - 1) {
-      return '[' + idx.map((i) => (i === null ? '...' : formatNumber(d[off + i]!, fixed).padStart(fixed ? 0 : 0))).join(', ') + ']';
+  const summarise = d.length > PRINT_THRESHOLD;
+  const shown = (n: number): (number | null)[] =>
+    summarise && n > 2 * edge ? [...range(edge), null, ...range(edge).map((i) => n - edge + i)] : range(n);
+  // Style and width from the elements actually printed.
+  const printed: number[] = [];
+  const collect = (dim: number, off: number): void => {
+    if (dim === shape.length) {
+      printed.push(d[off]!);
+      return;
     }
+    const stride = shapeSize(shape.slice(dim + 1));
+    for (const i of shown(shape[dim]!)) if (i !== null) collect(dim + 1, off + i * stride);
+  };
+  collect(0, 0);
+  let maxAbs = 0;
+  let minAbs = Infinity;
+  let allInt = true;
+  for (const v of printed) {
+    if (!Number.isFinite(v)) continue;
+    const a = Math.abs(v);
+    if (a > maxAbs) maxAbs = a;
+    if (a > 0 && a < minAbs) minAbs = a;
+    if (!Number.isInteger(v)) allInt = false;
+  }
+  const style: NumberStyle = allInt && maxAbs < 1e8 ? 'int' : maxAbs < 1e5 && (minAbs === Infinity || minAbs >= 1e-4) ? 'fixed' : 'sci';
+  const width = printed.reduce((w, v) => (Number.isFinite(v) ? Math.max(w, formatNumber(v, style).length) : w), 0);
+  const num = (v: number) => formatNumber(v, style).padStart(width);
+  const fmt = (dim: number, off: number, indent: string): string => {
+    if (shape.length === 0) return formatNumber(d[0]!, style);
+    const stride = shapeSize(shape.slice(dim + 1));
+    const idx = shown(shape[dim]!);
+    if (dim === shape.length - 1) return '[' + idx.map((i) => (i === null ? '...' : num(d[off + i]!))).join(', ') + ']';
     const inner = idx.map((i) => (i === null ? '...' : fmt(dim + 1, off + i * stride, indent + ' ')));
-    return '[' + inner.join(',\n' + indent + ' ') + ']';
+    return '[' + inner.join(',' + '\n'.repeat(shape.length - dim - 1) + indent + ' ') + ']';
   };
   const grad = t.node ? `, grad_fn=${t.node.op}` : t.requiresGrad ? ', requiresGrad=true' : '';
   return `tensor(${fmt(0, 0, '       ')}, shape=[${shape.join(', ')}]${grad})`;

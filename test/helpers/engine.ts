@@ -69,6 +69,5 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
       worstErr = err;
     }
   }
-  if (worst >= 0)
-    throw new Error(`${label}: element ${worst}: actual ${actual[worst]}, expected ${expected[worst]} (rel err ${worstErr})`);
+  if (worst >= 0) throw new Error(`${label}: element ${worst}: actual ${actual[worst]}, expected ${expected[worst]} (rel err ${worstErr})`);
 }
