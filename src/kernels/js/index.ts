@@ -36,12 +36,6 @@ function broadcastStrides(shape: Shape, outShape: Shape): number[] {
   return st.map((s, i) => (shape[i] === 1 && outShape[i] !== 1 ? 0 : s));
 }
 
-function sameShape(a: Shape, b: Shape): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 function unary(op: UnaryOp, x: F32, out: F32, p: number): void {
   const n = out.length;
   switch (op) {
