@@ -9,14 +9,14 @@
  * Pass `loadSystemFonts: true` (or extra `fontFiles`) for scripts DejaVu lacks, such as Hangul.
  *
  * Node only (fs and a native addon); the specs themselves (specs.ts) are browser-safe.
+ * vega, vega-lite and resvg are loaded on first use: together they take about half a second to
+ * import, which a training run should not pay before its first step.
  */
 
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { createRequire } from 'node:module';
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile } from 'vega-lite';
+import type * as vega from 'vega';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { ChartSpec } from './specs.js';
 
@@ -32,12 +32,13 @@ export interface RenderPngOptions {
 }
 
 /** A Vega spec (already compiled) is passed through; anything else is compiled as Vega-Lite. */
-function toVega(spec: ChartSpec | vega.Spec): vega.Spec {
+async function toVega(spec: ChartSpec | vega.Spec): Promise<vega.Spec> {
   const s = spec as { $schema?: unknown; marks?: unknown };
   const isVega =
     (typeof s.$schema === 'string' && /\/schema\/vega\/v/.test(s.$schema)) ||
     (s.$schema === undefined && Array.isArray(s.marks));
   if (isVega) return spec as vega.Spec;
+  const { compile } = await import('vega-lite');
   try {
     return compile(spec as ChartSpec).spec;
   } catch (e) {
@@ -49,7 +50,8 @@ function toVega(spec: ChartSpec | vega.Spec): vega.Spec {
 export async function renderSpecToSvg(spec: ChartSpec | vega.Spec): Promise<string> {
   // Vega tags the data objects it ingests (a Symbol id on each row); render a copy so the
   // caller's spec stays as it was, ready to be saved or rendered again.
-  const view = new vega.View(vega.parse(toVega(structuredClone(spec))), { renderer: 'none' });
+  const vg = await import('vega');
+  const view = new vg.View(vg.parse(await toVega(structuredClone(spec))), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {
@@ -87,6 +89,7 @@ export function svgToPng(svg: string, opts: RenderPngOptions = {}): Uint8Array {
   // Without any font file, fall back to the system's fonts rather than drawing no text at all.
   const system = opts.loadSystemFonts ?? files.length === 0;
   const family = files.length > 0 ? 'DejaVu Sans' : undefined;
+  const { Resvg } = createRequire(import.meta.url)('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
   const resvg = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
     background: opts.background ?? 'white',
