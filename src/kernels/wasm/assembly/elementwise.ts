@@ -1,0 +1,369 @@
+// Elementwise kernels: unary, fused unary derivatives, broadcasting binary, where, clamp.
+//
+// Each op is a tiny @final class with an @inline method `f`; the loops are generic over the op
+// class and call `changetype<Op>(0).f(...)` (a static call: the method never touches `this`),
+// so every op gets its own tight loop with the op inlined. (Passing an op code to one inlined
+// loop does not work: Binaryen merges the identical loop copies back into one loop with the
+// op test inside.) Loop tails (n mod 4) go through partial vector loads/stores, so every op has
+// a single definition and the tail matches the body bit for bit.
+//
+// Op codes must match the tables in ../index.ts.
+
+import { argP, argI, argF, loadPartial, storePartial, beginItems, nextItem, endItems, flatItems, flatLo, flatHi, CHUNK } from './common';
+import { expV, expm1V, logV, tanhV, sigmoidV, softplusV, powV } from './vmath';
+
+const ZERO = f32x4.splat(0);
+const ONE = f32x4.splat(1);
+
+// ---------------------------------------------------------------------------------------------
+// unary: 0 neg, 1 exp, 2 log, 3 sqrt, 4 abs, 5 sign, 6 square, 7 reciprocal, 8 sigmoid, 9 tanh,
+// 10 relu, 11 leakyRelu, 12 elu, 13 softplus, 14 addScalar, 15 mulScalar, 16 powScalar,
+// 17 rsubScalar, 18 copy (internal: pow(x, 1))
+
+@final class UNeg { @inline f(x: v128, p: v128): v128 { return f32x4.neg(x); } }
+@final class UExp { @inline f(x: v128, p: v128): v128 { return expV(x); } }
+@final class ULog { @inline f(x: v128, p: v128): v128 { return logV(x); } }
+@final class USqrt { @inline f(x: v128, p: v128): v128 { return f32x4.sqrt(x); } }
+@final class UAbs { @inline f(x: v128, p: v128): v128 { return f32x4.abs(x); } }
+@final class USign {
+  // x > 0 ? 1 : x < 0 ? −1 : 0 (NaN and −0 give 0, as the reference).
+  @inline f(x: v128, p: v128): v128 {
+    return v128.or(v128.and(f32x4.gt(x, ZERO), ONE), v128.and(f32x4.lt(x, ZERO), f32x4.splat(-1)));
+  }
+}
+@final class USquare { @inline f(x: v128, p: v128): v128 { return f32x4.mul(x, x); } }
+@final class URecip { @inline f(x: v128, p: v128): v128 { return f32x4.div(ONE, x); } }
+@final class USigmoid { @inline f(x: v128, p: v128): v128 { return sigmoidV(x); } }
+@final class UTanh { @inline f(x: v128, p: v128): v128 { return tanhV(x); } }
+@final class URelu { @inline f(x: v128, p: v128): v128 { return v128.and(x, f32x4.gt(x, ZERO)); } }
+@final class ULeaky { @inline f(x: v128, p: v128): v128 { return v128.bitselect(x, f32x4.mul(x, p), f32x4.gt(x, ZERO)); } }
+@final class UElu { @inline f(x: v128, p: v128): v128 { return v128.bitselect(x, f32x4.mul(expm1V(x), p), f32x4.gt(x, ZERO)); } }
+@final class USoftplus { @inline f(x: v128, p: v128): v128 { return softplusV(x); } }
+@final class UAddS { @inline f(x: v128, p: v128): v128 { return f32x4.add(x, p); } }
+@final class UMulS { @inline f(x: v128, p: v128): v128 { return f32x4.mul(x, p); } }
+@final class UPowS { @inline f(x: v128, p: v128): v128 { return powV(x, p); } }
+@final class URsubS { @inline f(x: v128, p: v128): v128 { return f32x4.sub(p, x); } }
+@final class UCopy { @inline f(x: v128, p: v128): v128 { return x; } }
+
+@inline function unaryLoop<Op>(x: usize, out: usize, lo: i32, hi: i32, p: f32): void {
+  const op = changetype<Op>(0);
+  const pv = f32x4.splat(p);
+  let i = lo;
+  for (; i + 4 <= hi; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, op.f(v128.load(x + o), pv));
+  }
+  if (i < hi) {
+    const o = <usize>i << 2;
+    storePartial(out + o, op.f(loadPartial(x + o, hi - i), pv), hi - i);
+  }
+}
+
+/** Args: 0 op, 1 x, 2 out, 3 n, 4 p. */
+export function unary(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  const op = argI(args, 0), x = argP(args, 1), out = argP(args, 2), n = argI(args, 3), p = argF(args, 4);
+  const total = flatItems(n, nth);
+  beginItems();
+  for (let it = nextItem(gen, total, nth); it >= 0; it = nextItem(gen, total, nth)) {
+    unaryItem(op, x, out, flatLo(it, nth), flatHi(it, n, nth), p);
+  }
+  endItems(nth);
+  return total;
+}
+
+function unaryItem(op: i32, x: usize, out: usize, lo: i32, hi: i32, p: f32): void {
+  switch (op) {
+    case 0: unaryLoop<UNeg>(x, out, lo, hi, p); break;
+    case 1: unaryLoop<UExp>(x, out, lo, hi, p); break;
+    case 2: unaryLoop<ULog>(x, out, lo, hi, p); break;
+    case 3: unaryLoop<USqrt>(x, out, lo, hi, p); break;
+    case 4: unaryLoop<UAbs>(x, out, lo, hi, p); break;
+    case 5: unaryLoop<USign>(x, out, lo, hi, p); break;
+    case 6: unaryLoop<USquare>(x, out, lo, hi, p); break;
+    case 7: unaryLoop<URecip>(x, out, lo, hi, p); break;
+    case 8: unaryLoop<USigmoid>(x, out, lo, hi, p); break;
+    case 9: unaryLoop<UTanh>(x, out, lo, hi, p); break;
+    case 10: unaryLoop<URelu>(x, out, lo, hi, p); break;
+    case 11: unaryLoop<ULeaky>(x, out, lo, hi, p); break;
+    case 12: unaryLoop<UElu>(x, out, lo, hi, p); break;
+    case 13: unaryLoop<USoftplus>(x, out, lo, hi, p); break;
+    case 14: unaryLoop<UAddS>(x, out, lo, hi, p); break;
+    case 15: unaryLoop<UMulS>(x, out, lo, hi, p); break;
+    case 16: unaryLoop<UPowS>(x, out, lo, hi, p); break;
+    case 17: unaryLoop<URsubS>(x, out, lo, hi, p); break;
+    default: unaryLoop<UCopy>(x, out, lo, hi, p); break;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// unaryGrad (out = g·f'): 0 relu, 1 leakyRelu, 2 elu, 3 softplus (x = input), 4 sigmoid,
+// 5 tanh (x = output y).
+
+@final class GRelu { @inline f(x: v128, g: v128, p: v128): v128 { return v128.and(g, f32x4.gt(x, ZERO)); } }
+@final class GLeaky { @inline f(x: v128, g: v128, p: v128): v128 { return v128.bitselect(g, f32x4.mul(g, p), f32x4.gt(x, ZERO)); } }
+@final class GElu {
+  @inline f(x: v128, g: v128, p: v128): v128 {
+    return v128.bitselect(g, f32x4.mul(g, f32x4.mul(p, expV(x))), f32x4.gt(x, ZERO));
+  }
+}
+@final class GSoftplus { @inline f(x: v128, g: v128, p: v128): v128 { return f32x4.mul(g, sigmoidV(x)); } }
+@final class GSigmoid { @inline f(y: v128, g: v128, p: v128): v128 { return f32x4.mul(g, f32x4.mul(y, f32x4.sub(ONE, y))); } }
+// 1 − y² as (1 − y)(1 + y): exact 1 − y near |y| = 1, where the float32 y² would cancel.
+@final class GTanh {
+  @inline f(y: v128, g: v128, p: v128): v128 {
+    return f32x4.mul(g, f32x4.mul(f32x4.sub(ONE, y), f32x4.add(ONE, y)));
+  }
+}
+
+@inline function gradLoop<Op>(x: usize, g: usize, out: usize, lo: i32, hi: i32, p: f32): void {
+  const op = changetype<Op>(0);
+  const pv = f32x4.splat(p);
+  let i = lo;
+  for (; i + 4 <= hi; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, op.f(v128.load(x + o), v128.load(g + o), pv));
+  }
+  if (i < hi) {
+    const o = <usize>i << 2, c = hi - i;
+    storePartial(out + o, op.f(loadPartial(x + o, c), loadPartial(g + o, c), pv), c);
+  }
+}
+
+/** Args: 0 op, 1 x, 2 g, 3 out, 4 n, 5 p. */
+export function unaryGrad(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  const op = argI(args, 0), x = argP(args, 1), g = argP(args, 2), out = argP(args, 3);
+  const n = argI(args, 4), p = argF(args, 5);
+  const total = flatItems(n, nth);
+  beginItems();
+  for (let it = nextItem(gen, total, nth); it >= 0; it = nextItem(gen, total, nth)) {
+    gradItem(op, x, g, out, flatLo(it, nth), flatHi(it, n, nth), p);
+  }
+  endItems(nth);
+  return total;
+}
+
+function gradItem(op: i32, x: usize, g: usize, out: usize, lo: i32, hi: i32, p: f32): void {
+  switch (op) {
+    case 0: gradLoop<GRelu>(x, g, out, lo, hi, p); break;
+    case 1: gradLoop<GLeaky>(x, g, out, lo, hi, p); break;
+    case 2: gradLoop<GElu>(x, g, out, lo, hi, p); break;
+    case 3: gradLoop<GSoftplus>(x, g, out, lo, hi, p); break;
+    case 4: gradLoop<GSigmoid>(x, g, out, lo, hi, p); break;
+    default: gradLoop<GTanh>(x, g, out, lo, hi, p); break;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// binary: 0 add, 1 sub, 2 mul, 3 div, 4 pow, 5 maximum, 6 minimum, 7 gt, 8 ge, 9 lt, 10 le,
+// 11 eq, 12 ne (comparisons give 1 or 0).
+
+@final class BAdd { @inline f(a: v128, b: v128): v128 { return f32x4.add(a, b); } }
+@final class BSub { @inline f(a: v128, b: v128): v128 { return f32x4.sub(a, b); } }
+@final class BMul { @inline f(a: v128, b: v128): v128 { return f32x4.mul(a, b); } }
+@final class BDiv { @inline f(a: v128, b: v128): v128 { return f32x4.div(a, b); } }
+@final class BPow { @inline f(a: v128, b: v128): v128 { return powV(a, b); } }
+@final class BMax { @inline f(a: v128, b: v128): v128 { return f32x4.max(a, b); } }
+@final class BMin { @inline f(a: v128, b: v128): v128 { return f32x4.min(a, b); } }
+@final class BGt { @inline f(a: v128, b: v128): v128 { return v128.and(f32x4.gt(a, b), ONE); } }
+@final class BGe { @inline f(a: v128, b: v128): v128 { return v128.and(f32x4.ge(a, b), ONE); } }
+@final class BLt { @inline f(a: v128, b: v128): v128 { return v128.and(f32x4.lt(a, b), ONE); } }
+@final class BLe { @inline f(a: v128, b: v128): v128 { return v128.and(f32x4.le(a, b), ONE); } }
+@final class BEq { @inline f(a: v128, b: v128): v128 { return v128.and(f32x4.eq(a, b), ONE); } }
+@final class BNe { @inline f(a: v128, b: v128): v128 { return v128.and(f32x4.ne(a, b), ONE); } }
+
+// Three loop shapes over n elements: vector ⊕ vector, scalar ⊕ vector, vector ⊕ scalar
+// (separate loops: V8 does not unswitch loop-invariant branches).
+@inline function loopVV<Op>(a: usize, b: usize, out: usize, n: i32): void {
+  const op = changetype<Op>(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, op.f(v128.load(a + o), v128.load(b + o)));
+  }
+  if (i < n) {
+    const o = <usize>i << 2, c = n - i;
+    storePartial(out + o, op.f(loadPartial(a + o, c), loadPartial(b + o, c)), c);
+  }
+}
+@inline function loopSV<Op>(s: f32, b: usize, out: usize, n: i32): void {
+  const op = changetype<Op>(0);
+  const av = f32x4.splat(s);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, op.f(av, v128.load(b + o)));
+  }
+  if (i < n) {
+    const o = <usize>i << 2, c = n - i;
+    storePartial(out + o, op.f(av, loadPartial(b + o, c)), c);
+  }
+}
+@inline function loopVS<Op>(a: usize, s: f32, out: usize, n: i32): void {
+  const op = changetype<Op>(0);
+  const bv = f32x4.splat(s);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, op.f(v128.load(a + o), bv));
+  }
+  if (i < n) {
+    const o = <usize>i << 2, c = n - i;
+    storePartial(out + o, op.f(loadPartial(a + o, c), bv), c);
+  }
+}
+
+function runVV(op: i32, a: usize, b: usize, out: usize, n: i32): void {
+  switch (op) {
+    case 0: loopVV<BAdd>(a, b, out, n); break;
+    case 1: loopVV<BSub>(a, b, out, n); break;
+    case 2: loopVV<BMul>(a, b, out, n); break;
+    case 3: loopVV<BDiv>(a, b, out, n); break;
+    case 4: loopVV<BPow>(a, b, out, n); break;
+    case 5: loopVV<BMax>(a, b, out, n); break;
+    case 6: loopVV<BMin>(a, b, out, n); break;
+    case 7: loopVV<BGt>(a, b, out, n); break;
+    case 8: loopVV<BGe>(a, b, out, n); break;
+    case 9: loopVV<BLt>(a, b, out, n); break;
+    case 10: loopVV<BLe>(a, b, out, n); break;
+    case 11: loopVV<BEq>(a, b, out, n); break;
+    default: loopVV<BNe>(a, b, out, n); break;
+  }
+}
+function runSV(op: i32, s: f32, b: usize, out: usize, n: i32): void {
+  switch (op) {
+    case 0: loopSV<BAdd>(s, b, out, n); break;
+    case 1: loopSV<BSub>(s, b, out, n); break;
+    case 2: loopSV<BMul>(s, b, out, n); break;
+    case 3: loopSV<BDiv>(s, b, out, n); break;
+    case 4: loopSV<BPow>(s, b, out, n); break;
+    case 5: loopSV<BMax>(s, b, out, n); break;
+    case 6: loopSV<BMin>(s, b, out, n); break;
+    case 7: loopSV<BGt>(s, b, out, n); break;
+    case 8: loopSV<BGe>(s, b, out, n); break;
+    case 9: loopSV<BLt>(s, b, out, n); break;
+    case 10: loopSV<BLe>(s, b, out, n); break;
+    case 11: loopSV<BEq>(s, b, out, n); break;
+    default: loopSV<BNe>(s, b, out, n); break;
+  }
+}
+function runVS(op: i32, a: usize, s: f32, out: usize, n: i32): void {
+  switch (op) {
+    case 0: loopVS<BAdd>(a, s, out, n); break;
+    case 1: loopVS<BSub>(a, s, out, n); break;
+    case 2: loopVS<BMul>(a, s, out, n); break;
+    case 3: loopVS<BDiv>(a, s, out, n); break;
+    case 4: loopVS<BPow>(a, s, out, n); break;
+    case 5: loopVS<BMax>(a, s, out, n); break;
+    case 6: loopVS<BMin>(a, s, out, n); break;
+    case 7: loopVS<BGt>(a, s, out, n); break;
+    case 8: loopVS<BGe>(a, s, out, n); break;
+    case 9: loopVS<BLt>(a, s, out, n); break;
+    case 10: loopVS<BLe>(a, s, out, n); break;
+    case 11: loopVS<BEq>(a, s, out, n); break;
+    default: loopVS<BNe>(a, s, out, n); break;
+  }
+}
+
+/**
+ * Broadcasting binary kernel over the canonical shapes the JS side reduces every call to:
+ *  mode 0 same shape (n = d0)            mode 1 a scalar            mode 2 b scalar
+ *  mode 3 a (d0, d1), b row (d1)         mode 4 a row, b (d0, d1)
+ *  mode 5 a (d0, d1), b column (d0)      mode 6 a column, b (d0, d1)
+ *  mode 7 a (d0, d1, d2), b (d1) mid     mode 8 a mid, b (d0, d1, d2)   [e.g. NCHW + per-channel]
+ * Args: 0 op, 1 mode, 2 a, 3 b, 4 out, 5 d0, 6 d1, 7 d2. Items: CHUNK-sized pieces of the flat
+ * range (modes 0–2) or blocks of whole rows of about CHUNK elements.
+ */
+export function binary(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  const op = argI(args, 0), mode = argI(args, 1);
+  const a = argP(args, 2), b = argP(args, 3), out = argP(args, 4);
+  const d0 = argI(args, 5), d1 = argI(args, 6), d2 = argI(args, 7);
+  if (mode <= 2) {
+    const total = flatItems(d0, nth);
+    beginItems();
+    for (let it = nextItem(gen, total, nth); it >= 0; it = nextItem(gen, total, nth)) {
+      const lo = flatLo(it, nth), hi = flatHi(it, d0, nth);
+      const o = <usize>lo << 2;
+      if (mode == 0) runVV(op, a + o, b + o, out + o, hi - lo);
+      else if (mode == 1) runSV(op, load<f32>(a), b + o, out + o, hi - lo);
+      else runVS(op, a + o, load<f32>(b), out + o, hi - lo);
+    }
+    endItems(nth);
+    return total;
+  }
+  // Row modes: rows of length d1 (modes 3–6) or d2 (modes 7–8).
+  const rows = mode <= 6 ? d0 : d0 * d1;
+  const len = mode <= 6 ? d1 : d2;
+  const per = nth == 1 ? rows : max(1, CHUNK / max(1, len));
+  const total = (rows + per - 1) / per;
+  const rowB = <usize>len << 2;
+  beginItems();
+  for (let it = nextItem(gen, total, nth); it >= 0; it = nextItem(gen, total, nth)) {
+    const hi = min(rows, (it + 1) * per);
+    for (let r = it * per; r < hi; r++) {
+      const o = <usize>r * rowB;
+      if (mode <= 6) {
+        const ro = <usize>r << 2;
+        if (mode == 3) runVV(op, a + o, b, out + o, d1);
+        else if (mode == 4) runVV(op, a, b + o, out + o, d1);
+        else if (mode == 5) runVS(op, a + o, load<f32>(b + ro), out + o, d1);
+        else runSV(op, load<f32>(a + ro), b + o, out + o, d1);
+      } else {
+        const q = <usize>(r % d1) << 2;
+        if (mode == 7) runVS(op, a + o, load<f32>(b + q), out + o, d2);
+        else runSV(op, load<f32>(a + q), b + o, out + o, d2);
+      }
+    }
+  }
+  endItems(nth);
+  return total;
+}
+
+/** out = cond != 0 ? a : b. Args: 0 cond, 1 a, 2 b, 3 out, 4 n. */
+export function where(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  const cond = argP(args, 0), a = argP(args, 1), b = argP(args, 2), out = argP(args, 3);
+  const n = argI(args, 4);
+  const total = flatItems(n, nth);
+  beginItems();
+  for (let it = nextItem(gen, total, nth); it >= 0; it = nextItem(gen, total, nth)) {
+    whereItem(cond, a, b, out, flatLo(it, nth), flatHi(it, n, nth));
+  }
+  endItems(nth);
+  return total;
+}
+
+function whereItem(cond: usize, a: usize, b: usize, out: usize, lo: i32, hi: i32): void {
+  let i = lo;
+  for (; i + 4 <= hi; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, v128.bitselect(v128.load(a + o), v128.load(b + o), f32x4.ne(v128.load(cond + o), ZERO)));
+  }
+  for (; i < hi; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(cond + o) != 0 ? load<f32>(a + o) : load<f32>(b + o));
+  }
+}
+
+/** out = min(max(x, lo), hi). Args: 0 x, 1 out, 2 n, 3 lo, 4 hi. */
+export function clamp(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  const x = argP(args, 0), out = argP(args, 1), n = argI(args, 2);
+  const lov = f32x4.splat(argF(args, 3)), hiv = f32x4.splat(argF(args, 4));
+  const total = flatItems(n, nth);
+  beginItems();
+  for (let it = nextItem(gen, total, nth); it >= 0; it = nextItem(gen, total, nth)) {
+    clampItem(x, out, flatLo(it, nth), flatHi(it, n, nth), lov, hiv);
+  }
+  endItems(nth);
+  return total;
+}
+
+function clampItem(x: usize, out: usize, lo: i32, hi: i32, lov: v128, hiv: v128): void {
+  let i = lo;
+  for (; i + 4 <= hi; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.min(f32x4.max(v128.load(x + o), lov), hiv));
+  }
+  if (i < hi) {
+    const o = <usize>i << 2, c = hi - i;
+    storePartial(out + o, f32x4.min(f32x4.max(loadPartial(x + o, c), lov), hiv), c);
+  }
+}

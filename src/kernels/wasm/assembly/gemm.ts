@@ -1,0 +1,378 @@
+// Single-precision GEMM, BLIS-style: C = alpha·op(A)·op(B) + beta·C.
+//
+// Loop nest (per thread, over its own block of C):
+//   for jc in N step NC:            B block  (KC × NC) packed once, lives in L3/L2
+//     for pc in K step KC:
+//       pack B(pc:pc+kc, jc:jc+nc) into NR-wide column panels
+//       for ic in M step MC:        A block  (MC × KC) packed, lives in L2
+//         pack A(ic:ic+mc, pc:pc+kc) into MR-tall row panels
+//         for jr in nc step NR:     one B panel (KC × NR = 8 KB) stays in L1
+//           for ir in mc step MR:   4×8 micro-kernel, 8 f32x4 accumulators in registers
+//
+// Why 4×8: measured on Zen 3 under V8, a 4×8 tile keeps 8 accumulators + 2 B vectors + 1 A
+// broadcast + 1 product temp in 12 of the 15 usable xmm registers and runs at ~33 GFLOP/s per
+// core in L1 (wasm has no FMA, so mul+add go to the separate FP mul and add pipes). 6×8 and
+// 4×12 need 16 registers, spill, and drop to ~25 GFLOP/s.
+//
+// op(A)(i, k) = A[i·rsA + k·csA] and op(B)(k, j) = B[k·rsB + j·csB] (strides in elements), so
+// transposition is just a choice of strides; the packers pick a SIMD path for the two
+// contiguous layouts (row-major and transposed) and a scalar path otherwise.
+
+import { argP, argI, argF, partLo, partHi, beginItems, nextItem, endItems } from './common';
+
+export const MR: i32 = 4;
+export const NR: i32 = 8;
+// Upper bounds of the cache blocks; the actual blocks split each dimension evenly (K = 784 runs
+// as 2 × 392, not 512 + 272), which measured better than fixed sizes with a ragged last block.
+export const MC: i32 = 128; // A block ≤ 128×512×4 B = 256 KB: half the 512 KB L2
+export const KC: i32 = 512; // B panel ≤ 512×8×4 B = 16 KB + A panel 8 KB: inside the 32 KB L1
+export const NC: i32 = 2048; // B block ≤ 512×2048×4 B = 4 MB: L3-resident
+
+const PACK_A_BYTES: usize = <usize>(MC * KC) << 2;
+const PACK_B_BYTES: usize = <usize>(KC * NC) << 2;
+const TMP_BYTES: usize = <usize>(MR * NR) << 2;
+
+/** Bytes of per-thread scratch gemmST needs (packed A block, packed B block, edge tile). */
+export function gemmScratchBytes(): i32 {
+  return <i32>(PACK_A_BYTES + PACK_B_BYTES + TMP_BYTES + 64);
+}
+
+/**
+ * c + a·b. RELAXED is a compile-time constant (asc --use RELAXED=0|1): tools/build-wasm.mjs
+ * builds the module twice, and the relaxed-SIMD build uses f32x4.relaxed_madd, a fused
+ * multiply-add where the CPU has one. On Zen 3 FMA and separate mul+add have the same peak
+ * (mul and add run on separate pipes), but on Intel and Apple cores FMA doubles it. The
+ * loader picks the relaxed build when the engine validates it.
+ */
+@inline function madd(c: v128, a: v128, b: v128): v128 {
+  // @ts-ignore: RELAXED is defined by the compiler flag, not declared
+  if (RELAXED) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
+/** C (one row: 8 floats at p) = alpha·acc + beta·C, beta 0 overwriting without reading C. */
+@inline function upd(p: usize, acc0: v128, acc1: v128, av: v128, bv: v128, mode: i32): void {
+  if (mode == 0) {
+    v128.store(p, acc0);
+    v128.store(p, acc1, 16);
+  } else if (mode == 1) {
+    v128.store(p, f32x4.mul(acc0, av));
+    v128.store(p, f32x4.mul(acc1, av), 16);
+  } else if (mode == 2) {
+    v128.store(p, madd(v128.load(p), acc0, av));
+    v128.store(p, madd(v128.load(p, 16), acc1, av), 16);
+  } else {
+    v128.store(p, madd(f32x4.mul(v128.load(p), bv), acc0, av));
+    v128.store(p, madd(f32x4.mul(v128.load(p, 16), bv), acc1, av), 16);
+  }
+}
+
+/**
+ * The 4×8 micro-kernel. pa: kc×4 packed A panel (k-major), pb: kc×8 packed B panel (k-major).
+ * Writes the tile to c (row stride ldcB bytes) with C = alpha·acc + beta·C.
+ */
+function kernel4x8(kc: i32, pa: usize, pb: usize, c: usize, ldcB: usize, alpha: f32, beta: f32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let a = pa, b = pb;
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    let av = v128.load32_splat(a);
+    c00 = madd(c00, av, b0);
+    c01 = madd(c01, av, b1);
+    av = v128.load32_splat(a, 4);
+    c10 = madd(c10, av, b0);
+    c11 = madd(c11, av, b1);
+    av = v128.load32_splat(a, 8);
+    c20 = madd(c20, av, b0);
+    c21 = madd(c21, av, b1);
+    av = v128.load32_splat(a, 12);
+    c30 = madd(c30, av, b0);
+    c31 = madd(c31, av, b1);
+    a += 16;
+    b += 32;
+  }
+  const av = f32x4.splat(alpha), bv = f32x4.splat(beta);
+  // mode: 0 plain store, 1 scaled store, 2 C += alpha·acc, 3 general
+  const mode = beta == 0 ? (alpha == 1 ? 0 : 1) : beta == 1 ? 2 : 3;
+  if (mode == 0) {
+    upd(c, c00, c01, av, bv, 0);
+    upd(c + ldcB, c10, c11, av, bv, 0);
+    upd(c + 2 * ldcB, c20, c21, av, bv, 0);
+    upd(c + 3 * ldcB, c30, c31, av, bv, 0);
+  } else if (mode == 1) {
+    upd(c, c00, c01, av, bv, 1);
+    upd(c + ldcB, c10, c11, av, bv, 1);
+    upd(c + 2 * ldcB, c20, c21, av, bv, 1);
+    upd(c + 3 * ldcB, c30, c31, av, bv, 1);
+  } else if (mode == 2) {
+    upd(c, c00, c01, av, bv, 2);
+    upd(c + ldcB, c10, c11, av, bv, 2);
+    upd(c + 2 * ldcB, c20, c21, av, bv, 2);
+    upd(c + 3 * ldcB, c30, c31, av, bv, 2);
+  } else {
+    upd(c, c00, c01, av, bv, 3);
+    upd(c + ldcB, c10, c11, av, bv, 3);
+    upd(c + 2 * ldcB, c20, c21, av, bv, 3);
+    upd(c + 3 * ldcB, c30, c31, av, bv, 3);
+  }
+}
+
+/** Partial edge tile (mr ≤ 4, nr ≤ 8): the kernel wrote a dense 4×8 tile to tmp. */
+function edgeUpdate(mr: i32, nr: i32, tmp: usize, c: usize, ldcB: usize, alpha: f32, beta: f32): void {
+  for (let i = 0; i < mr; i++) {
+    const t = tmp + (<usize>i << 5);
+    const cr = c + <usize>i * ldcB;
+    for (let j = 0; j < nr; j++) {
+      const o = <usize>j << 2;
+      const v = alpha * load<f32>(t + o);
+      store<f32>(cr + o, beta == 0 ? v : v + beta * load<f32>(cr + o));
+    }
+  }
+}
+
+@inline function tr0(r0: v128, r1: v128, r2: v128, r3: v128): v128 {
+  return v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), 0, 1, 4, 5);
+}
+@inline function tr1(r0: v128, r1: v128, r2: v128, r3: v128): v128 {
+  return v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), 2, 3, 6, 7);
+}
+@inline function tr2(r0: v128, r1: v128, r2: v128, r3: v128): v128 {
+  return v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), v128.shuffle<f32>(r2, r3, 2, 6, 3, 7), 0, 1, 4, 5);
+}
+@inline function tr3(r0: v128, r1: v128, r2: v128, r3: v128): v128 {
+  return v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), v128.shuffle<f32>(r2, r3, 2, 6, 3, 7), 2, 3, 6, 7);
+}
+
+/**
+ * Packs op(A)(0:mc, 0:kc) into MR-row panels: panel p holds kc groups of 4 floats
+ * (rows 4p..4p+3 at one k), rows past mc zero-filled.
+ */
+function packA(a: usize, rsA: i32, csA: i32, mc: i32, kc: i32, dst: usize): void {
+  const rsb = <usize>rsA << 2, csb = <usize>csA << 2;
+  for (let i0 = 0; i0 < mc; i0 += 4) {
+    const rows = min(4, mc - i0);
+    const src = a + <usize>i0 * rsb;
+    if (rows == 4 && csA == 1) {
+      // Row-major A: 4 rows × 4 k loaded as 4 vectors, transposed to 4 k-groups.
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        const s = src + (<usize>k << 2);
+        const r0 = v128.load(s), r1 = v128.load(s + rsb), r2 = v128.load(s + 2 * rsb), r3 = v128.load(s + 3 * rsb);
+        const d = dst + (<usize>k << 4);
+        v128.store(d, tr0(r0, r1, r2, r3));
+        v128.store(d, tr1(r0, r1, r2, r3), 16);
+        v128.store(d, tr2(r0, r1, r2, r3), 32);
+        v128.store(d, tr3(r0, r1, r2, r3), 48);
+      }
+      for (; k < kc; k++) {
+        const s = src + (<usize>k << 2);
+        const d = dst + (<usize>k << 4);
+        store<f32>(d, load<f32>(s));
+        store<f32>(d, load<f32>(s + rsb), 4);
+        store<f32>(d, load<f32>(s + 2 * rsb), 8);
+        store<f32>(d, load<f32>(s + 3 * rsb), 12);
+      }
+    } else if (rows == 4 && rsA == 1) {
+      // Transposed A (stored K × M): the 4 rows at one k are contiguous.
+      for (let k = 0; k < kc; k++) {
+        v128.store(dst + (<usize>k << 4), v128.load(src + <usize>k * csb));
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        const d = dst + (<usize>k << 4);
+        const s = src + <usize>k * csb;
+        for (let r = 0; r < 4; r++) {
+          store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(s + <usize>r * rsb) : 0);
+        }
+      }
+    }
+    dst += <usize>kc << 4;
+  }
+}
+
+/**
+ * Packs op(B)(0:kc, 0:nc) into NR-column panels: panel q holds kc groups of 8 floats
+ * (columns 8q..8q+7 at one k), columns past nc zero-filled.
+ */
+function packB(b: usize, rsB: i32, csB: i32, kc: i32, nc: i32, dst: usize): void {
+  const rsb = <usize>rsB << 2, csb = <usize>csB << 2;
+  for (let j0 = 0; j0 < nc; j0 += 8) {
+    const cols = min(8, nc - j0);
+    const src = b + <usize>j0 * csb;
+    if (cols == 8 && csB == 1) {
+      // Row-major B: 8 contiguous floats per k.
+      for (let k = 0; k < kc; k++) {
+        const s = src + <usize>k * rsb;
+        const d = dst + (<usize>k << 5);
+        v128.store(d, v128.load(s));
+        v128.store(d, v128.load(s, 16), 16);
+      }
+    } else if (cols == 8 && rsB == 1) {
+      // Transposed B (stored N × K): each column is contiguous along k; transpose 4×4 blocks.
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        const s = src + (<usize>k << 2);
+        const d = dst + (<usize>k << 5);
+        let r0 = v128.load(s), r1 = v128.load(s + csb), r2 = v128.load(s + 2 * csb), r3 = v128.load(s + 3 * csb);
+        v128.store(d, tr0(r0, r1, r2, r3));
+        v128.store(d, tr1(r0, r1, r2, r3), 32);
+        v128.store(d, tr2(r0, r1, r2, r3), 64);
+        v128.store(d, tr3(r0, r1, r2, r3), 96);
+        const s4 = s + 4 * csb;
+        r0 = v128.load(s4);
+        r1 = v128.load(s4 + csb);
+        r2 = v128.load(s4 + 2 * csb);
+        r3 = v128.load(s4 + 3 * csb);
+        v128.store(d, tr0(r0, r1, r2, r3), 16);
+        v128.store(d, tr1(r0, r1, r2, r3), 48);
+        v128.store(d, tr2(r0, r1, r2, r3), 80);
+        v128.store(d, tr3(r0, r1, r2, r3), 112);
+      }
+      for (; k < kc; k++) {
+        const s = src + (<usize>k << 2);
+        const d = dst + (<usize>k << 5);
+        for (let j = 0; j < 8; j++) store<f32>(d + (<usize>j << 2), load<f32>(s + <usize>j * csb));
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        const s = src + <usize>k * rsb;
+        const d = dst + (<usize>k << 5);
+        for (let j = 0; j < 8; j++) {
+          store<f32>(d + (<usize>j << 2), j < cols ? load<f32>(s + <usize>j * csb) : 0);
+        }
+      }
+    }
+    dst += <usize>kc << 5;
+  }
+}
+
+/** Block size ≤ max splitting n into equal blocks, rounded up to a multiple of `unit`. */
+@inline function evenBlock(n: i32, max: i32, unit: i32): i32 {
+  const blocks = (n + max - 1) / max;
+  const b = (n + blocks - 1) / blocks;
+  const r = ((b + unit - 1) / unit) * unit;
+  return r < max ? r : max;
+}
+
+/** C (M × N, row stride ldc) = beta·C, for K = 0. */
+function scaleC(M: i32, N: i32, c: usize, ldc: i32, beta: f32): void {
+  for (let i = 0; i < M; i++) {
+    const row = c + ((<usize>i * <usize>ldc) << 2);
+    for (let j = 0; j < N; j++) {
+      const p = row + (<usize>j << 2);
+      store<f32>(p, beta == 0 ? 0 : beta * load<f32>(p));
+    }
+  }
+}
+
+/**
+ * Single-threaded GEMM over one block: C(M × N, row stride ldc) = alpha·op(A)·op(B) + beta·C.
+ * `scratch` needs gemmScratchBytes() bytes. Used directly by the conv kernels.
+ */
+export function gemmST(
+  M: i32, N: i32, K: i32,
+  a: usize, rsA: i32, csA: i32,
+  b: usize, rsB: i32, csB: i32,
+  c: usize, ldc: i32, alpha: f32, beta: f32, scratch: usize,
+): void {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    scaleC(M, N, c, ldc, beta);
+    return;
+  }
+  const ldcB = <usize>ldc << 2;
+  const pa = (scratch + 63) & ~(<usize>63);
+  const pb = pa + PACK_A_BYTES;
+  const tmp = pb + PACK_B_BYTES;
+  const ncB = evenBlock(N, NC, NR), kcB = evenBlock(K, KC, 8), mcB = evenBlock(M, MC, MR);
+  for (let jc = 0; jc < N; jc += ncB) {
+    const nc = min(ncB, N - jc);
+    for (let pc = 0; pc < K; pc += kcB) {
+      const kc = min(kcB, K - pc);
+      const bt: f32 = pc == 0 ? beta : 1;
+      packB(b + ((<usize>pc * <usize>rsB + <usize>jc * <usize>csB) << 2), rsB, csB, kc, nc, pb);
+      for (let ic = 0; ic < M; ic += mcB) {
+        const mc = min(mcB, M - ic);
+        packA(a + ((<usize>ic * <usize>rsA + <usize>pc * <usize>csA) << 2), rsA, csA, mc, kc, pa);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = min(NR, nc - jr);
+          const bp = pb + ((<usize>jr * <usize>kc) << 2);
+          const cc = c + <usize>ic * ldcB + (<usize>(jc + jr) << 2);
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mr = min(MR, mc - ir);
+            const ap = pa + ((<usize>ir * <usize>kc) << 2);
+            const cp = cc + <usize>ir * ldcB;
+            if (mr == MR && nr == NR) {
+              kernel4x8(kc, ap, bp, cp, ldcB, alpha, bt);
+            } else {
+              kernel4x8(kc, ap, bp, tmp, 32, 1, 0);
+              edgeUpdate(mr, nr, tmp, cp, ldcB, alpha, bt);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Work items per thread for one matrix. Measured on 2 threads sharing a busy machine (512³,
+ * 128×512×784, 512×784×128): 1 item per thread peaks highest (~75 GFLOP/s) but a briefly
+ * descheduled thread then leaves its whole half to the other; 4 per thread keeps the median
+ * ~10 GFLOP/s higher for a few % less at the peak (more re-packing).
+ */
+const ITEMS_PER_THREAD: i32 = 4;
+
+/**
+ * Batched matmul kernel. Args:
+ *  0 a, 1 b, 2 c, 3 batch, 4 M, 5 N, 6 K, 7 transA, 8 transB, 9 strideA, 10 strideB,
+ *  11 alpha, 12 beta, 13 scratch, 14 scratchStride (bytes per thread).
+ * A is (M, K) or, transposed, (K, M); B is (K, N) or (N, K); C is (batch, M, N).
+ * Items are whole matrices of the batch, each cut into `c` blocks of C along its larger
+ * dimension (N in multiples of 8 columns, M of 4 rows) when the batch alone gives fewer than
+ * ITEMS_PER_THREAD items per thread. Each item packs its own operands, so items are
+ * independent; splitting along the larger dimension keeps the re-packing of the shared operand
+ * (min(M, N)·K floats per item) small. Blocks are at least 64 columns / 32 rows.
+ */
+export function matmul(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  const a = argP(args, 0), b = argP(args, 1), c = argP(args, 2);
+  const batch = argI(args, 3), M = argI(args, 4), N = argI(args, 5), K = argI(args, 6);
+  const transA = argI(args, 7) != 0, transB = argI(args, 8) != 0;
+  const strideA = <usize>argP(args, 9) << 2, strideB = <usize>argP(args, 10) << 2;
+  const alpha = argF(args, 11), beta = argF(args, 12);
+  const scratch = argP(args, 13) + <usize>tid * argP(args, 14);
+  const rsA = transA ? 1 : K, csA = transA ? M : 1;
+  const rsB = transB ? 1 : N, csB = transB ? K : 1;
+  const strideC = (<usize>M * <usize>N) << 2;
+  const splitN = N >= M;
+  let chunks = 1;
+  if (nth > 1 && batch < 2 * nth) {
+    const want = (ITEMS_PER_THREAD * nth + batch - 1) / batch;
+    const most = splitN ? (N + 63) / 64 : (M + 31) / 32;
+    chunks = max(1, min(want, most));
+  }
+  const total = batch * chunks;
+  beginItems();
+  for (let it = nextItem(gen, total, nth); it >= 0; it = nextItem(gen, total, nth)) {
+    const i = it / chunks, ch = it - i * chunks;
+    const ai = a + <usize>i * strideA, bi = b + <usize>i * strideB, ci = c + <usize>i * strideC;
+    if (chunks == 1) {
+      gemmST(M, N, K, ai, rsA, csA, bi, rsB, csB, ci, N, alpha, beta, scratch);
+    } else if (splitN) {
+      const j0 = partLo(N, ch, chunks, NR), j1 = partHi(N, ch, chunks, NR);
+      if (j1 > j0) {
+        gemmST(M, j1 - j0, K, ai, rsA, csA, bi + ((<usize>j0 * <usize>csB) << 2), rsB, csB,
+          ci + (<usize>j0 << 2), N, alpha, beta, scratch);
+      }
+    } else {
+      const i0 = partLo(M, ch, chunks, MR), i1 = partHi(M, ch, chunks, MR);
+      if (i1 > i0) {
+        gemmST(i1 - i0, N, K, ai + ((<usize>i0 * <usize>rsA) << 2), rsA, csA, bi, rsB, csB,
+          ci + ((<usize>i0 * <usize>N) << 2), N, alpha, beta, scratch);
+      }
+    }
+  }
+  endItems(nth);
+  return total;
+}

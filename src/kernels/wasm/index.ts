@@ -1,0 +1,955 @@
+/**
+ * The WebAssembly SIMD backend: the hot kernels (GEMM, conv, elementwise, reduce, optimizer
+ * steps) run as AssemblyScript f32x4 code over one shared memory, split across worker threads;
+ * the rest (indexing, pooling, permutes) delegate to the js reference backend on the same arrays
+ * (views into wasm memory are ordinary Float32Arrays).
+ *
+ *   const backend = await createWasmBackend({ threads: 2 });
+ *   const a = backend.alloc(512 * 512); // a view into wasm memory
+ *   ...
+ *   await backend.dispose();            // optional: stops the workers (they never block exit)
+ *
+ * Arrays from `alloc` are used in place. Any other Float32Array (user data) is copied into
+ * wasm memory for the call and, for outputs, copied back.
+ *
+ * Threads: `opts.threads`, else env AELAB_THREADS, else the number of cores. Shared memory needs
+ * SharedArrayBuffer (always in Node; cross-origin isolation in browsers); without it the backend
+ * runs single-threaded over ordinary memory. Kernels below a size threshold run on the calling
+ * thread only; larger ones are cut into work items that all threads claim from a shared queue
+ * (see threads.ts).
+ *
+ * Two builds of the kernels ship: baseline SIMD, and relaxed SIMD (fused multiply-add in the
+ * GEMM micro-kernel, ~35 % faster GEMM). The relaxed one is used where the engine supports it
+ * (on Node 20/21 by turning on V8's flag); `relaxedSimd: false` or env AELAB_WASM_RELAXED=0
+ * forces the baseline.
+ */
+import type {
+  AdamParams,
+  Backend,
+  BinaryOp,
+  Conv2dParams,
+  F32,
+  MatmulParams,
+  Pool2dParams,
+  ReduceOp,
+  SgdParams,
+  Shape,
+  UnaryGradOp,
+  UnaryOp,
+} from '../backend.js';
+import { jsBackend } from '../js/index.js';
+import { WASM_BASE64, WASM_INITIAL_PAGES, WASM_MAX_PAGES, WASM_RELAXED_BASE64 } from './module.generated.js';
+import { ARG_SLOTS, ARGS_OFFSET, CTRL_OFFSET, Heap } from './memory.js';
+import { defaultThreadCount, ThreadPool } from './threads.js';
+
+export interface WasmBackendOptions {
+  /** Threads including the calling one (default: env AELAB_THREADS, else the number of cores). */
+  threads?: number;
+  /**
+   * false: use ordinary (unshared) memory and one thread, as happens automatically where
+   * SharedArrayBuffer is unavailable (a page without cross-origin isolation).
+   */
+  sharedMemory?: boolean;
+  /**
+   * Use the build with relaxed SIMD (fused multiply-add in GEMM, ~35 % faster) when the engine
+   * supports it: Chrome ≥ 114, Node ≥ 22, and Node 20/21, where V8 has it behind a flag that
+   * this backend turns on (process-wide; it only enables the wasm feature). Default true; false
+   * (or env AELAB_WASM_RELAXED=0) forces the baseline SIMD build.
+   */
+  relaxedSimd?: boolean;
+}
+
+export interface WasmBackend extends Backend {
+  /** Threads this backend splits heavy kernels across (1 = no workers). */
+  readonly threads: number;
+  /** Which build runs: baseline SIMD, or with relaxed SIMD (fused multiply-add). */
+  readonly simd: 'simd' | 'relaxed-simd';
+  /** Stops the worker threads. The backend must not be used afterwards. */
+  dispose(): Promise<void>;
+}
+
+// Kernel exports of the module, in the order the thread pool indexes them.
+const KERNELS = [
+  'matmul',
+  'conv2d',
+  'conv2dBackwardInput',
+  'conv2dBackwardWeight',
+  'unary',
+  'unaryGrad',
+  'binary',
+  'where',
+  'clamp',
+  'reduce',
+  'adamStep',
+  'sgdStep',
+] as const;
+type KernelName = (typeof KERNELS)[number];
+const K = Object.fromEntries(KERNELS.map((name, i) => [name, i])) as Record<KernelName, number>;
+
+// Op codes: must match src/kernels/wasm/assembly/elementwise.ts and reduce.ts.
+const UNARY_CODES: Record<UnaryOp, number> = {
+  neg: 0,
+  exp: 1,
+  log: 2,
+  sqrt: 3,
+  abs: 4,
+  sign: 5,
+  square: 6,
+  reciprocal: 7,
+  sigmoid: 8,
+  tanh: 9,
+  relu: 10,
+  leakyRelu: 11,
+  elu: 12,
+  softplus: 13,
+  addScalar: 14,
+  mulScalar: 15,
+  powScalar: 16,
+  rsubScalar: 17,
+};
+const UNARY_COPY = 18;
+/** Unary ops that cost a polynomial or more per element: worth threads at smaller sizes. */
+const HEAVY_UNARY = new Set<UnaryOp>(['exp', 'log', 'sigmoid', 'tanh', 'elu', 'softplus', 'powScalar']);
+const GRAD_CODES: Record<UnaryGradOp, number> = { relu: 0, leakyRelu: 1, elu: 2, softplus: 3, sigmoid: 4, tanh: 5 };
+const BINARY_CODES: Record<BinaryOp, number> = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  pow: 4,
+  maximum: 5,
+  minimum: 6,
+  gt: 7,
+  ge: 8,
+  lt: 9,
+  le: 10,
+  eq: 11,
+  ne: 12,
+};
+const REDUCE_CODES: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
+
+// When to split a kernel across threads. Dispatch costs a few µs when workers are spinning and
+// tens of µs when they sleep, so only kernels well above that are split.
+/** GEMM / conv: floating-point operations. */
+const PAR_FLOPS = 1 << 21;
+/** Cheap elementwise ops, reductions, optimizer steps: elements. */
+const PAR_ELEMS = 1 << 16;
+/** Transcendental elementwise ops: elements. */
+const PAR_ELEMS_HEAVY = 1 << 14;
+/** im2col buffer per thread, in floats: 2 MB keeps the column block in L2/L3. */
+const COL_CAP = 1 << 19;
+
+// ---------------------------------------------------------------------------------------------
+// Module loading and feature tests
+
+function decode(b64: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+const decoded = new Map<boolean, Uint8Array<ArrayBuffer>>();
+/** The baseline (relaxed = false) or relaxed-SIMD build's bytes. */
+function moduleBytes(relaxed = false): Uint8Array<ArrayBuffer> {
+  let bytes = decoded.get(relaxed);
+  if (bytes === undefined) {
+    bytes = decode(relaxed ? WASM_RELAXED_BASE64 : WASM_BASE64);
+    decoded.set(relaxed, bytes);
+  }
+  return bytes;
+}
+
+let relaxedOk: boolean | null = null;
+/** True when the engine accepts the relaxed-SIMD build (enabling V8's flag on Node 20/21). */
+async function relaxedSimdSupported(): Promise<boolean> {
+  if (relaxedOk !== null) return relaxedOk;
+  const validate = (): boolean => {
+    try {
+      return WebAssembly.validate(moduleBytes(true));
+    } catch {
+      return false;
+    }
+  };
+  relaxedOk = validate();
+  const major = typeof process !== 'undefined' ? Number(process.versions?.node?.split('.')[0]) : NaN;
+  if (!relaxedOk && (major === 20 || major === 21)) {
+    // V8 11.3–11.8 implement relaxed SIMD completely but ship it disabled (enabled from V8 11.4
+    // in Chrome, Node 22). The flag is read when modules are validated and compiled.
+    try {
+      const modName = 'node:v8';
+      const v8 = (await import(/* @vite-ignore */ modName)) as typeof import('node:v8');
+      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+      relaxedOk = validate();
+    } catch {
+      relaxedOk = false;
+    }
+  }
+  return relaxedOk;
+}
+
+/** True when this engine can run the kernels (WebAssembly with SIMD and atomics). */
+export function wasmSimdSupported(): boolean {
+  try {
+    return typeof WebAssembly === 'object' && WebAssembly.validate(moduleBytes());
+  } catch {
+    return false;
+  }
+}
+
+/** Shared memory (and so threads) works here: Node, or a cross-origin-isolated page. */
+function sharedMemorySupported(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  const g = globalThis as { crossOriginIsolated?: boolean };
+  if (g.crossOriginIsolated === false) return false;
+  try {
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The module declares its memory import shared. Without SharedArrayBuffer we patch the
+ * import's limits flag (0x03 shared+max → 0x01 max) so it links against ordinary memory;
+ * atomic instructions stay valid on unshared memory.
+ */
+function unsharedVariant(bytes: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  const out = bytes.slice();
+  let pos = 8;
+  const leb = (): number => {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      const b = out[pos++]!;
+      result |= (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return result >>> 0;
+      shift += 7;
+    }
+  };
+  while (pos < out.length) {
+    const id = out[pos++]!;
+    const size = leb();
+    const end = pos + size;
+    if (id === 2) {
+      const count = leb();
+      for (let i = 0; i < count; i++) {
+        // (not `pos += leb()`: that would read pos before leb() advances it)
+        const moduleLen = leb();
+        pos += moduleLen;
+        const fieldLen = leb();
+        pos += fieldLen;
+        const kind = out[pos++]!;
+        if (kind === 0)
+          leb(); // function: type index
+        else if (kind === 1) {
+          pos++; // table: elem type
+          const f = out[pos++]!;
+          leb();
+          if (f & 1) leb();
+        } else if (kind === 2) {
+          if (out[pos] === 0x03) out[pos] = 0x01;
+          return out;
+        } else if (kind === 3) pos += 2; // global: type, mutability
+      }
+    }
+    pos = end;
+  }
+  return out;
+}
+
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+function compileModule(shared: boolean, relaxed: boolean): Promise<WebAssembly.Module> {
+  const key = `${shared}/${relaxed}`;
+  let m = compiled.get(key);
+  if (m === undefined) {
+    const bytes = shared ? moduleBytes(relaxed) : unsharedVariant(moduleBytes(relaxed));
+    m = WebAssembly.compile(bytes);
+    compiled.set(key, m);
+  }
+  return m;
+}
+
+function envThreads(): number | undefined {
+  const env = typeof process !== 'undefined' ? process.env?.AELAB_THREADS : undefined;
+  if (env === undefined || env === '') return undefined;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`wasm backend: AELAB_THREADS must be a positive integer, got '${env}'`);
+  return n;
+}
+
+/** Creates a wasm backend with its own memory and worker threads. */
+export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
+  if (!wasmSimdSupported()) {
+    throw new Error('wasm backend: this JavaScript engine lacks WebAssembly SIMD or threads support; use the js backend');
+  }
+  if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) {
+    throw new Error(`wasm backend: threads must be a positive integer, got ${String(opts.threads)}`);
+  }
+  const shared = opts.sharedMemory !== false && sharedMemorySupported();
+  let threads = opts.threads ?? envThreads() ?? (await defaultThreadCount());
+  threads = Math.max(1, Math.min(threads, 64));
+  if (!shared) threads = 1;
+
+  const envRelaxed = typeof process !== 'undefined' ? process.env?.AELAB_WASM_RELAXED : undefined;
+  const relaxed = opts.relaxedSimd !== false && envRelaxed !== '0' && (await relaxedSimdSupported());
+  const module = await compileModule(shared, relaxed);
+  const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+  // Browsers may refuse to reserve 4 GiB of address space: ask for less there.
+  let maxPages = isNode ? WASM_MAX_PAGES : Math.min(WASM_MAX_PAGES, 32768);
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: WASM_INITIAL_PAGES, maximum: maxPages, shared });
+  } catch {
+    maxPages = 16384;
+    memory = new WebAssembly.Memory({ initial: WASM_INITIAL_PAGES, maximum: maxPages, shared });
+  }
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const exports = instance.exports as Record<string, unknown>;
+  const heapBase = (exports.heapBase as () => number)();
+  if (heapBase > CTRL_OFFSET) {
+    throw new Error(`wasm backend: the module's static data (${heapBase} bytes) overlaps the control block at ${CTRL_OFFSET}`);
+  }
+  const ctrl = (exports.ctrlOffset as () => number)();
+  if (ctrl !== CTRL_OFFSET) {
+    throw new Error(
+      `wasm backend: module built for a control block at ${ctrl}, the loader uses ${CTRL_OFFSET}: rebuild (node tools/build-wasm.mjs)`,
+    );
+  }
+  const gemmScratch = (exports.gemmScratchBytes as () => number)();
+  const pool = await ThreadPool.create({
+    module,
+    memory,
+    kernels: KERNELS,
+    exports,
+    ctrlOffset: CTRL_OFFSET,
+    argsOffset: ARGS_OFFSET,
+    threads,
+  });
+  return new WasmBackendImpl(new Heap(memory, maxPages), pool, gemmScratch, shared, relaxed ? 'relaxed-simd' : 'simd');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shape canonicalisation
+
+function product(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+interface Plan {
+  mode: number;
+  d0: number;
+  d1: number;
+  d2: number;
+}
+
+/**
+ * Reduces a broadcast (shapes right-aligned to the output rank) to one of the kernel's modes by
+ * dropping size-1 output dims and merging neighbours with the same broadcast pattern. Kinds:
+ * 0 both full, 1 a broadcast, 2 b broadcast, 3 both broadcast. Null: use the general js path.
+ */
+function binaryPlan(aShape: Shape, bShape: Shape, outShape: Shape): Plan | null {
+  const sizes: number[] = [];
+  const kinds: number[] = [];
+  for (let d = 0; d < outShape.length; d++) {
+    const o = outShape[d]!;
+    if (o === 1) continue;
+    const kind = (aShape[d] === 1 ? 1 : 0) | (bShape[d] === 1 ? 2 : 0);
+    if (kinds.length > 0 && kinds[kinds.length - 1] === kind) sizes[sizes.length - 1]! *= o;
+    else {
+      sizes.push(o);
+      kinds.push(kind);
+    }
+  }
+  const [s0 = 1, s1 = 1, s2 = 1] = sizes;
+  const sig = kinds.join('');
+  switch (sig) {
+    case '':
+    case '0':
+      return { mode: 0, d0: s0, d1: 0, d2: 0 };
+    case '1':
+      return { mode: 1, d0: s0, d1: 0, d2: 0 };
+    case '2':
+      return { mode: 2, d0: s0, d1: 0, d2: 0 };
+    case '20': // b is a row vector repeated over the rows of a
+      return { mode: 3, d0: s0, d1: s1, d2: 0 };
+    case '10':
+      return { mode: 4, d0: s0, d1: s1, d2: 0 };
+    case '02': // b is a column vector
+      return { mode: 5, d0: s0, d1: s1, d2: 0 };
+    case '01':
+      return { mode: 6, d0: s0, d1: s1, d2: 0 };
+    case '202': // b varies only along the middle dim (per-channel over NCHW)
+      return { mode: 7, d0: s0, d1: s1, d2: s2 };
+    case '101':
+      return { mode: 8, d0: s0, d1: s1, d2: s2 };
+    default:
+      return null;
+  }
+}
+
+/**
+ * Reduces (shape, axes) to one of the reduce kernel's modes: size-1 dims dropped, neighbouring
+ * reduced / kept dims merged. 'R' = reduced, 'K' = kept. Null: use the js path.
+ */
+function reducePlan(shape: Shape, axes: readonly number[]): Plan | 'copy' | null {
+  const reduced = new Set(axes);
+  const sizes: number[] = [];
+  const kinds: string[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    const s = shape[d]!;
+    if (s === 1) continue;
+    const k = reduced.has(d) ? 'R' : 'K';
+    if (kinds.length > 0 && kinds[kinds.length - 1] === k) sizes[sizes.length - 1]! *= s;
+    else {
+      sizes.push(s);
+      kinds.push(k);
+    }
+  }
+  const [s0 = 1, s1 = 1, s2 = 1] = sizes;
+  switch (kinds.join('')) {
+    case '':
+      return { mode: 0, d0: 1, d1: 0, d2: 0 };
+    case 'K':
+      return 'copy';
+    case 'R':
+      return { mode: 0, d0: s0, d1: 0, d2: 0 };
+    case 'KR':
+      return { mode: 1, d0: s0, d1: s1, d2: 0 };
+    case 'RK':
+      return { mode: 2, d0: s0, d1: s1, d2: 0 };
+    case 'KRK':
+      return { mode: 3, d0: s0, d1: s1, d2: s2 };
+    case 'RKR':
+      return { mode: 4, d0: s0, d1: s1, d2: s2 };
+    default:
+      return null;
+  }
+}
+
+function roundUp(n: number, m: number): number {
+  return Math.ceil(n / m) * m;
+}
+
+function checkLen(op: string, name: string, a: F32, need: number): void {
+  if (a.length < need) {
+    throw new Error(`wasm backend ${op}: ${name} has ${a.length} elements, needs ${need}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The backend
+
+class WasmBackendImpl implements WasmBackend {
+  readonly name = 'wasm';
+  readonly threads: number;
+  readonly simd: 'simd' | 'relaxed-simd';
+  private readonly heap: Heap;
+  private readonly pool: ThreadPool;
+  private readonly gemmScratch: number;
+  /** Views into shared memory survive growth; views into ordinary memory are detached by it. */
+  private readonly stableViews: boolean;
+  private argsView: Float64Array;
+  /** Per-thread scratch: offset of thread 0's block and the stride between threads. */
+  private scratchOff = 0;
+  private scratchStride = 0;
+  /** Temporaries of the current call: foreign inputs copied in, foreign outputs to copy back. */
+  private readonly temps: number[] = [];
+  private readonly backs: [number, F32][] = [];
+
+  constructor(heap: Heap, pool: ThreadPool, gemmScratch: number, stableViews: boolean, simd: 'simd' | 'relaxed-simd') {
+    this.simd = simd;
+    this.heap = heap;
+    this.pool = pool;
+    this.threads = pool.threads;
+    this.gemmScratch = gemmScratch;
+    this.stableViews = stableViews;
+    this.argsView = new Float64Array(heap.buffer, ARGS_OFFSET, ARG_SLOTS);
+  }
+
+  /** The argument block (re-viewed after a growth detached ordinary memory). */
+  private get args(): Float64Array {
+    if (this.argsView.length === 0) this.argsView = new Float64Array(this.heap.buffer, ARGS_OFFSET, ARG_SLOTS);
+    return this.argsView;
+  }
+
+  /**
+   * Writes argument slots from `first` on. Callers pass the results of `inp` / `outp` as
+   * arguments, so every allocation (which may grow, and without shared memory detach, the
+   * memory) happens before the block is viewed.
+   */
+  private setArgs(first: number, ...values: number[]): void {
+    this.args.set(values, first);
+  }
+
+  // --- memory -------------------------------------------------------------------------------
+
+  alloc(n: number): F32 {
+    if (!Number.isInteger(n) || n < 0) throw new Error(`wasm backend alloc: invalid length ${n}`);
+    // Without shared memory a growth would detach every view handed out, so arrays then live
+    // in JS and kernels copy them through wasm memory.
+    if (!this.stableViews) return new Float32Array(n);
+    const off = this.heap.alloc(n * 4, true);
+    const view = this.heap.f32(off, n);
+    if (!this.heap.lastWasFresh) view.fill(0);
+    return view;
+  }
+
+  free(a: F32): void {
+    if (this.heap.owns(a)) this.heap.free(a.byteOffset);
+  }
+
+  allocatedBytes(): number {
+    return this.heap.userBytes;
+  }
+
+  async dispose(): Promise<void> {
+    await this.pool.dispose();
+  }
+
+  /** Byte offset of an input inside wasm memory (foreign arrays are copied in). */
+  private inp(a: F32): number {
+    if (this.heap.owns(a)) return a.byteOffset;
+    const off = this.heap.alloc(a.byteLength, false);
+    this.heap.f32(off, a.length).set(a);
+    this.temps.push(off);
+    return off;
+  }
+
+  /** Byte offset of an output (foreign arrays get a temporary, copied back by `done`). */
+  private outp(a: F32, readsOld: boolean): number {
+    if (this.heap.owns(a)) return a.byteOffset;
+    const off = this.heap.alloc(a.byteLength, false);
+    if (readsOld) this.heap.f32(off, a.length).set(a);
+    this.temps.push(off);
+    this.backs.push([off, a]);
+    return off;
+  }
+
+  private done(): void {
+    for (const [off, a] of this.backs) a.set(this.heap.f32(off, a.length));
+    this.backs.length = 0;
+    for (const off of this.temps) this.heap.free(off);
+    this.temps.length = 0;
+  }
+
+  /**
+   * Runs kernel k (arguments already in this.args), then `after` (still before foreign outputs
+   * are copied back), and releases the call's temporaries.
+   */
+  private run(k: number, nth: number, after?: () => void): void {
+    try {
+      this.pool.run(k, nth, this.weight);
+      after?.();
+    } finally {
+      this.done();
+    }
+  }
+
+  /** Per-thread scratch of at least `bytes` bytes (grown, never shrunk). */
+  private scratch(bytes: number): void {
+    const stride = roundUp(bytes + 64, 64);
+    if (stride <= this.scratchStride) return;
+    if (this.scratchStride > 0) this.heap.free(this.scratchOff);
+    this.scratchOff = this.heap.alloc(stride * this.threads, false);
+    this.scratchStride = stride;
+  }
+
+  /** Threads for a kernel of `work` units with threading threshold `threshold` (see `run`). */
+  private par(work: number, threshold: number): number {
+    this.weight = work / threshold;
+    return work >= threshold ? this.threads : 1;
+  }
+  /** Size of the kernel being dispatched, in multiples of its threading threshold. */
+  private weight = 0;
+
+  /** Drops the temporaries of a call that failed before `run` (validation errors). */
+  private abort(e: unknown): never {
+    this.backs.length = 0;
+    for (const off of this.temps) this.heap.free(off);
+    this.temps.length = 0;
+    throw e;
+  }
+
+  // --- simple kernels -------------------------------------------------------------------------
+
+  fill(out: F32, value: number): void {
+    out.fill(value);
+  }
+
+  copy(src: F32, out: F32): void {
+    out.set(src.length === out.length ? src : src.subarray(0, out.length));
+  }
+
+  unary(op: UnaryOp, x: F32, out: F32, p: number): void {
+    const n = out.length;
+    if (n === 0) return;
+    checkLen('unary', 'x', x, n);
+    let code = UNARY_CODES[op];
+    if (code === undefined) throw new Error(`wasm backend: unknown unary op '${op as string}'`);
+    if (op === 'powScalar') {
+      // Same fast paths as the reference (x·x and sqrt), which also avoid the scalar pow.
+      if (p === 2) code = UNARY_CODES.square;
+      else if (p === 0.5) code = UNARY_CODES.sqrt;
+      else if (p === 1) code = UNARY_COPY;
+      else if (p === -1) code = UNARY_CODES.reciprocal;
+    }
+    this.setArgs(0, code, this.inp(x), this.outp(out, false), n, p);
+    this.run(K.unary, this.par(n, HEAVY_UNARY.has(op) ? PAR_ELEMS_HEAVY : PAR_ELEMS));
+  }
+
+  unaryGrad(op: UnaryGradOp, x: F32, g: F32, out: F32, p: number): void {
+    const n = out.length;
+    if (n === 0) return;
+    checkLen('unaryGrad', 'x', x, n);
+    checkLen('unaryGrad', 'g', g, n);
+    const code = GRAD_CODES[op];
+    if (code === undefined) throw new Error(`wasm backend: unknown unary grad op '${op as string}'`);
+    this.setArgs(0, code, this.inp(x), this.inp(g), this.outp(out, false), n, p);
+    const heavy = op === 'elu' || op === 'softplus';
+    this.run(K.unaryGrad, this.par(n, heavy ? PAR_ELEMS_HEAVY : PAR_ELEMS));
+  }
+
+  binary(op: BinaryOp, a: F32, aShape: Shape, b: F32, bShape: Shape, out: F32, outShape: Shape): void {
+    const n = out.length;
+    if (n === 0) return;
+    const code = BINARY_CODES[op];
+    if (code === undefined) throw new Error(`wasm backend: unknown binary op '${op as string}'`);
+    const plan = aShape.length === outShape.length && bShape.length === outShape.length ? binaryPlan(aShape, bShape, outShape) : null;
+    if (plan === null || a.length !== product(aShape) || b.length !== product(bShape) || n !== product(outShape)) {
+      jsBackend.binary(op, a, aShape, b, bShape, out, outShape);
+      return;
+    }
+    this.setArgs(0, code, plan.mode, this.inp(a), this.inp(b), this.outp(out, false), plan.d0, plan.d1, plan.d2);
+    const rows = plan.mode <= 2 ? n : plan.mode <= 6 ? plan.d0 : plan.d0 * plan.d1;
+    const nth = rows >= this.threads ? this.par(n, op === 'pow' ? PAR_ELEMS_HEAVY : PAR_ELEMS) : 1;
+    this.run(K.binary, nth);
+  }
+
+  where(cond: F32, a: F32, b: F32, out: F32): void {
+    const n = out.length;
+    if (n === 0) return;
+    checkLen('where', 'cond', cond, n);
+    checkLen('where', 'a', a, n);
+    checkLen('where', 'b', b, n);
+    this.setArgs(0, this.inp(cond), this.inp(a), this.inp(b), this.outp(out, false), n);
+    this.run(K.where, this.par(n, PAR_ELEMS));
+  }
+
+  clamp(x: F32, lo: number, hi: number, out: F32): void {
+    const n = out.length;
+    if (n === 0) return;
+    checkLen('clamp', 'x', x, n);
+    this.setArgs(0, this.inp(x), this.outp(out, false), n, lo, hi);
+    this.run(K.clamp, this.par(n, PAR_ELEMS));
+  }
+
+  expand(x: F32, xShape: Shape, out: F32, outShape: Shape): void {
+    jsBackend.expand(x, xShape, out, outShape);
+  }
+
+  reduce(op: ReduceOp, x: F32, shape: Shape, axes: readonly number[], out: F32): void {
+    const code = REDUCE_CODES[op];
+    if (code === undefined) throw new Error(`wasm backend: unknown reduce op '${op as string}'`);
+    const plan = x.length === 0 || x.length !== product(shape) ? null : reducePlan(shape, axes);
+    if (plan === null) {
+      jsBackend.reduce(op, x, shape, axes, out);
+      return;
+    }
+    if (plan === 'copy') {
+      out.set(x);
+      return;
+    }
+    this.setArgs(0, code, plan.mode, this.inp(x), this.outp(out, false), plan.d0, plan.d1, plan.d2);
+    this.run(K.reduce, plan.mode === 0 ? 1 : this.par(x.length, PAR_ELEMS));
+  }
+
+  argmax(x: F32, shape: Shape, axis: number, out: F32): void {
+    jsBackend.argmax(x, shape, axis, out);
+  }
+
+  // --- GEMM ------------------------------------------------------------------------------------
+
+  matmul(a: F32, b: F32, out: F32, p: MatmulParams): void {
+    const { batch, M, N, K: Kd, transA, transB, strideA, strideB } = p;
+    const alpha = p.alpha ?? 1;
+    const beta = p.beta ?? 0;
+    if (batch <= 0 || M <= 0 || N <= 0) return;
+    checkLen('matmul', 'a', a, strideA * (batch - 1) + M * Kd);
+    checkLen('matmul', 'b', b, strideB * (batch - 1) + Kd * N);
+    checkLen('matmul', 'out', out, batch * M * N);
+    this.scratch(this.gemmScratch);
+    this.setArgs(
+      0,
+      this.inp(a),
+      this.inp(b),
+      this.outp(out, beta !== 0),
+      batch,
+      M,
+      N,
+      Kd,
+      transA ? 1 : 0,
+      transB ? 1 : 0,
+      strideA,
+      strideB,
+      alpha,
+      beta,
+      this.scratchOff,
+      this.scratchStride,
+    );
+    this.run(K.matmul, this.par(2 * batch * M * N * Kd, PAR_FLOPS));
+  }
+
+  // --- convolution -----------------------------------------------------------------------------
+
+  /** Slots 0–19 of the conv kernels: the four pointers, then the geometry. */
+  private convArgs(in0: number, in1: number, bias: number, out: number, p: Conv2dParams): void {
+    this.setArgs(
+      0,
+      in0,
+      in1,
+      bias,
+      out,
+      p.batch,
+      p.inC,
+      p.inH,
+      p.inW,
+      p.outC,
+      p.outH,
+      p.outW,
+      p.kH,
+      p.kW,
+      p.strideH,
+      p.strideW,
+      p.padH,
+      p.padW,
+      p.dilH,
+      p.dilW,
+      p.groups,
+    );
+  }
+
+  private convCheck(op: string, p: Conv2dParams, x: F32 | null, w: F32, g: F32 | null): void {
+    const icg = p.inC / p.groups;
+    const ocg = p.outC / p.groups;
+    if (!Number.isInteger(icg) || !Number.isInteger(ocg)) {
+      throw new Error(`wasm backend ${op}: channels ${p.inC}→${p.outC} not divisible by groups ${p.groups}`);
+    }
+    if (x) checkLen(op, 'x', x, p.batch * p.inC * p.inH * p.inW);
+    checkLen(op, 'w', w, p.outC * icg * p.kH * p.kW);
+    if (g) checkLen(op, 'g', g, p.batch * p.outC * p.outH * p.outW);
+  }
+
+  private static pointwise(p: Conv2dParams): boolean {
+    return p.kH === 1 && p.kW === 1 && p.strideH === 1 && p.strideW === 1 && p.padH === 0 && p.padW === 0;
+  }
+
+  /** Pixels per im2col chunk for `rows` col rows, within COL_CAP floats (a multiple of 8). */
+  private static pixelChunk(rows: number, P: number): number {
+    return Math.max(1, Math.min(P, Math.max(8, Math.floor(COL_CAP / Math.max(rows, 1) / 8) * 8)));
+  }
+
+  conv2d(x: F32, w: F32, bias: F32 | null, out: F32, p: Conv2dParams): void {
+    const P = p.outH * p.outW;
+    if (p.batch === 0 || p.outC === 0 || P === 0) return;
+    this.convCheck('conv2d', p, x, w, null);
+    checkLen('conv2d', 'out', out, p.batch * p.outC * P);
+    if (bias) checkLen('conv2d', 'bias', bias, p.outC);
+    const Kc = (p.inC / p.groups) * p.kH * p.kW;
+    const nth = this.par(2 * p.batch * p.outC * P * Kc, PAR_FLOPS);
+    const pointwise = WasmBackendImpl.pointwise(p);
+    let chunk = pointwise ? P : WasmBackendImpl.pixelChunk(Kc, P);
+    // Items are (image, pixel chunk): cut images too when there are fewer than 2 per thread.
+    if (nth > 1 && p.batch < 2 * nth) chunk = Math.min(chunk, roundUp(Math.ceil(P / Math.ceil((2 * nth) / p.batch)), 8));
+    this.scratch(this.gemmScratch + (pointwise ? 0 : Kc * chunk * 4 + 64));
+    try {
+      this.convArgs(this.inp(x), this.inp(w), bias ? this.inp(bias) : 0, this.outp(out, false), p);
+    } catch (e) {
+      this.abort(e);
+    }
+    this.setArgs(20, this.scratchOff, this.scratchStride, chunk, 0, 0);
+    this.run(K.conv2d, nth);
+  }
+
+  conv2dBackwardInput(g: F32, w: F32, out: F32, p: Conv2dParams): void {
+    const inSize = p.batch * p.inC * p.inH * p.inW;
+    if (inSize === 0) return;
+    this.convCheck('conv2dBackwardInput', p, null, w, g);
+    checkLen('conv2dBackwardInput', 'out', out, inSize);
+    const P = p.outH * p.outW;
+    const icg = p.inC / p.groups;
+    const kk = p.kH * p.kW;
+    if (P === 0 || p.outC === 0) {
+      out.fill(0, 0, inSize);
+      return;
+    }
+    const nth = this.par(2 * p.batch * p.outC * P * icg * kk, PAR_FLOPS);
+    // Items are (image, group, input-channel chunk): cut channels when there are fewer than 2
+    // (image, group) pairs per thread.
+    let cChunk = icg;
+    const pairs = p.batch * p.groups;
+    if (nth > 1 && pairs < 2 * nth) cChunk = Math.max(1, Math.ceil(icg / Math.ceil((2 * nth) / pairs)));
+    const pointwise = WasmBackendImpl.pointwise(p);
+    const chunk = pointwise ? P : WasmBackendImpl.pixelChunk(cChunk * kk, P);
+    this.scratch(this.gemmScratch + (pointwise ? 0 : cChunk * kk * chunk * 4 + 64));
+    try {
+      this.convArgs(this.inp(g), this.inp(w), 0, this.outp(out, false), p);
+    } catch (e) {
+      this.abort(e);
+    }
+    this.setArgs(20, this.scratchOff, this.scratchStride, chunk, cChunk, 0);
+    this.run(K.conv2dBackwardInput, nth);
+  }
+
+  conv2dBackwardWeight(x: F32, g: F32, out: F32, p: Conv2dParams): void {
+    const icg = p.inC / p.groups;
+    const ocg = p.outC / p.groups;
+    const kk = p.kH * p.kW;
+    const wSize = p.outC * icg * kk;
+    if (wSize === 0) return;
+    this.convCheck('conv2dBackwardWeight', p, x, out, g);
+    const P = p.outH * p.outW;
+    const nth = this.par(2 * p.batch * p.outC * P * icg * kk, PAR_FLOPS);
+    // mode 0: items (group, input-channel chunk) — no repeated work; mode 2: chunks of images
+    // into per-thread partial sums, for layers with too few input channels to split (a first
+    // layer on 1–3 channels); mode 1: (group, output-channel chunk), repeating im2col per item,
+    // when there are few images too. Aim at ≥ 2 items per thread.
+    let mode = 0;
+    let chunk = icg;
+    if (nth > 1 && p.groups < 2 * nth) {
+      const cuts = Math.ceil((2 * nth) / p.groups);
+      if (icg >= cuts) chunk = Math.ceil(icg / cuts);
+      else if (p.batch >= 2 * nth) {
+        mode = 2;
+        chunk = Math.ceil(p.batch / (4 * nth));
+      } else if (ocg >= 4 * cuts) {
+        mode = 1;
+        chunk = roundUp(Math.ceil(ocg / cuts), 4);
+      } else chunk = 1;
+    }
+    const rows = (mode === 0 ? chunk : icg) * kk;
+    const pointwise = WasmBackendImpl.pointwise(p);
+    const pChunk = pointwise ? P : WasmBackendImpl.pixelChunk(rows, P);
+    // Per-thread scratch: GEMM packing, im2col buffer, then (mode 2) the partial dW.
+    const colBytes = pointwise ? 0 : roundUp(rows * pChunk * 4, 64);
+    const partialOff = roundUp(this.gemmScratch, 64) + colBytes;
+    this.scratch(partialOff + (mode === 2 ? wSize * 4 : 0));
+    let outPtr = 0;
+    try {
+      outPtr = this.outp(out, false);
+      this.convArgs(this.inp(x), this.inp(g), 0, outPtr, p);
+    } catch (e) {
+      this.abort(e);
+    }
+    this.setArgs(20, this.scratchOff, this.scratchStride, Math.max(1, pChunk), chunk, mode, partialOff);
+    if (mode !== 2) {
+      this.run(K.conv2dBackwardWeight, nth);
+      return;
+    }
+    const parts: Float32Array[] = [];
+    for (let t = 0; t < this.threads; t++) {
+      const part = this.heap.f32(this.scratchOff + t * this.scratchStride + partialOff, wSize);
+      part.fill(0);
+      parts.push(part);
+    }
+    this.run(K.conv2dBackwardWeight, nth, () => {
+      // dW = Σ over threads of the partial sums (threads that claimed nothing hold zeros).
+      const dst = this.heap.f32(outPtr, wSize);
+      dst.set(parts[0]!);
+      for (let t = 1; t < parts.length; t++) {
+        const part = parts[t]!;
+        for (let i = 0; i < wSize; i++) dst[i]! += part[i]!;
+      }
+    });
+  }
+
+  // --- delegated to the reference (not hot, or memory-bound index shuffles) ---------------------
+
+  permute(x: F32, shape: Shape, perm: readonly number[], out: F32): void {
+    jsBackend.permute(x, shape, perm, out);
+  }
+  slice(x: F32, shape: Shape, starts: readonly number[], steps: readonly number[], out: F32, outShape: Shape): void {
+    jsBackend.slice(x, shape, starts, steps, out, outShape);
+  }
+  sliceAdd(g: F32, gShape: Shape, starts: readonly number[], steps: readonly number[], out: F32, shape: Shape): void {
+    jsBackend.sliceAdd(g, gShape, starts, steps, out, shape);
+  }
+  indexSelect(x: F32, shape: Shape, axis: number, idx: Int32Array, out: F32): void {
+    jsBackend.indexSelect(x, shape, axis, idx, out);
+  }
+  indexAdd(g: F32, shape: Shape, axis: number, idx: Int32Array, out: F32): void {
+    jsBackend.indexAdd(g, shape, axis, idx, out);
+  }
+  maxPool2d(x: F32, out: F32, idx: F32, p: Pool2dParams): void {
+    jsBackend.maxPool2d(x, out, idx, p);
+  }
+  maxPool2dBackward(g: F32, idx: F32, out: F32, p: Pool2dParams): void {
+    jsBackend.maxPool2dBackward(g, idx, out, p);
+  }
+  avgPool2d(x: F32, out: F32, p: Pool2dParams): void {
+    jsBackend.avgPool2d(x, out, p);
+  }
+  avgPool2dBackward(g: F32, out: F32, p: Pool2dParams): void {
+    jsBackend.avgPool2dBackward(g, out, p);
+  }
+  upsampleNearest(x: F32, planes: number, h: number, w: number, sh: number, sw: number, out: F32): void {
+    jsBackend.upsampleNearest(x, planes, h, w, sh, sw, out);
+  }
+  upsampleNearestBackward(g: F32, planes: number, h: number, w: number, sh: number, sw: number, out: F32): void {
+    jsBackend.upsampleNearestBackward(g, planes, h, w, sh, sw, out);
+  }
+
+  // --- optimizers ------------------------------------------------------------------------------
+
+  adamStep(p: F32, g: F32, m: F32, v: F32, vmax: F32 | null, hp: AdamParams): void {
+    const n = p.length;
+    if (n === 0) return;
+    checkLen('adamStep', 'g', g, n);
+    checkLen('adamStep', 'm', m, n);
+    checkLen('adamStep', 'v', v, n);
+    const ams = hp.amsgrad && vmax !== null;
+    if (ams) checkLen('adamStep', 'vmax', vmax, n);
+    this.setArgs(
+      0,
+      this.outp(p, true),
+      this.inp(g),
+      this.outp(m, true),
+      this.outp(v, true),
+      ams ? this.outp(vmax, true) : 0,
+      n,
+      hp.lr,
+      hp.beta1,
+      hp.beta2,
+      hp.eps,
+      hp.weightDecay,
+      hp.decoupled ? 1 : 0,
+      ams ? 1 : 0,
+      hp.step,
+    );
+    this.run(K.adamStep, this.par(n, PAR_ELEMS / 2));
+  }
+
+  sgdStep(p: F32, g: F32, buf: F32 | null, hp: SgdParams): void {
+    const n = p.length;
+    if (n === 0) return;
+    checkLen('sgdStep', 'g', g, n);
+    const useBuf = hp.momentum !== 0 && buf !== null;
+    if (useBuf) checkLen('sgdStep', 'buf', buf, n);
+    this.setArgs(
+      0,
+      this.outp(p, true),
+      this.inp(g),
+      useBuf ? this.outp(buf, !hp.first) : 0,
+      n,
+      hp.lr,
+      hp.momentum,
+      hp.dampening,
+      hp.weightDecay,
+      hp.nesterov ? 1 : 0,
+      hp.first ? 1 : 0,
+    );
+    this.run(K.sgdStep, this.par(n, PAR_ELEMS));
+  }
+}

@@ -1,0 +1,1054 @@
+/**
+ * The wasm backend against the js reference, kernel by kernel, on seeded random inputs: odd
+ * sizes (not multiples of the 4×8 GEMM tile or of the f32x4 width), every broadcast pattern the
+ * binary kernel specialises (and ones it hands to the reference), every reduce layout, conv
+ * with stride / padding / dilation / groups / 1×1, and sizes large enough to be split across
+ * threads. Everything runs with 1 thread and with 2 threads. Inputs are mostly views into wasm
+ * memory (the fast path); some tests pass ordinary Float32Arrays to cover the copy-in/out path.
+ *
+ * Tolerance: |wasm − js| ≤ 1e-5·(|js| + scale), scale 0 for elementwise kernels and the RMS of
+ * the reference output for sums of products (GEMM, conv, reductions), where the two backends
+ * round in different orders.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type {
+  AdamParams,
+  BinaryOp,
+  Conv2dParams,
+  F32,
+  MatmulParams,
+  Pool2dParams,
+  ReduceOp,
+  SgdParams,
+  Shape,
+  UnaryGradOp,
+  UnaryOp,
+} from '../../src/kernels/backend.js';
+import { jsBackend as js } from '../../src/kernels/js/index.js';
+import { createWasmBackend, wasmSimdSupported, type WasmBackend } from '../../src/kernels/wasm/index.js';
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+/** mulberry32: small seeded generator so failures reproduce. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let rand = rng(1);
+
+function randArr(n: number, lo = -1, hi = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * rand();
+  return a;
+}
+
+const prod = (s: Shape): number => s.reduce((a, b) => a * b, 1);
+
+function rms(a: F32): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * a[i]!;
+  return Math.sqrt(s / Math.max(1, a.length));
+}
+
+/** Asserts |got − want| ≤ rtol·(|want| + scale) elementwise; NaN must match NaN, ±∞ exactly. */
+function expectClose(got: F32, want: F32, what: string, opts: { rtol?: number; scale?: number } = {}): void {
+  const rtol = opts.rtol ?? 1e-5;
+  const scale = opts.scale ?? 0;
+  expect(got.length, `${what}: length`).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!;
+    const w = want[i]!;
+    if (Number.isNaN(w) || Number.isNaN(g)) {
+      if (Number.isNaN(w) !== Number.isNaN(g)) throw new Error(`${what}: [${i}] got ${g}, want ${w}`);
+      continue;
+    }
+    if (!Number.isFinite(w) || !Number.isFinite(g)) {
+      if (g !== w) throw new Error(`${what}: [${i}] got ${g}, want ${w}`);
+      continue;
+    }
+    const tol = rtol * (Math.abs(w) + scale) + 1e-37;
+    if (!(Math.abs(g - w) <= tol)) {
+      throw new Error(`${what}: [${i}] got ${g}, want ${w} (|diff| ${Math.abs(g - w)} > tol ${tol})`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('wasm backend: environment', () => {
+  it('detects SIMD support in Node', () => {
+    expect(wasmSimdSupported()).toBe(true);
+  });
+
+  it('takes the thread count from AELAB_THREADS unless given', async () => {
+    const saved = process.env.AELAB_THREADS;
+    process.env.AELAB_THREADS = '1';
+    try {
+      const b1 = await createWasmBackend();
+      expect(b1.threads).toBe(1);
+      await b1.dispose();
+      const b2 = await createWasmBackend({ threads: 2 });
+      expect(b2.threads).toBe(2);
+      await b2.dispose();
+      process.env.AELAB_THREADS = 'x';
+      await expect(createWasmBackend()).rejects.toThrow(/AELAB_THREADS/);
+    } finally {
+      if (saved === undefined) delete process.env.AELAB_THREADS;
+      else process.env.AELAB_THREADS = saved;
+    }
+  });
+
+  it('runs on ordinary (unshared) memory when shared memory is unavailable', async () => {
+    // As in a page without cross-origin isolation: one thread, arrays live in JS, and memory
+    // growth (which detaches ordinary buffers) must not break anything.
+    const b = await createWasmBackend({ sharedMemory: false, threads: 2 });
+    try {
+      expect(b.threads).toBe(1);
+      rand = rng(7);
+      const M = 70;
+      const N = 90;
+      const K = 50;
+      const a = b.alloc(M * K);
+      a.set(randArr(M * K));
+      const bb = randArr(K * N);
+      const p: MatmulParams = { batch: 1, M, N, K, transA: false, transB: false, strideA: 0, strideB: 0 };
+      for (let round = 0; round < 2; round++) {
+        const got = b.alloc(M * N);
+        const want = new Float32Array(M * N);
+        b.matmul(a, bb, got, p);
+        js.matmul(a, bb, want, p);
+        expectClose(got, want, `unshared matmul round ${round}`, { scale: rms(want) });
+        // A large temporary forces the memory to grow between the rounds.
+        const big = new Float32Array(20 << 20);
+        b.unary('neg', big, big, 0);
+      }
+      const x = randArr(1000, -3, 3);
+      const o1 = b.alloc(1000);
+      const o2 = new Float32Array(1000);
+      b.unary('tanh', x, o1, 0);
+      js.unary('tanh', x, o2, 0);
+      expectClose(o1, o2, 'unshared tanh', { rtol: 2e-6 });
+    } finally {
+      await b.dispose();
+    }
+  });
+
+  it('rejects invalid thread counts', async () => {
+    await expect(createWasmBackend({ threads: 0 })).rejects.toThrow(/threads/);
+  });
+
+  /**
+   * Transpiles src/kernels to a temp dir (TypeScript API, no type check) so child Node
+   * processes can import the backend: for exit behaviour and engine flags.
+   */
+  function transpileKernels(): string {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+    const srcDir = join(root, 'src', 'kernels');
+    const out = mkdtempSync(join(tmpdir(), 'aelab-wasm-'));
+    const walk = (d: string): string[] =>
+      readdirSync(d).flatMap((f) => {
+        const p = join(d, f);
+        if (statSync(p).isDirectory()) return f === 'assembly' || f === 'build' ? [] : walk(p);
+        return p.endsWith('.ts') ? [p] : [];
+      });
+    for (const file of walk(srcDir)) {
+      const dest = join(out, relative(srcDir, file)).replace(/\.ts$/, '.js');
+      mkdirSync(dirname(dest), { recursive: true });
+      const js = ts.transpileModule(readFileSync(file, 'utf8'), {
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      }).outputText;
+      writeFileSync(dest, js);
+    }
+    writeFileSync(join(out, 'package.json'), '{"type":"module"}');
+    return out;
+  }
+
+  it('does not keep the Node process alive and shuts down cleanly', () => {
+    // Two scripts in a child process: one never disposes (unref'd workers must not block
+    // exit), one disposes explicitly.
+    const out = transpileKernels();
+    try {
+      const script = (dispose: boolean): string => `
+        import { createWasmBackend } from './wasm/index.js';
+        const b = await createWasmBackend({ threads: 2 });
+        const a = b.alloc(256 * 256), c = b.alloc(256 * 256);
+        a.fill(1);
+        b.matmul(a, a, c, { batch: 1, M: 256, N: 256, K: 256, transA: false, transB: false, strideA: 0, strideB: 0 });
+        if (c[0] !== 256) throw new Error('bad result ' + c[0]);
+        ${dispose ? 'await b.dispose(); console.log("disposed");' : 'console.log("done");'}
+      `;
+      for (const dispose of [false, true]) {
+        const file = join(out, `main-${dispose}.mjs`);
+        writeFileSync(file, script(dispose));
+        const t0 = Date.now();
+        const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 });
+        expect(r.stderr).toBe('');
+        expect(r.status).toBe(0);
+        expect(r.stdout.trim()).toBe(dispose ? 'disposed' : 'done');
+        expect(Date.now() - t0).toBeLessThan(15_000);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('selects the relaxed-SIMD build unless told not to', async () => {
+    const auto = await createWasmBackend({ threads: 1 });
+    expect(auto.simd).toBe('relaxed-simd');
+    await auto.dispose();
+    const off = await createWasmBackend({ threads: 1, relaxedSimd: false });
+    expect(off.simd).toBe('simd');
+    await off.dispose();
+    const saved = process.env.AELAB_WASM_RELAXED;
+    process.env.AELAB_WASM_RELAXED = '0';
+    try {
+      const envOff = await createWasmBackend({ threads: 1 });
+      expect(envOff.simd).toBe('simd');
+      await envOff.dispose();
+    } finally {
+      if (saved === undefined) delete process.env.AELAB_WASM_RELAXED;
+      else process.env.AELAB_WASM_RELAXED = saved;
+    }
+  });
+});
+
+describe.each([
+  [1, 'simd'],
+  [2, 'simd'],
+  [1, 'relaxed-simd'],
+  [2, 'relaxed-simd'],
+] as const)('wasm backend vs js, %i thread(s), %s build', (threads, simd) => {
+  let wb: WasmBackend;
+
+  beforeAll(async () => {
+    wb = await createWasmBackend({ threads, relaxedSimd: simd === 'relaxed-simd' });
+    expect(wb.threads).toBe(threads);
+    // Node 20 gets relaxed SIMD by enabling V8's flag; newer engines have it by default.
+    expect(wb.simd).toBe(simd);
+    rand = rng(1000 + threads);
+  });
+  afterAll(async () => {
+    await wb.dispose();
+  });
+
+  /** A wasm-memory copy of `a` (the fast path: no copy in/out). */
+  function w(a: F32): F32 {
+    const v = wb.alloc(a.length);
+    v.set(a);
+    return v;
+  }
+
+  // --- memory ------------------------------------------------------------------------------
+
+  describe('memory', () => {
+    it('alloc returns zero-filled views, reuses freed blocks zeroed, and counts live bytes', () => {
+      const before = wb.allocatedBytes();
+      const a = wb.alloc(1000);
+      expect(a).toBeInstanceOf(Float32Array);
+      expect(a.length).toBe(1000);
+      expect(a.every((v) => v === 0)).toBe(true);
+      expect(wb.allocatedBytes()).toBe(before + 4000);
+      a.fill(7);
+      const off = a.byteOffset;
+      wb.free(a);
+      expect(wb.allocatedBytes()).toBe(before);
+      const b = wb.alloc(1000);
+      expect(b.byteOffset).toBe(off); // same size class, recycled
+      expect(b.every((v) => v === 0)).toBe(true);
+      wb.free(b);
+      wb.free(b); // double free is ignored
+      wb.free(new Float32Array(3)); // foreign arrays are ignored
+      expect(wb.allocatedBytes()).toBe(before);
+      const z = wb.alloc(0);
+      expect(z.length).toBe(0);
+      wb.free(z);
+      expect(wb.allocatedBytes()).toBe(before);
+    });
+
+    it('grows memory without invalidating existing views', () => {
+      const small = wb.alloc(16);
+      small.set(randArr(16));
+      const keep = Float32Array.from(small);
+      const big = wb.alloc(40 << 20); // 160 MB: forces growth
+      big[big.length - 1] = 3;
+      expect(big[big.length - 1]).toBe(3);
+      expect(Array.from(small)).toEqual(Array.from(keep));
+      // Views created before the growth still count as wasm memory (no copy): kernels see them.
+      const out = wb.alloc(16);
+      wb.unary('neg', small, out, 0);
+      expect(Array.from(out)).toEqual(Array.from(keep).map((v) => -v));
+      wb.free(big);
+      wb.free(small);
+      wb.free(out);
+    });
+  });
+
+  // --- fill / copy / where / clamp / expand -------------------------------------------------
+
+  it('fill and copy', () => {
+    for (const n of [0, 1, 5, 1003]) {
+      const o1 = wb.alloc(n);
+      const o2 = new Float32Array(n);
+      wb.fill(o1, 2.5);
+      js.fill(o2, 2.5);
+      expectClose(o1, o2, `fill ${n}`);
+      const src = randArr(n);
+      wb.copy(w(src), o1);
+      js.copy(src, o2);
+      expectClose(o1, o2, `copy ${n}`);
+    }
+  });
+
+  it('where and clamp', () => {
+    for (const n of [1, 3, 4, 17, 100_003]) {
+      const cond = randArr(n).map((v) => (v > 0 ? 1 : v < -0.9 ? NaN : 0));
+      const a = randArr(n);
+      const b = randArr(n);
+      const o1 = wb.alloc(n);
+      const o2 = new Float32Array(n);
+      wb.where(w(cond), w(a), b, o1);
+      js.where(cond, a, b, o2);
+      expectClose(o1, o2, `where ${n}`);
+      const x = randArr(n, -3, 3);
+      x[0] = NaN;
+      wb.clamp(w(x), -1, 0.5, o1);
+      js.clamp(x, -1, 0.5, o2);
+      expectClose(o1, o2, `clamp ${n}`);
+      wb.clamp(x, -Infinity, 0, o1); // foreign input
+      js.clamp(x, -Infinity, 0, o2);
+      expectClose(o1, o2, `clamp ${n} one-sided`);
+    }
+  });
+
+  it('expand', () => {
+    const cases: [Shape, Shape][] = [
+      [[1], [5]],
+      [
+        [1, 4],
+        [3, 4],
+      ],
+      [
+        [3, 1],
+        [3, 4],
+      ],
+      [
+        [2, 1, 3],
+        [2, 5, 3],
+      ],
+      [
+        [2, 3],
+        [2, 3],
+      ],
+    ];
+    for (const [xs, os] of cases) {
+      const x = randArr(prod(xs));
+      const o1 = wb.alloc(prod(os));
+      const o2 = new Float32Array(prod(os));
+      wb.expand(w(x), xs, o1, os);
+      js.expand(x, xs, o2, os);
+      expectClose(o1, o2, `expand ${xs}→${os}`);
+    }
+  });
+
+  // --- unary / unaryGrad ---------------------------------------------------------------------
+
+  const unaryCases: [UnaryOp, number, number, number][] = [
+    // op, lo, hi, p
+    ['neg', -5, 5, 0],
+    ['exp', -20, 20, 0],
+    ['log', 1e-3, 50, 0],
+    ['sqrt', 0, 50, 0],
+    ['abs', -5, 5, 0],
+    ['sign', -2, 2, 0],
+    ['square', -5, 5, 0],
+    ['reciprocal', 0.1, 5, 0],
+    ['sigmoid', -30, 30, 0],
+    ['tanh', -8, 8, 0],
+    ['relu', -2, 2, 0],
+    ['leakyRelu', -2, 2, 0.01],
+    ['elu', -5, 2, 1.3],
+    ['softplus', -40, 40, 0],
+    ['addScalar', -2, 2, 0.75],
+    ['mulScalar', -2, 2, -1.5],
+    ['powScalar', 0.1, 3, 2],
+    ['powScalar', 0, 3, 0.5],
+    ['powScalar', 0.1, 3, 1.7],
+    ['powScalar', -3, 3, 3],
+    ['powScalar', 0.1, 3, -1],
+    ['powScalar', -3, 3, 1],
+    ['rsubScalar', -2, 2, 1],
+  ];
+  // Values where the polynomial kernels switch branches or hit special cases.
+  const specials: Partial<Record<UnaryOp, number[]>> = {
+    exp: [0, -0, -87.5, -100, -104.5, 88.5, 89, 100, -Infinity, Infinity, NaN, 1e-6],
+    log: [0, -1, 1, 2, 1e-40, 1e-30, Infinity, NaN, 0.7071, 0.7072, 3.4e38],
+    sigmoid: [0, -100, 100, -88, 88, NaN],
+    tanh: [0, -0, 1e-5, -1e-5, 0.6249, 0.6251, -0.625, 9, 50, -50, Infinity, -Infinity, NaN],
+    elu: [0, -1e-4, -0.4999, -0.5, -0.5001, -100, 1e-4],
+    softplus: [0, 20, 20.001, 19.99, -20, -87, -103, -120, 100, NaN],
+    sign: [0, -0, NaN, -Infinity, Infinity],
+    relu: [0, -0, NaN],
+    sqrt: [0, -1, Infinity],
+  };
+
+  it('unary: every op, odd lengths, special values', () => {
+    for (const [op, lo, hi, p] of unaryCases) {
+      for (const n of [1, 3, 4, 7, 129, 20_001]) {
+        const x = randArr(n, lo, hi);
+        const sp = specials[op] ?? [];
+        for (let i = 0; i < Math.min(sp.length, n); i++) x[(i * 7) % n] = sp[i]!;
+        const o1 = wb.alloc(n);
+        const o2 = new Float32Array(n);
+        wb.unary(op, w(x), o1, p);
+        js.unary(op, x, o2, p);
+        expectClose(o1, o2, `unary ${op}(p=${p}) n=${n}`, { rtol: 2e-6 });
+        wb.free(o1);
+      }
+    }
+    // Every special value at once, for every op (tails and full vectors alike).
+    for (const [op, , , p] of unaryCases) {
+      const x = Float32Array.from(specials[op] ?? [0]);
+      const o1 = new Float32Array(x.length); // foreign output
+      const o2 = new Float32Array(x.length);
+      wb.unary(op, x, o1, p);
+      js.unary(op, x, o2, p);
+      expectClose(o1, o2, `unary ${op} specials`, { rtol: 2e-6 });
+    }
+  });
+
+  it('unary in place (out aliases x)', () => {
+    const x = randArr(1001, -3, 3);
+    const v = w(x);
+    const ref = new Float32Array(1001);
+    js.unary('tanh', x, ref, 0);
+    wb.unary('tanh', v, v, 0);
+    expectClose(v, ref, 'tanh in place', { rtol: 2e-6 });
+  });
+
+  it('unaryGrad: every op', () => {
+    const ops: [UnaryGradOp, number, number, number][] = [
+      ['relu', -2, 2, 0],
+      ['leakyRelu', -2, 2, 0.2],
+      ['elu', -5, 2, 0.7],
+      ['softplus', -30, 30, 0],
+      ['sigmoid', 0, 1, 0], // x is the output y
+      ['tanh', -1, 1, 0],
+    ];
+    for (const [op, lo, hi, p] of ops) {
+      for (const n of [1, 5, 64, 70_001]) {
+        const x = randArr(n, lo, hi);
+        x[0] = 0;
+        const g = randArr(n);
+        const o1 = wb.alloc(n);
+        const o2 = new Float32Array(n);
+        wb.unaryGrad(op, w(x), w(g), o1, p);
+        js.unaryGrad(op, x, g, o2, p);
+        expectClose(o1, o2, `unaryGrad ${op} n=${n}`, { rtol: 2e-6 });
+        wb.free(o1);
+      }
+    }
+  });
+
+  // --- binary --------------------------------------------------------------------------------
+
+  const binaryOps: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'gt', 'ge', 'lt', 'le', 'eq', 'ne'];
+  const broadcastCases: [Shape, Shape, Shape, string][] = [
+    [[7], [7], [7], 'same'],
+    [[3, 5, 7], [3, 5, 7], [3, 5, 7], 'same 3-d'],
+    [[1], [13], [13], 'a scalar'],
+    [[2, 9], [1, 1], [2, 9], 'b scalar'],
+    [[5, 6], [1, 6], [5, 6], 'row bias'],
+    [[1, 6], [5, 6], [5, 6], 'a row'],
+    [[5, 6], [5, 1], [5, 6], 'column'],
+    [[5, 1], [5, 6], [5, 6], 'a column'],
+    [[2, 3, 4, 5], [1, 3, 1, 1], [2, 3, 4, 5], 'per-channel NCHW'],
+    [[1, 3, 1, 1], [2, 3, 4, 5], [2, 3, 4, 5], 'a per-channel'],
+    [[4, 1], [1, 6], [4, 6], 'outer (general path)'],
+    [[2, 1, 3], [1, 4, 1], [2, 4, 3], 'general path'],
+    [[1, 1], [1, 1], [1, 1], 'all ones'],
+    [[1, 7, 1], [1, 7, 1], [1, 7, 1], 'size-1 dims'],
+    [[300, 257], [300, 257], [300, 257], 'large same (threaded)'],
+    [[300, 257], [1, 257], [300, 257], 'large row (threaded)'],
+    [[300, 257], [300, 1], [300, 257], 'large column (threaded)'],
+    [[8, 16, 30, 30], [1, 16, 1, 1], [8, 16, 30, 30], 'large per-channel (threaded)'],
+    [[70_001], [1], [70_001], 'large b scalar (threaded)'],
+  ];
+
+  it('binary: every op over every broadcast pattern', () => {
+    for (const op of binaryOps) {
+      for (const [as, bs, os, name] of broadcastCases) {
+        const big = prod(os) > 10_000;
+        if (big && op !== 'add' && op !== 'mul' && op !== 'div' && op !== 'pow' && op !== 'gt') continue;
+        const positive = op === 'pow';
+        const a = randArr(prod(as), positive ? 0.1 : -2, 2);
+        const b = randArr(prod(bs), positive ? -2 : -2, 2);
+        // exact ties for the comparisons
+        if (op === 'eq' || op === 'ne' || op === 'ge' || op === 'le') {
+          for (let i = 0; i < Math.min(a.length, b.length); i += 2) a[i] = b[i]!;
+        }
+        const o1 = wb.alloc(prod(os));
+        const o2 = new Float32Array(prod(os));
+        wb.binary(op, w(a), as, w(b), bs, o1, os);
+        js.binary(op, a, as, b, bs, o2, os);
+        expectClose(o1, o2, `binary ${op} ${name}`, { rtol: op === 'pow' ? 1e-6 : 1e-7 });
+        wb.free(o1);
+      }
+    }
+  });
+
+  it('binary: special values and foreign arrays', () => {
+    const vals = [0, -0, 1, -1, 2.5, -2.5, Infinity, -Infinity, NaN, 1e-30];
+    const n = vals.length;
+    const a = new Float32Array(n * n);
+    const b = new Float32Array(n * n);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        a[i * n + j] = vals[i]!;
+        b[i * n + j] = vals[j]!;
+      }
+    for (const op of binaryOps) {
+      const o1 = new Float32Array(n * n);
+      const o2 = new Float32Array(n * n);
+      wb.binary(op, a, [n * n], b, [n * n], o1, [n * n]);
+      js.binary(op, a, [n * n], b, [n * n], o2, [n * n]);
+      expectClose(o1, o2, `binary ${op} specials`, { rtol: 1e-6 });
+    }
+  });
+
+  it('binary in place (out aliases a)', () => {
+    const a = randArr(6 * 50);
+    const b = randArr(50);
+    const ref = new Float32Array(300);
+    js.binary('add', a, [6, 50], b, [1, 50], ref, [6, 50]);
+    const va = w(a);
+    wb.binary('add', va, [6, 50], w(b), [1, 50], va, [6, 50]);
+    expectClose(va, ref, 'add in place');
+  });
+
+  // --- reduce / argmax -------------------------------------------------------------------------
+
+  const reduceCases: [Shape, number[], string][] = [
+    [[1], [0], 'single'],
+    [[37], [0], 'all 1-d'],
+    [[5, 7], [0, 1], 'all 2-d'],
+    [[6, 33], [1], 'last axis'],
+    [[33, 6], [0], 'first axis'],
+    [[33, 13], [0], 'first axis, odd width'],
+    [[4, 9, 11], [1], 'middle axis'],
+    [[2, 4, 9, 11], [0, 2, 3], 'bias grad of NCHW'],
+    [[3, 4, 5, 6], [0, 2], 'R K R K (general)'],
+    [[3, 1, 5], [1], 'size-1 axis only'],
+    [[3, 1, 5], [0, 1], 'with size-1 axis'],
+    [[2, 3], [], 'no axes'],
+    [[100_003], [0], 'large all'],
+    [[129, 1000], [1], 'large last axis (threaded)'],
+    [[1000, 129], [0], 'large first axis (threaded)'],
+    [[3, 3000, 37], [1], 'large middle, few outer (threaded)'],
+    [[40, 300, 17], [1], 'large middle (threaded)'],
+    [[16, 32, 14, 14], [0, 2, 3], 'large NCHW bias grad (threaded)'],
+  ];
+
+  it('reduce: sum / max / min over every layout', () => {
+    for (const op of ['sum', 'max', 'min'] as ReduceOp[]) {
+      for (const [shape, axes, name] of reduceCases) {
+        const x = randArr(prod(shape), -1, 1);
+        const outLen = prod(shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+        const o1 = wb.alloc(outLen);
+        const o2 = new Float32Array(outLen);
+        wb.reduce(op, w(x), shape, axes, o1);
+        js.reduce(op, x, shape, axes, o2);
+        // Sums: the reference accumulates in float32 along some layouts; allow for its rounding.
+        const scale = op === 'sum' ? Math.sqrt(prod(shape) / outLen) : 0;
+        expectClose(o1, o2, `reduce ${op} ${name}`, { rtol: op === 'sum' ? 1e-5 : 0, scale });
+        wb.free(o1);
+      }
+    }
+  });
+
+  it('reduce: NaN propagates through max/min; empty input', () => {
+    const x = randArr(40);
+    x[17] = NaN;
+    for (const op of ['max', 'min', 'sum'] as ReduceOp[]) {
+      for (const [shape, axes] of [
+        [[40], [0]],
+        [[4, 10], [1]],
+        [[4, 10], [0]],
+      ] as [Shape, number[]][]) {
+        const outLen = prod(shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+        const o1 = new Float32Array(outLen);
+        const o2 = new Float32Array(outLen);
+        wb.reduce(op, x, shape, axes, o1);
+        js.reduce(op, x, shape, axes, o2);
+        expectClose(o1, o2, `reduce ${op} NaN ${shape}/${axes}`);
+      }
+      const o1 = new Float32Array(3);
+      const o2 = new Float32Array(3);
+      wb.reduce(op, new Float32Array(0), [0, 3], [0], o1);
+      js.reduce(op, new Float32Array(0), [0, 3], [0], o2);
+      expectClose(o1, o2, `reduce ${op} empty`);
+    }
+  });
+
+  it('argmax', () => {
+    for (const [shape, axis] of [
+      [[10], 0],
+      [[4, 7], 1],
+      [[4, 7], 0],
+      [[2, 3, 5], 1],
+    ] as [Shape, number][]) {
+      const x = randArr(prod(shape));
+      const outLen = prod(shape) / shape[axis]!;
+      const o1 = wb.alloc(outLen);
+      const o2 = new Float32Array(outLen);
+      wb.argmax(w(x), shape, axis, o1);
+      js.argmax(x, shape, axis, o2);
+      expectClose(o1, o2, `argmax ${shape} axis ${axis}`);
+    }
+  });
+
+  // --- matmul --------------------------------------------------------------------------------
+
+  function checkMatmul(p: MatmulParams, opts: { foreign?: boolean; what?: string } = {}): void {
+    const aLen = p.strideA * (p.batch - 1) + p.M * p.K;
+    const bLen = p.strideB * (p.batch - 1) + p.K * p.N;
+    const a = randArr(Math.max(aLen, p.M * p.K));
+    const b = randArr(Math.max(bLen, p.K * p.N));
+    const c0 = randArr(p.batch * p.M * p.N);
+    const want = Float32Array.from(c0);
+    js.matmul(a, b, want, p);
+    const got = opts.foreign ? Float32Array.from(c0) : w(c0);
+    if (opts.foreign) wb.matmul(a, b, got, p);
+    else wb.matmul(w(a), w(b), got, p);
+    const what = opts.what ?? `matmul ${JSON.stringify(p)}`;
+    expectClose(got, want, what, { scale: rms(want) + 1e-3 });
+  }
+
+  it('matmul: all transpose combinations over odd and tile-sized shapes', () => {
+    const shapes: [number, number, number][] = [
+      [1, 1, 1],
+      [1, 7, 3],
+      [5, 1, 9],
+      [3, 5, 7],
+      [4, 8, 16],
+      [17, 33, 65],
+      [64, 64, 64],
+      [129, 67, 300], // M crosses the 128-row A block
+      [9, 21, 1100], // K crosses the 512 k-block (split 3 × 367)
+      [6, 2100, 10], // N crosses the 2048-column B block
+      [128, 512, 784], // the dense layer (threaded)
+      [257, 130, 33],
+    ];
+    for (const [M, N, K] of shapes) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          checkMatmul({ batch: 1, M, N, K, transA, transB, strideA: 0, strideB: 0 });
+        }
+      }
+    }
+  });
+
+  it('matmul: alpha / beta', () => {
+    for (const [alpha, beta] of [
+      [1, 1],
+      [0.5, 0],
+      [-2, 0.25],
+      [1, -1],
+      [0, 1],
+    ]) {
+      for (const [M, N, K] of [
+        [7, 9, 5],
+        [64, 96, 200],
+      ] as [number, number, number][]) {
+        checkMatmul({ batch: 1, M, N, K, transA: false, transB: true, strideA: 0, strideB: 0, alpha, beta });
+        checkMatmul({ batch: 1, M, N, K, transA: true, transB: false, strideA: 0, strideB: 0, alpha, beta });
+      }
+    }
+  });
+
+  it('matmul: K = 0 leaves beta·C', () => {
+    const c0 = randArr(12);
+    const got = w(c0);
+    const want = Float32Array.from(c0);
+    const p: MatmulParams = { batch: 1, M: 3, N: 4, K: 0, transA: false, transB: false, strideA: 0, strideB: 0, beta: 0.5 };
+    wb.matmul(wb.alloc(0), wb.alloc(0), got, p);
+    js.matmul(new Float32Array(0), new Float32Array(0), want, p);
+    expectClose(got, want, 'matmul K=0');
+  });
+
+  it('matmul: batches, including broadcast (stride 0) operands', () => {
+    const cases: [number, number, number, number, boolean, boolean, 'both' | 'a0' | 'b0'][] = [
+      [3, 5, 7, 9, false, false, 'both'],
+      [4, 16, 8, 24, false, true, 'a0'],
+      [5, 9, 13, 6, true, false, 'b0'],
+      [2, 33, 65, 17, true, true, 'both'],
+      [3, 100, 120, 90, false, false, 'both'], // odd batch, threaded within each matrix
+      [8, 64, 32, 48, false, true, 'b0'], // batch split across threads
+      [1, 5, 5, 5, false, false, 'a0'],
+    ];
+    for (const [batch, M, N, K, transA, transB, mode] of cases) {
+      const strideA = mode === 'a0' ? 0 : M * K;
+      const strideB = mode === 'b0' ? 0 : K * N;
+      checkMatmul({ batch, M, N, K, transA, transB, strideA, strideB });
+      checkMatmul({ batch, M, N, K, transA, transB, strideA, strideB, alpha: 0.5, beta: 2 });
+    }
+  });
+
+  it('matmul: ordinary (non-wasm) arrays are copied in and out', () => {
+    checkMatmul(
+      { batch: 2, M: 37, N: 41, K: 29, transA: false, transB: true, strideA: 37 * 29, strideB: 41 * 29, beta: 1 },
+      { foreign: true },
+    );
+    checkMatmul({ batch: 1, M: 200, N: 180, K: 150, transA: true, transB: false, strideA: 0, strideB: 0 }, { foreign: true });
+  });
+
+  it('matmul: rejects short operands', () => {
+    expect(() =>
+      wb.matmul(wb.alloc(5), wb.alloc(6), wb.alloc(6), {
+        batch: 1,
+        M: 2,
+        N: 3,
+        K: 3,
+        transA: false,
+        transB: false,
+        strideA: 0,
+        strideB: 0,
+      }),
+    ).toThrow(/matmul: a has 5 elements, needs 6/);
+  });
+
+  // --- conv ----------------------------------------------------------------------------------
+
+  function convParams(
+    batch: number,
+    inC: number,
+    inH: number,
+    inW: number,
+    outC: number,
+    kH: number,
+    kW: number,
+    o: { stride?: [number, number]; pad?: [number, number]; dil?: [number, number]; groups?: number } = {},
+  ): Conv2dParams {
+    const [strideH, strideW] = o.stride ?? [1, 1];
+    const [padH, padW] = o.pad ?? [0, 0];
+    const [dilH, dilW] = o.dil ?? [1, 1];
+    const outH = Math.floor((inH + 2 * padH - dilH * (kH - 1) - 1) / strideH) + 1;
+    const outW = Math.floor((inW + 2 * padW - dilW * (kW - 1) - 1) / strideW) + 1;
+    return {
+      batch,
+      inC,
+      inH,
+      inW,
+      outC,
+      outH,
+      outW,
+      kH,
+      kW,
+      strideH,
+      strideW,
+      padH,
+      padW,
+      dilH,
+      dilW,
+      groups: o.groups ?? 1,
+    };
+  }
+
+  const convCases: [string, Conv2dParams][] = [
+    ['3×3 same', convParams(2, 3, 8, 8, 4, 3, 3, { pad: [1, 1] })],
+    ['MNIST stride 2', convParams(4, 1, 28, 28, 8, 3, 3, { stride: [2, 2], pad: [1, 1] })],
+    ['odd sizes, 2×3 kernel', convParams(3, 5, 7, 5, 6, 2, 3)],
+    ['asymmetric stride/pad', convParams(2, 3, 9, 11, 5, 3, 2, { stride: [2, 3], pad: [2, 1] })],
+    ['dilation', convParams(2, 4, 12, 10, 3, 3, 3, { dil: [2, 3], pad: [1, 2] })],
+    ['stride 2 on odd width, dilated columns', convParams(2, 3, 17, 29, 4, 3, 3, { stride: [2, 2], pad: [1, 1], dil: [1, 2] })],
+    ['stride (1, 2), wide rows', convParams(2, 2, 5, 40, 3, 2, 4, { stride: [1, 2], pad: [0, 3] })],
+    ['stride 3', convParams(2, 2, 16, 19, 3, 3, 3, { stride: [3, 3], pad: [1, 1] })],
+    ['groups 2', convParams(2, 6, 9, 9, 4, 3, 3, { groups: 2, pad: [1, 1] })],
+    ['depthwise', convParams(3, 8, 10, 10, 8, 3, 3, { groups: 8, stride: [2, 2], pad: [1, 1] })],
+    ['1×1 pointwise', convParams(2, 16, 6, 7, 12, 1, 1)],
+    ['1×1 pointwise groups', convParams(3, 8, 5, 5, 6, 1, 1, { groups: 2 })],
+    ['1×1 stride 2', convParams(2, 4, 9, 9, 5, 1, 1, { stride: [2, 2] })],
+    ['kernel larger than input + pad', convParams(1, 2, 3, 3, 2, 5, 5, { pad: [2, 2] })],
+    ['single image (pixel split)', convParams(1, 8, 30, 30, 16, 3, 3, { pad: [1, 1] })],
+    ['odd batch, threaded', convParams(3, 16, 20, 20, 32, 3, 3, { pad: [1, 1] })],
+    ['im2col chunked (Kc·P > buffer)', convParams(1, 64, 32, 32, 8, 3, 3, { pad: [1, 1] })],
+    ['conv AE encoder', convParams(16, 16, 14, 14, 32, 3, 3, { stride: [2, 2], pad: [1, 1] })],
+    // Weight-gradient work splits: 1 input channel and many images (per-thread partial sums),
+    // 1 input channel and 1 image (output-channel chunks).
+    ['first layer, many images', convParams(64, 1, 28, 28, 16, 3, 3, { stride: [2, 2], pad: [1, 1] })],
+    ['first layer, one image', convParams(1, 1, 64, 64, 32, 3, 3, { pad: [1, 1] })],
+  ];
+
+  it('conv2d (with and without bias)', () => {
+    for (const [name, p] of convCases) {
+      const x = randArr(p.batch * p.inC * p.inH * p.inW);
+      const wt = randArr(p.outC * (p.inC / p.groups) * p.kH * p.kW);
+      const bias = randArr(p.outC);
+      const n = p.batch * p.outC * p.outH * p.outW;
+      for (const withBias of [true, false]) {
+        const o1 = wb.alloc(n);
+        const o2 = new Float32Array(n);
+        wb.conv2d(w(x), w(wt), withBias ? w(bias) : null, o1, p);
+        js.conv2d(x, wt, withBias ? bias : null, o2, p);
+        expectClose(o1, o2, `conv2d ${name} bias=${withBias}`, { scale: rms(o2) });
+        wb.free(o1);
+      }
+    }
+  });
+
+  it('conv2dBackwardInput', () => {
+    for (const [name, p] of convCases) {
+      const g = randArr(p.batch * p.outC * p.outH * p.outW);
+      const wt = randArr(p.outC * (p.inC / p.groups) * p.kH * p.kW);
+      const n = p.batch * p.inC * p.inH * p.inW;
+      const o1 = w(randArr(n)); // garbage: the kernel must overwrite
+      const o2 = new Float32Array(n);
+      wb.conv2dBackwardInput(w(g), w(wt), o1, p);
+      js.conv2dBackwardInput(g, wt, o2, p);
+      expectClose(o1, o2, `conv2dBackwardInput ${name}`, { scale: rms(o2) });
+      wb.free(o1);
+    }
+  });
+
+  it('conv2dBackwardWeight', () => {
+    for (const [name, p] of convCases) {
+      const x = randArr(p.batch * p.inC * p.inH * p.inW);
+      const g = randArr(p.batch * p.outC * p.outH * p.outW);
+      const n = p.outC * (p.inC / p.groups) * p.kH * p.kW;
+      const o1 = w(randArr(n));
+      const o2 = new Float32Array(n);
+      wb.conv2dBackwardWeight(w(x), w(g), o1, p);
+      js.conv2dBackwardWeight(x, g, o2, p);
+      expectClose(o1, o2, `conv2dBackwardWeight ${name}`, { scale: rms(o2) });
+      wb.free(o1);
+    }
+  });
+
+  it('conv: ordinary arrays are copied in and out', () => {
+    const p = convParams(2, 3, 9, 9, 4, 3, 3, { stride: [2, 2], pad: [1, 1] });
+    const x = randArr(p.batch * p.inC * p.inH * p.inW);
+    const wt = randArr(p.outC * p.inC * 9);
+    const y1 = new Float32Array(p.batch * p.outC * p.outH * p.outW);
+    const y2 = new Float32Array(y1.length);
+    wb.conv2d(x, wt, null, y1, p);
+    js.conv2d(x, wt, null, y2, p);
+    expectClose(y1, y2, 'conv2d foreign', { scale: rms(y2) });
+    const dx1 = new Float32Array(x.length);
+    const dx2 = new Float32Array(x.length);
+    wb.conv2dBackwardInput(y2, wt, dx1, p);
+    js.conv2dBackwardInput(y2, wt, dx2, p);
+    expectClose(dx1, dx2, 'conv2dBackwardInput foreign', { scale: rms(dx2) });
+    const dw1 = new Float32Array(wt.length);
+    const dw2 = new Float32Array(wt.length);
+    wb.conv2dBackwardWeight(x, y2, dw1, p);
+    js.conv2dBackwardWeight(x, y2, dw2, p);
+    expectClose(dw1, dw2, 'conv2dBackwardWeight foreign', { scale: rms(dw2) });
+  });
+
+  // --- index shuffles, pooling, upsampling (delegated, checked anyway) ------------------------
+
+  it('permute, slice, sliceAdd, indexSelect, indexAdd', () => {
+    const shape = [3, 4, 5];
+    const x = randArr(60);
+    for (const perm of [
+      [1, 0, 2],
+      [2, 1, 0],
+      [0, 2, 1],
+    ]) {
+      const o1 = wb.alloc(60);
+      const o2 = new Float32Array(60);
+      wb.permute(w(x), shape, perm, o1);
+      js.permute(x, shape, perm, o2);
+      expectClose(o1, o2, `permute ${perm}`);
+    }
+    const t1 = wb.alloc(20);
+    const t2 = new Float32Array(20);
+    wb.permute(w(x.subarray(0, 20)), [4, 5], [1, 0], t1);
+    js.permute(x.subarray(0, 20), [4, 5], [1, 0], t2);
+    expectClose(t1, t2, 'transpose');
+
+    const starts = [1, 0, 1];
+    const steps = [1, 2, 2];
+    const outShape = [2, 2, 2];
+    const s1 = wb.alloc(8);
+    const s2 = new Float32Array(8);
+    wb.slice(w(x), shape, starts, steps, s1, outShape);
+    js.slice(x, shape, starts, steps, s2, outShape);
+    expectClose(s1, s2, 'slice');
+    const acc1 = w(x);
+    const acc2 = Float32Array.from(x);
+    wb.sliceAdd(s1, outShape, starts, steps, acc1, shape);
+    js.sliceAdd(s2, outShape, starts, steps, acc2, shape);
+    expectClose(acc1, acc2, 'sliceAdd');
+
+    const idx = Int32Array.from([2, 0, 2, 1]);
+    const i1 = wb.alloc(3 * 4 * 5);
+    const i2 = new Float32Array(60);
+    wb.indexSelect(w(x), shape, 1, idx, i1);
+    js.indexSelect(x, shape, 1, idx, i2);
+    expectClose(i1, i2, 'indexSelect');
+    const a1 = wb.alloc(60);
+    const a2 = new Float32Array(60);
+    wb.indexAdd(i1, shape, 1, idx, a1);
+    js.indexAdd(i2, shape, 1, idx, a2);
+    expectClose(a1, a2, 'indexAdd');
+  });
+
+  it('pooling and upsampling', () => {
+    const p: Pool2dParams = {
+      batch: 2,
+      channels: 3,
+      inH: 7,
+      inW: 6,
+      outH: 4,
+      outW: 3,
+      kH: 3,
+      kW: 2,
+      strideH: 2,
+      strideW: 2,
+      padH: 1,
+      padW: 0,
+    };
+    const x = randArr(2 * 3 * 7 * 6);
+    const n = 2 * 3 * 4 * 3;
+    const o1 = wb.alloc(n);
+    const o2 = new Float32Array(n);
+    const i1 = wb.alloc(n);
+    const i2 = new Float32Array(n);
+    wb.maxPool2d(w(x), o1, i1, p);
+    js.maxPool2d(x, o2, i2, p);
+    expectClose(o1, o2, 'maxPool2d');
+    expectClose(i1, i2, 'maxPool2d idx');
+    const g = randArr(n);
+    const d1 = wb.alloc(x.length);
+    const d2 = new Float32Array(x.length);
+    wb.maxPool2dBackward(w(g), i1, d1, p);
+    js.maxPool2dBackward(g, i2, d2, p);
+    expectClose(d1, d2, 'maxPool2dBackward');
+    wb.avgPool2d(w(x), o1, p);
+    js.avgPool2d(x, o2, p);
+    expectClose(o1, o2, 'avgPool2d');
+    wb.avgPool2dBackward(w(g), d1, p);
+    js.avgPool2dBackward(g, d2, p);
+    expectClose(d1, d2, 'avgPool2dBackward');
+
+    const u = randArr(2 * 3 * 4);
+    const u1 = wb.alloc(2 * 3 * 4 * 6);
+    const u2 = new Float32Array(2 * 3 * 4 * 6);
+    wb.upsampleNearest(w(u), 2, 3, 4, 2, 3, u1);
+    js.upsampleNearest(u, 2, 3, 4, 2, 3, u2);
+    expectClose(u1, u2, 'upsampleNearest');
+    const ug = randArr(u1.length);
+    const b1 = wb.alloc(u.length);
+    const b2 = new Float32Array(u.length);
+    wb.upsampleNearestBackward(w(ug), 2, 3, 4, 2, 3, b1);
+    js.upsampleNearestBackward(ug, 2, 3, 4, 2, 3, b2);
+    expectClose(b1, b2, 'upsampleNearestBackward');
+  });
+
+  // --- optimizers ----------------------------------------------------------------------------
+
+  it('adamStep: Adam, L2, AdamW, AMSGrad, several steps', () => {
+    const variants: Partial<AdamParams>[] = [
+      {},
+      { weightDecay: 0.01 },
+      { weightDecay: 0.05, decoupled: true },
+      { amsgrad: true },
+      { amsgrad: true, weightDecay: 0.02, decoupled: true },
+    ];
+    for (const v of variants) {
+      for (const n of [1, 7, 1000, 100_003]) {
+        const hp0: AdamParams = {
+          lr: 1e-3,
+          beta1: 0.9,
+          beta2: 0.999,
+          eps: 1e-8,
+          weightDecay: 0,
+          decoupled: false,
+          amsgrad: false,
+          step: 1,
+          ...v,
+        };
+        const p1 = w(randArr(n));
+        const p2 = Float32Array.from(p1);
+        const m1 = wb.alloc(n);
+        const m2 = new Float32Array(n);
+        const v1 = wb.alloc(n);
+        const v2 = new Float32Array(n);
+        const x1 = hp0.amsgrad ? wb.alloc(n) : null;
+        const x2 = hp0.amsgrad ? new Float32Array(n) : null;
+        for (let step = 1; step <= 3; step++) {
+          const g = randArr(n);
+          const hp = { ...hp0, step };
+          wb.adamStep(p1, w(g), m1, v1, x1, hp);
+          js.adamStep(p2, g, m2, v2, x2, hp);
+        }
+        // m = β1·m + (1−β1)·g cancels; the reference rounds once from float64, we round each
+        // float32 step: compare relative to the array's scale.
+        const what = `adam ${JSON.stringify(v)} n=${n}`;
+        expectClose(p1, p2, `${what} p`, { scale: rms(p2) });
+        expectClose(m1, m2, `${what} m`, { scale: rms(m2) });
+        expectClose(v1, v2, `${what} v`, { scale: rms(v2) });
+        if (x1 && x2) expectClose(x1, x2, `${what} vmax`, { scale: rms(x2) });
+      }
+    }
+  });
+
+  it('adamStep on ordinary arrays', () => {
+    const n = 333;
+    const hp: AdamParams = { lr: 0.01, beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 0.1, decoupled: false, amsgrad: false, step: 4 };
+    const p1 = randArr(n);
+    const p2 = Float32Array.from(p1);
+    const m1 = randArr(n);
+    const m2 = Float32Array.from(m1);
+    const v1 = randArr(n, 0, 1);
+    const v2 = Float32Array.from(v1);
+    const g = randArr(n);
+    wb.adamStep(p1, g, m1, v1, null, hp);
+    js.adamStep(p2, g, m2, v2, null, hp);
+    expectClose(p1, p2, 'adam foreign p', { scale: rms(p2) });
+    expectClose(m1, m2, 'adam foreign m', { scale: rms(m2) });
+    expectClose(v1, v2, 'adam foreign v', { scale: rms(v2) });
+  });
+
+  it('sgdStep: plain, momentum, dampening, Nesterov, weight decay', () => {
+    const variants: Partial<SgdParams>[] = [
+      {},
+      { weightDecay: 0.01 },
+      { momentum: 0.9 },
+      { momentum: 0.9, dampening: 0.3 },
+      { momentum: 0.8, nesterov: true, weightDecay: 0.05 },
+    ];
+    for (const v of variants) {
+      for (const n of [1, 9, 1000, 100_003]) {
+        const base: SgdParams = { lr: 0.05, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, first: true, ...v };
+        const p1 = w(randArr(n));
+        const p2 = Float32Array.from(p1);
+        const useBuf = base.momentum !== 0;
+        const b1 = useBuf ? wb.alloc(n) : null;
+        const b2 = useBuf ? new Float32Array(n) : null;
+        for (let step = 0; step < 3; step++) {
+          const g = randArr(n);
+          const hp = { ...base, first: step === 0 };
+          wb.sgdStep(p1, w(g), b1, hp);
+          js.sgdStep(p2, g, b2, hp);
+        }
+        expectClose(p1, p2, `sgd ${JSON.stringify(v)} n=${n} p`, { scale: rms(p2) });
+        if (b1 && b2) expectClose(b1, b2, `sgd ${JSON.stringify(v)} n=${n} buf`, { scale: rms(b2) });
+      }
+    }
+  });
+});
