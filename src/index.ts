@@ -4,6 +4,14 @@
  *   import { tensor, nn, optim, losses, noGrad } from 'aelab';
  */
 import './ops/index.js';
+import { initBackend } from './kernels/registry.js';
+
+/**
+ * Importing aelab selects the fastest backend this runtime supports: wasm (SIMD, threads) where
+ * WebAssembly SIMD works, else js. AELAB_BACKEND=js|wasm, AELAB_THREADS=n, or setBackend() override.
+ * If wasm cannot start, js is used and `backendNote` says why.
+ */
+export const { backend: initialBackend, note: backendNote } = await initBackend();
 
 export { Tensor, tidy, keep, liveTensorCount, shapeSize, type Shape, type GradNode } from './tensor/tensor.js';
 export {
