@@ -28,16 +28,7 @@ import { add, concat, gt, mean } from '../ops/index.js';
 import { full } from '../tensor/creation.js';
 import type { Generator } from '../tensor/random.js';
 import { tidy, Tensor } from '../tensor/tensor.js';
-import {
-  checkOneOf,
-  checkPositiveInt,
-  checkWidths,
-  getOptimizer,
-  maybeClip,
-  mlp,
-  toFlat,
-  type BuildOptions,
-} from './common.js';
+import { checkOneOf, checkPositiveInt, checkWidths, getOptimizer, maybeClip, mlp, toFlat, type BuildOptions } from './common.js';
 import { checkDenseAEConfig, DenseAutoencoderBase } from './dense-ae.js';
 import type { AAEConfig, Batch, LossOutput, OptimizerFactory, OptimizerLike, StepContext } from './types.js';
 
@@ -116,7 +107,8 @@ export class AAE extends DenseAutoencoderBase<AAEConfig> {
     checkOneOf(where, 'prior', config.prior, PRIOR_KINDS);
     checkPositiveInt(where, 'numClasses', config.numClasses);
     checkWidths(where, 'discriminatorHidden', config.discriminatorHidden);
-    if (typeof config.conditionalPrior !== 'boolean') throw new Error(`${where}: conditionalPrior must be true or false, got ${JSON.stringify(config.conditionalPrior)}`);
+    if (typeof config.conditionalPrior !== 'boolean')
+      throw new Error(`${where}: conditionalPrior must be true or false, got ${JSON.stringify(config.conditionalPrior)}`);
     if (config.prior !== 'normal' && config.latent % 2 !== 0)
       throw new Error(`${where}: the '${config.prior}' prior is 2-D per pair of latent dims, so latent must be even, got ${config.latent}`);
     if (config.conditionalPrior && config.prior === 'normal')
@@ -156,7 +148,8 @@ export class AAE extends DenseAutoencoderBase<AAEConfig> {
     const d = t.data;
     for (let i = 0; i < n; i++) {
       const l = y ? y[i]! : -1;
-      if (l >= K || !Number.isInteger(l)) throw new Error(`aae: label ${l} at position ${i} is not a class index below ${K} (use −1 for unlabelled)`);
+      if (l >= K || !Number.isInteger(l))
+        throw new Error(`aae: label ${l} at position ${i} is not a class index below ${K} (use −1 for unlabelled)`);
       d[i * (K + 1) + (l >= 0 ? l : K)] = 1;
     }
     return t;

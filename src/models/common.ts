@@ -133,8 +133,7 @@ export class StepDropout extends Module {
 export function toFlat(op: string, x: Tensor, d: number): Tensor {
   if (x.ndim < 2) throw new Error(`${op}: expected a batch (B, ${d}) or (B, C, H, W), got shape [${x.shape.join(', ')}]`);
   const per = x.shape.slice(1).reduce((a, b) => a * b, 1);
-  if (per !== d)
-    throw new Error(`${op}: input of shape [${x.shape.join(', ')}] has ${per} values per sample, the model expects ${d}`);
+  if (per !== d) throw new Error(`${op}: input of shape [${x.shape.join(', ')}] has ${per} values per sample, the model expects ${d}`);
   return x.ndim === 2 ? x : reshape(x, [x.shape[0]!, d]);
 }
 
@@ -169,12 +168,15 @@ export function sumPerSample(t: Tensor): Tensor {
 // ---- config checks ----------------------------------------------------------------------------
 
 export function checkPositiveInt(where: string, name: string, v: unknown): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${where}: ${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+    throw new Error(`${where}: ${name} must be a positive integer, got ${JSON.stringify(v)}`);
 }
 
 export function checkWidths(where: string, name: string, v: unknown, allowEmpty = true): void {
   if (!Array.isArray(v) || (!allowEmpty && v.length === 0))
-    throw new Error(`${where}: ${name} must be ${allowEmpty ? 'a list' : 'a non-empty list'} of positive integers, got ${JSON.stringify(v)}`);
+    throw new Error(
+      `${where}: ${name} must be ${allowEmpty ? 'a list' : 'a non-empty list'} of positive integers, got ${JSON.stringify(v)}`,
+    );
   v.forEach((w, i) => checkPositiveInt(where, `${name}[${i}]`, w));
 }
 
@@ -189,12 +191,16 @@ export function checkActivation(where: string, a: unknown): void {
 }
 
 export function checkOneOf<T extends string>(where: string, name: string, v: unknown, allowed: readonly T[]): void {
-  if (!allowed.includes(v as T)) throw new Error(`${where}: ${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(v)}`);
+  if (!allowed.includes(v as T))
+    throw new Error(`${where}: ${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(v)}`);
 }
 
 export function checkNumber(where: string, name: string, v: unknown, lo: number, hi: number, loOpen = false, hiOpen = false): void {
   const ok = typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi);
-  if (!ok) throw new Error(`${where}: ${name} must be a number in ${loOpen ? '(' : '['}${lo}, ${hi}${hiOpen ? ')' : ']'}, got ${JSON.stringify(v)}`);
+  if (!ok)
+    throw new Error(
+      `${where}: ${name} must be a number in ${loOpen ? '(' : '['}${lo}, ${hi}${hiOpen ? ')' : ']'}, got ${JSON.stringify(v)}`,
+    );
 }
 
 /** Labels for a batch, or a clear error naming the model. */
@@ -206,7 +212,14 @@ export function requireLabels(kind: string, y: Int32Array | null | undefined, n:
 
 export function getOptimizer(kind: string, optimizers: Record<string, OptimizerLike>, role: string): OptimizerLike {
   const o = optimizers[role];
-  if (!o) throw new Error(`${kind}.trainStep: no optimizer for role '${role}' (got ${Object.keys(optimizers).map((k) => `'${k}'`).join(', ') || 'none'}); create them with model.createOptimizers()`);
+  if (!o)
+    throw new Error(
+      `${kind}.trainStep: no optimizer for role '${role}' (got ${
+        Object.keys(optimizers)
+          .map((k) => `'${k}'`)
+          .join(', ') || 'none'
+      }); create them with model.createOptimizers()`,
+    );
   return o;
 }
 
@@ -214,9 +227,6 @@ export function getOptimizer(kind: string, optimizers: Record<string, OptimizerL
 export function maybeClip(params: Tensor[], maxNorm: number | undefined): void {
   if (maxNorm !== undefined && maxNorm !== null && Number.isFinite(maxNorm) && maxNorm > 0) clipGradNorm(params, maxNorm);
 }
-
-/** Numbers of a scalar tensor, for the parts record. */
-export const num = (t: Tensor): number => t.item();
 
 // ---- the base class -----------------------------------------------------------------------------
 
@@ -264,10 +274,6 @@ export abstract class FamilyBase<C extends ModelConfig = ModelConfig> extends Mo
       }),
     );
   }
-
-  override get typeName(): string {
-    return this.constructor.name;
-  }
 }
 
 // ---- reconstruction likelihoods ---------------------------------------------------------------
@@ -293,16 +299,19 @@ export interface ReconTerm {
  * `logits` are the decoder's output before its final Sigmoid; `target` has the same shape.
  */
 export function reconTerm(logits: Tensor, target: Tensor, loss: 'bce' | 'mse'): ReconTerm {
-  const probs = sigmoid(logits);
   let perSample: Tensor;
-  if (loss === 'bce') perSample = sumPerSample(bceWithLogits(logits, target, { reduction: 'none' }));
-  else {
-    const d = sub(probs, target);
-    perSample = sumPerSample(mul(d, d));
+  let mse: number;
+  if (loss === 'bce') {
+    perSample = sumPerSample(bceWithLogits(logits, target, { reduction: 'none' }));
+    mse = noGrad(() => {
+      const d = sub(sigmoid(logits), target);
+      return mean(mul(d, d)).item();
+    });
+  } else {
+    const d = sub(sigmoid(logits), target);
+    const sq = mul(d, d);
+    perSample = sumPerSample(sq);
+    mse = noGrad(() => mean(sq).item());
   }
-  const mse = noGrad(() => {
-    const d = sub(probs, target);
-    return mean(mul(d, d)).item();
-  });
   return { perSample, mean: mean(perSample), mse };
 }

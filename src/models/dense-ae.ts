@@ -59,7 +59,10 @@ export abstract class DenseAutoencoderBase<C extends DenseAELike> extends Family
     this.inputDim = c * h * w;
     this.latentDim = config.latent;
     const gen = opts.generator;
-    this.encoder = this.registerModule('encoder', mlp([this.inputDim, ...config.hidden, config.latent], config.activation, { generator: gen }));
+    this.encoder = this.registerModule(
+      'encoder',
+      mlp([this.inputDim, ...config.hidden, config.latent], config.activation, { generator: gen }),
+    );
     if (codeActivation) this.encoder.append(codeActivation);
     const dec = mlp([config.latent, ...[...config.hidden].reverse(), this.inputDim], config.activation, { generator: gen });
     dec.append(new Sigmoid());

@@ -23,39 +23,170 @@ import { Tensor, tidy } from '../tensor/tensor.js';
 // ---- symmetric eigensolver ------------------------------------------------------------------
 
 export interface SymmetricEigen {
-  /** Eigenvalues in descending order (n). */
+  /** Eigenvalues in descending order (k of them; k = n by default). */
   values: Float64Array;
-  /** Eigenvectors as rows (n × n), row i belonging to values[i]; orthonormal. */
+  /** Eigenvectors as rows (k × n), row i belonging to values[i]; orthonormal. */
   vectors: Float64Array;
 }
 
 /**
- * All eigenvalues and eigenvectors of a real symmetric n×n matrix (row-major; only symmetry is
- * assumed, the input is not modified).
+ * The eigenvalues and eigenvectors of a real symmetric n×n matrix (row-major; only symmetry is
+ * assumed, the input is not modified): all of them, or the k largest.
+ *
+ * For small k (≤ n/3) the eigenvectors are not accumulated: the tridiagonal matrix's
+ * eigenvalues come from QL without vectors (O(n²)), each wanted eigenvector of T from inverse
+ * iteration (a few O(n) tridiagonal solves, re-orthogonalised within clusters of close
+ * eigenvalues, as LAPACK's dstein), and the k vectors are mapped back through the Householder
+ * reflectors (O(k·n²)), which skips the two O(n³) passes that dominate the full solve.
  */
-export function symmetricEigen(a: ArrayLike<number>, n: number): SymmetricEigen {
+export function symmetricEigen(a: ArrayLike<number>, n: number, k = n): SymmetricEigen {
   if (!Number.isInteger(n) || n < 1) throw new Error(`symmetricEigen: n must be a positive integer, got ${n}`);
   if (a.length !== n * n) throw new Error(`symmetricEigen: expected ${n}×${n} = ${n * n} values, got ${a.length}`);
+  if (!Number.isInteger(k) || k < 1 || k > n) throw new Error(`symmetricEigen: k must be an integer in [1, ${n}], got ${k}`);
   // U holds Vᵀ of the JAMA formulation: every V[r][c] below is U[c·n + r].
   const U = Float64Array.from(a);
   for (let i = 0; i < n * n; i++) if (!Number.isFinite(U[i]!)) throw new Error(`symmetricEigen: entry ${i} is ${U[i]}`);
   const d = new Float64Array(n);
   const e = new Float64Array(n);
-  tred2(U, d, e, n);
-  tql2(U, d, e, n);
+  householderReduce(U, d, e, n);
+  if (3 * k <= n) return topEigen(U, d, e, n, k);
+  accumulate(U, d, e, n);
+  tql2(U, d, e, n, true);
   // tql2 leaves ascending order; return descending, rows = eigenvectors.
   const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => d[y]! - d[x]!);
-  const values = new Float64Array(n);
-  const vectors = new Float64Array(n * n);
-  order.forEach((src, dst) => {
+  const values = new Float64Array(k);
+  const vectors = new Float64Array(k * n);
+  order.slice(0, k).forEach((src, dst) => {
     values[dst] = d[src]!;
     vectors.set(U.subarray(src * n, src * n + n), dst * n);
   });
   return { values, vectors };
 }
 
-/** Householder reduction to tridiagonal form (d: diagonal, e: sub-diagonal), accumulating the transform in U = Vᵀ. */
-function tred2(U: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
+/** The k largest eigenpairs after householderReduce: QL values, inverse iteration, back-transform. */
+function topEigen(U: Float64Array, h: Float64Array, e: Float64Array, n: number, k: number): SymmetricEigen {
+  const diag = new Float64Array(n);
+  for (let i = 0; i < n; i++) diag[i] = U[i * n + i]!;
+  const sub = new Float64Array(n); // sub[i] = T[i][i−1] (i ≥ 1)
+  for (let i = 1; i < n; i++) sub[i] = e[i]!;
+  // eigenvalues of T
+  const lam = Float64Array.from(diag);
+  const ework = Float64Array.from(sub);
+  ework[0] = 0;
+  tql2(U, lam, ework, n, false);
+  const sorted = Array.from(lam).sort((x, y) => y - x);
+  let tnorm = 0;
+  for (let i = 0; i < n; i++) tnorm = Math.max(tnorm, Math.abs(diag[i]!) + Math.abs(sub[i]!) + (i + 1 < n ? Math.abs(sub[i + 1]!) : 0));
+  if (tnorm === 0) tnorm = 1;
+  const clusterTol = 1e-3 * tnorm;
+  const values = new Float64Array(k);
+  const vectors = new Float64Array(k * n);
+  const tvecs = new Float64Array(k * n); // eigenvectors of T
+  const w = new Float64Array(n);
+  // tridiagonal LU workspace
+  const dl = new Float64Array(n);
+  const dd = new Float64Array(n);
+  const du = new Float64Array(n);
+  const du2 = new Float64Array(n);
+  const piv = new Uint8Array(n);
+  let seed = 0x2545f491;
+  const rnd = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 4294967296 - 0.5;
+  };
+  for (let j = 0; j < k; j++) {
+    const lj = sorted[j]!;
+    values[j] = lj;
+    // LU with partial pivoting of T − λI (LAPACK dgttrf); zero pivots become tiny ones.
+    for (let i = 0; i < n; i++) {
+      dd[i] = diag[i]! - lj;
+      du[i] = i + 1 < n ? sub[i + 1]! : 0;
+      dl[i] = i + 1 < n ? sub[i + 1]! : 0;
+      du2[i] = 0;
+      piv[i] = 0;
+    }
+    for (let i = 0; i + 1 < n; i++) {
+      if (Math.abs(dd[i]!) >= Math.abs(dl[i]!)) {
+        if (dd[i] !== 0) {
+          const f = dl[i]! / dd[i]!;
+          dl[i] = f;
+          dd[i + 1] = dd[i + 1]! - f * du[i]!;
+        } else dl[i] = 0;
+      } else {
+        const f = dd[i]! / dl[i]!;
+        dd[i] = dl[i]!;
+        dl[i] = f;
+        const t = du[i]!;
+        du[i] = dd[i + 1]!;
+        dd[i + 1] = t - f * dd[i + 1]!;
+        if (i + 2 < n) {
+          du2[i] = du[i + 1]!;
+          du[i + 1] = -f * du[i + 1]!;
+        }
+        piv[i] = 1;
+      }
+    }
+    const tiny = 2 ** -52 * tnorm;
+    for (let i = 0; i < n; i++) if (Math.abs(dd[i]!) < tiny) dd[i] = dd[i]! < 0 ? -tiny : tiny;
+    for (let i = 0; i < n; i++) w[i] = rnd();
+    // the previous vectors of this cluster (eigenvalues within clusterTol), to orthogonalise against
+    let c0 = j;
+    while (c0 > 0 && sorted[c0 - 1]! - lj <= clusterTol) c0--;
+    for (let it = 0; it < 3; it++) {
+      // solve (T − λI) x = w in place
+      for (let i = 0; i + 1 < n; i++) {
+        if (piv[i] === 0) w[i + 1] = w[i + 1]! - dl[i]! * w[i]!;
+        else {
+          const t = w[i]!;
+          w[i] = w[i + 1]!;
+          w[i + 1] = t - dl[i]! * w[i]!;
+        }
+      }
+      w[n - 1] = w[n - 1]! / dd[n - 1]!;
+      if (n > 1) w[n - 2] = (w[n - 2]! - du[n - 2]! * w[n - 1]!) / dd[n - 2]!;
+      for (let i = n - 3; i >= 0; i--) w[i] = (w[i]! - du[i]! * w[i + 1]! - du2[i]! * w[i + 2]!) / dd[i]!;
+      normalise(w);
+      // Gram–Schmidt against this cluster's earlier vectors (kept in T's basis in `tvecs`)
+      for (let p = c0; p < j; p++) {
+        const q = tvecs.subarray(p * n, p * n + n);
+        let dot = 0;
+        for (let i = 0; i < n; i++) dot += q[i]! * w[i]!;
+        for (let i = 0; i < n; i++) w[i] = w[i]! - dot * q[i]!;
+      }
+      normalise(w);
+    }
+    tvecs.set(w, j * n);
+  }
+  // z = Q w = P_{n−2}(···(P_0 w)), P_i = I − u uᵀ/h on coordinates 0..i, u = U[i+1][0..i], h = h[i+1]
+  for (let j = 0; j < k; j++) {
+    const z = vectors.subarray(j * n, j * n + n);
+    z.set(tvecs.subarray(j * n, j * n + n));
+    for (let i = 0; i + 1 < n; i++) {
+      const hh = h[i + 1]!;
+      if (hh === 0) continue;
+      const r = (i + 1) * n;
+      let g = 0;
+      for (let t = 0; t <= i; t++) g += U[r + t]! * z[t]!;
+      g /= hh;
+      for (let t = 0; t <= i; t++) z[t] = z[t]! - g * U[r + t]!;
+    }
+  }
+  return { values, vectors };
+}
+
+function normalise(w: Float64Array): void {
+  let s = 0;
+  for (let i = 0; i < w.length; i++) s += w[i]! * w[i]!;
+  const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+  for (let i = 0; i < w.length; i++) w[i] = w[i]! * inv;
+}
+
+/**
+ * Householder reduction to tridiagonal form. Afterwards the diagonal of T is U's diagonal, e[i]
+ * (i ≥ 1) is T[i][i−1], and reflector i (i ≥ 1) is row i of U over columns 0..i−1 with
+ * h_i = d[i] (0 = no reflection); `accumulate` turns these into Q, `applyQ` applies them.
+ */
+function householderReduce(U: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
   // d[j] = V[n-1][j]
   for (let j = 0; j < n; j++) d[j] = U[j * n + n - 1]!;
   for (let i = n - 1; i > 0; i--) {
@@ -112,6 +243,10 @@ function tred2(U: Float64Array, d: Float64Array, e: Float64Array, n: number): vo
     }
     d[i] = h;
   }
+}
+
+/** Forms Q = P_{n−2}···P_0 from the stored reflectors (in U = Qᵀ), and d = T's diagonal. */
+function accumulate(U: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
   // Accumulate the transformations.
   for (let i = 0; i < n - 1; i++) {
     U[i * n + n - 1] = U[i * n + i]!; // V[n-1][i] = V[i][i]
@@ -137,8 +272,11 @@ function tred2(U: Float64Array, d: Float64Array, e: Float64Array, n: number): vo
   e[0] = 0;
 }
 
-/** Implicit QL iterations on the tridiagonal matrix, rotating the rows of U (= eigenvectors). */
-function tql2(U: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
+/**
+ * Implicit QL iterations on the tridiagonal matrix (d: diagonal, e[i]: T[i][i−1]); with
+ * `vectors`, also rotates the rows of U (= eigenvectors). Leaves the eigenvalues in d.
+ */
+function tql2(U: Float64Array, d: Float64Array, e: Float64Array, n: number, vectors: boolean): void {
   for (let i = 1; i < n; i++) e[i - 1] = e[i]!;
   e[n - 1] = 0;
   let f = 0;
@@ -185,14 +323,16 @@ function tql2(U: Float64Array, d: Float64Array, e: Float64Array, n: number): voi
           c = p / r;
           p = c * d[i]! - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]!);
-          // Rotate eigenvector rows i and i+1 (V[k][i] = U[i·n + k]).
-          const ri = i * n;
-          const ri1 = ri + n;
-          for (let k = 0; k < n; k++) {
-            const hk = U[ri1 + k]!;
-            const vk = U[ri + k]!;
-            U[ri1 + k] = s * vk + c * hk;
-            U[ri + k] = c * vk - s * hk;
+          if (vectors) {
+            // Rotate eigenvector rows i and i+1 (V[k][i] = U[i·n + k]).
+            const ri = i * n;
+            const ri1 = ri + n;
+            for (let k = 0; k < n; k++) {
+              const hk = U[ri1 + k]!;
+              const vk = U[ri + k]!;
+              U[ri1 + k] = s * vk + c * hk;
+              U[ri + k] = c * vk - s * hk;
+            }
           }
         }
         p = (-s * s2 * c3 * el1 * e[l]!) / dl1;
@@ -237,23 +377,44 @@ function mostlyZero(data: Float32Array): boolean {
 export function covariance(data: Float32Array, n: number, d: number, mu: Float64Array = columnMeans(data, n, d)): Float64Array {
   const cov = new Float64Array(d * d);
   if (mostlyZero(data)) {
-    // Σ x xᵀ over each row's non-zeros (upper triangle), then − n μ μᵀ.
-    const idx = new Int32Array(d);
+    // Σ x xᵀ over each row's non-zeros (upper triangle), then − n μ μᵀ. The non-zeros are
+    // grouped into runs of consecutive coordinates (strokes along an image row), so the inner
+    // loops write contiguous stretches of the covariance.
     const val = new Float64Array(d);
+    const runStart = new Int32Array(d);
+    const runLen = new Int32Array(d);
+    const runOff = new Int32Array(d);
     for (let r = 0; r < n; r++) {
       const o = r * d;
       let m = 0;
+      let nr = 0;
       for (let j = 0; j < d; j++) {
         const v = data[o + j]!;
-        if (v !== 0) {
-          idx[m] = j;
-          val[m++] = v;
+        if (v === 0) continue;
+        if (nr > 0 && runStart[nr - 1]! + runLen[nr - 1]! === j) runLen[nr - 1]!++;
+        else {
+          runStart[nr] = j;
+          runLen[nr] = 1;
+          runOff[nr] = m;
+          nr++;
         }
+        val[m++] = v;
       }
-      for (let a = 0; a < m; a++) {
-        const va = val[a]!;
-        const base = idx[a]! * d;
-        for (let b = a; b < m; b++) cov[base + idx[b]!] = cov[base + idx[b]!]! + va * val[b]!;
+      for (let ra = 0; ra < nr; ra++) {
+        const sa = runStart[ra]!;
+        const la = runLen[ra]!;
+        const oa = runOff[ra]!;
+        for (let t = 0; t < la; t++) {
+          const va = val[oa + t]!;
+          const base = (sa + t) * d;
+          // the rest of this run, then every later run
+          for (let q = oa + t, c = base + sa + t; q < oa + la; q++, c++) cov[c] = cov[c]! + va * val[q]!;
+          for (let rb = ra + 1; rb < nr; rb++) {
+            const ob = runOff[rb]!;
+            const end = ob + runLen[rb]!;
+            for (let q = ob, c = base + runStart[rb]!; q < end; q++, c++) cov[c] = cov[c]! + va * val[q]!;
+          }
+        }
       }
     }
     for (let i = 0; i < d; i++)
@@ -288,6 +449,29 @@ export function covariance(data: Float32Array, n: number, d: number, mu: Float64
       cov[j * d + i] = v;
     }
   return cov;
+}
+
+/**
+ * symmetricEigen of a covariance matrix, leaving out the constant coordinates (zero variance,
+ * e.g. MNIST's always-black border pixels): they only add eigenvalue-0 unit vectors, and the
+ * O(d³) solve on the rest is that much cheaper.
+ */
+function eigenSkippingConstants(cov: Float64Array, d: number, k: number): SymmetricEigen {
+  const live: number[] = [];
+  const dead: number[] = [];
+  for (let i = 0; i < d; i++) (cov[i * d + i]! > 0 ? live : dead).push(i);
+  if (dead.length === 0 || live.length === 0) return symmetricEigen(cov, d, k);
+  const m = live.length;
+  const sub = new Float64Array(m * m);
+  for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) sub[a * m + b] = cov[live[a]! * d + live[b]!]!;
+  const km = Math.min(k, m);
+  const r = symmetricEigen(sub, m, km);
+  const values = new Float64Array(k);
+  const vectors = new Float64Array(k * d);
+  values.set(r.values);
+  for (let j = 0; j < km; j++) for (let a = 0; a < m; a++) vectors[j * d + live[a]!] = r.vectors[j * m + a]!;
+  for (let j = km; j < k; j++) vectors[j * d + dead[j - km]!] = 1;
+  return { values, vectors };
 }
 
 // ---- PCA ------------------------------------------------------------------------------------
@@ -336,14 +520,18 @@ export class PCA {
   }
 
   fit(data: Float32Array, n: number, d: number, k: number): this {
-    for (const [name, v] of [['n', n], ['d', d], ['k', k]] as const)
+    for (const [name, v] of [
+      ['n', n],
+      ['d', d],
+      ['k', k],
+    ] as const)
       if (!Number.isInteger(v) || v < 1) throw new Error(`PCA.fit: ${name} must be a positive integer, got ${v}`);
     if (data.length !== n * d) throw new Error(`PCA.fit: expected n·d = ${n}·${d} = ${n * d} values, got ${data.length}`);
     if (n < 2) throw new Error(`PCA.fit: needs at least 2 samples, got ${n}`);
     if (k > d) throw new Error(`PCA.fit: k = ${k} components exceed the dimension d = ${d}`);
     const mu = columnMeans(data, n, d);
     const cov = covariance(data, n, d, mu);
-    const { values, vectors } = symmetricEigen(cov, d);
+    const { values, vectors } = eigenSkippingConstants(cov, d, k);
     let trace = 0;
     for (let i = 0; i < d; i++) trace += cov[i * d + i]!;
     this.dim = d;
@@ -458,8 +646,7 @@ export class PCA {
           const chunk = Tensor.empty([rows, k]);
           chunk.data.set(data.subarray(r0 * k, (r0 + rows) * k));
           const rec = mm(chunk, comp).data;
-          for (let i = 0; i < rows; i++)
-            for (let j = 0; j < d; j++) out[(r0 + i) * d + j] = rec[i * d + j]! + this.mean[j]!;
+          for (let i = 0; i < rows; i++) for (let j = 0; j < d; j++) out[(r0 + i) * d + j] = rec[i * d + j]! + this.mean[j]!;
         });
       }
       comp.dispose();
@@ -514,7 +701,8 @@ export class PCA {
   }
 
   static fromJSON(j: PCAJSON): PCA {
-    if (!j || j.kind !== 'pca') throw new Error(`PCA.fromJSON: expected an object with kind 'pca', got ${JSON.stringify(j && (j as { kind?: unknown }).kind)}`);
+    if (!j || j.kind !== 'pca')
+      throw new Error(`PCA.fromJSON: expected an object with kind 'pca', got ${JSON.stringify(j && (j as { kind?: unknown }).kind)}`);
     const { dim: d, nComponents: k } = j;
     if (!Number.isInteger(d) || d < 1 || !Number.isInteger(k) || k < 1 || k > d)
       throw new Error(`PCA.fromJSON: invalid dim ${d} / nComponents ${k}`);

@@ -83,7 +83,10 @@ function gatherRows(src: Float32Array, d: number, idx: Int32Array, from: number,
 export function pretrainLayerwise(model: ClassifierModel, data: PretrainData, opts: PretrainOptions): PretrainResult {
   if (!(model instanceof MLPClassifier))
     throw new Error(`pretrainLayerwise: only the 'mlp' classifier has dense hidden layers to pre-train, got '${model.kind}'`);
-  for (const [name, v] of [['epochs', opts.epochs], ['batch', opts.batch]] as const)
+  for (const [name, v] of [
+    ['epochs', opts.epochs],
+    ['batch', opts.batch],
+  ] as const)
     if (!Number.isInteger(v) || v < 1) throw new Error(`pretrainLayerwise: ${name} must be a positive integer, got ${v}`);
   if (opts.lr !== undefined && !(opts.lr > 0)) throw new Error(`pretrainLayerwise: lr must be positive, got ${opts.lr}`);
   const raw = data instanceof Tensor ? data.data : data instanceof Float32Array ? data : data.images;

@@ -14,9 +14,14 @@
  * so the gradient flows through μ and σ. With β ≠ 1 the loss is recon + β·kl (β-VAE); the
  * `elbo` part is always recon + kl. All parts are nats per image (summed over pixels).
  *
- * The 'gaussian' decoder has a learned, shared output scale log σ (parameter `log_sigma`):
- *   −log p(x|z) = Σ_d (x_d − μ_d)² / 2σ² + D·(log σ + ½ log 2π),
- * which avoids fixing σ by hand (a too-large σ lets the KL term win and the posterior collapse).
+ * The 'gaussian' decoder N(μ_θ(z), σ²I) has one shared output scale σ,
+ *   −log p(x|z) = Σ_d (x_d − μ_d)² / 2σ² + D·(log σ + ½ log 2π).
+ * Fixing σ by hand is fragile (too large and the KL term wins: the posterior collapses), and a
+ * learned log σ moves only about lr per Adam step, so training uses the optimal σ in closed form
+ * (σ-VAE, Rybkin et al. 2021): for a batch, σ*² = (1/BD) Σ (x − μ)², the minimiser of the loss
+ * over σ (treated as a constant: at the optimum ∂L/∂σ = 0, so the gradient with respect to μ is
+ * the same). A running mean of σ*² is kept in the buffer `log_sigma` (as log σ) and used by
+ * evaluation, sampling and the importance-weighted estimate, so those score a fixed model.
  *
  * Layout (PyTorch names): encoder.* (MLP with activations), fc_mu, fc_logvar, decoder.* (ends in Sigmoid).
  */
@@ -57,6 +62,10 @@ export function checkVAEConfig(where: string, c: VAEConfig | CVAEConfig): void {
   if (c.kind === 'cvae') checkPositiveInt(where, 'numClasses', c.numClasses);
 }
 
+/** Floor of the Gaussian decoder's variance, and the running estimate's update weight. */
+const SIGMA2_MIN = 1e-6;
+const SIGMA_MOMENTUM = 0.1;
+
 /** Rows processed at once by the importance-weighted estimate (k·B can be large). */
 const IW_CHUNK_ROWS = 2048;
 
@@ -72,8 +81,10 @@ export class VAE extends FamilyBase<VAEConfig | CVAEConfig> implements Autoencod
   readonly fc_mu: Linear;
   readonly fc_logvar: Linear;
   readonly decoder: Sequential;
-  /** log σ of the Gaussian decoder (null for the Bernoulli decoder). */
+  /** log σ of the Gaussian decoder, a buffer (null for the Bernoulli decoder). */
   readonly log_sigma: Tensor | null;
+  /** Set while trainStep runs, so the objective uses the batch's optimal σ. */
+  private inTrainStep = false;
 
   constructor(config: VAEConfig | CVAEConfig, opts: BuildOptions = {}) {
     checkVAEConfig(config.kind, config);
@@ -96,7 +107,7 @@ export class VAE extends FamilyBase<VAEConfig | CVAEConfig> implements Autoencod
     const dec = mlp([config.latent + this.condClasses, ...[...hidden].reverse(), this.inputDim], config.activation, { generator: gen });
     dec.append(new Sigmoid());
     this.decoder = this.registerModule('decoder', dec);
-    this.log_sigma = config.decoder === 'gaussian' ? this.registerParameter('log_sigma', full([1], 0)) : null;
+    this.log_sigma = config.decoder === 'gaussian' ? this.registerBuffer('log_sigma', full([1], 0)) : null;
   }
 
   /** The one-hot labels a conditional model appends, or null. */
@@ -155,13 +166,30 @@ export class VAE extends FamilyBase<VAEConfig | CVAEConfig> implements Autoencod
     return noGrad(() => tidy(() => this.decode(randn([n, this.latentDim], { generator: gen }), labels)));
   }
 
-  /** −log p(x|z) per sample (B) from the decoder's pre-sigmoid output. */
-  negLogLikelihood(logits: Tensor, x: Tensor): Tensor {
+  /** σ of the Gaussian decoder as evaluation uses it (NaN for the Bernoulli decoder). */
+  get sigma(): number {
+    return this.log_sigma ? Math.exp(this.log_sigma.data[0]!) : NaN;
+  }
+
+  /**
+   * −log p(x|z) per sample (B) from the decoder's pre-sigmoid output; the Gaussian decoder uses
+   * log σ = `logSigma` (default: the running estimate).
+   */
+  negLogLikelihood(logits: Tensor, x: Tensor, logSigma?: number): Tensor {
     if (!this.log_sigma) return bernoulliNllWithLogits(logits, x, { reduction: 'none' });
+    const ls = logSigma ?? this.log_sigma.data[0]!;
     const d = sub(sigmoid(logits), x);
     const sq = sum(mul(d, d), 1);
-    const inv2var = mul(exp(mul(this.log_sigma, -2)), 0.5); // 1 / 2σ²
-    return add(mul(sq, inv2var), add(mul(this.log_sigma, this.inputDim), 0.5 * LOG_2PI * this.inputDim));
+    return add(mul(sq, 0.5 * Math.exp(-2 * ls)), this.inputDim * (ls + 0.5 * LOG_2PI));
+  }
+
+  override trainStep(...args: Parameters<FamilyBase['trainStep']>): Record<string, number> {
+    this.inTrainStep = true;
+    try {
+      return super.trainStep(...args);
+    } finally {
+      this.inTrainStep = false;
+    }
   }
 
   protected objective(batch: Batch, ctx: StepContext): LossOutput {
@@ -170,7 +198,18 @@ export class VAE extends FamilyBase<VAEConfig | CVAEConfig> implements Autoencod
     const { mu, logvar } = this.posterior(x, y);
     const z = this.reparameterize(mu, logvar, ctx.generator);
     const logits = this.decodeLogits(z, y);
-    const recon = mean(this.negLogLikelihood(logits, x));
+    let logSigma: number | undefined;
+    if (this.log_sigma && this.inTrainStep) {
+      // σ*² = mean squared residual of the batch (floored so log σ stays finite), and its running mean
+      const v = noGrad(() => {
+        const d = sub(sigmoid(logits), x);
+        return Math.max(mean(mul(d, d)).item(), SIGMA2_MIN);
+      });
+      logSigma = 0.5 * Math.log(v);
+      const ls = this.log_sigma.data;
+      ls[0] = 0.5 * Math.log((1 - SIGMA_MOMENTUM) * Math.exp(2 * ls[0]!) + SIGMA_MOMENTUM * v);
+    }
+    const recon = mean(this.negLogLikelihood(logits, x, logSigma));
     const kl = klNormal(mu, logvar, { reduction: 'mean' });
     const beta = this.config.beta;
     const loss = beta === 1 ? add(recon, kl) : add(recon, mul(kl, beta));
@@ -180,7 +219,7 @@ export class VAE extends FamilyBase<VAEConfig | CVAEConfig> implements Autoencod
     noGrad(() => {
       const d = sub(sigmoid(logits), x);
       parts.mse = mean(mul(d, d)).item();
-      if (this.log_sigma) parts.sigma = Math.exp(this.log_sigma.item());
+      if (this.log_sigma) parts.sigma = Math.exp(logSigma ?? this.log_sigma.data[0]!);
     });
     return { loss, parts };
   }
