@@ -6,29 +6,58 @@ import type { ImageDataset } from '../data/dataset.js';
 import { loadDataset } from '../data/sources.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { saveImageGrid } from '../io/png.js';
-import { buildModel } from '../models/index.js';
 import { PCA } from '../models/pca.js';
 import type { AutoencoderModel, FamilyModel, ModelKind } from '../models/types.js';
 import { summary } from '../nn/summary.js';
 import { Generator } from '../tensor/random.js';
-import { tidy } from '../tensor/tensor.js';
-import { inputBatch, isAutoencoder, pca2 } from '../train/figures.js';
+import { tidy, type Tensor } from '../tensor/tensor.js';
+import { describeModel, inputBatch, isAutoencoder } from '../train/figures.js';
 import { Trainer, defaultTrainConfig } from '../train/trainer.js';
 import { saveChart } from '../viz/render.js';
 import { rocCurve } from '../viz/roc.js';
 import { histogramSpec, latentScatterSpec, lineChartSpec, rocSpec } from '../viz/specs.js';
 import { UserError } from './errors.js';
 import { loadRunModel, readRunConfig, defaultRunDir, ensureFreshDir, writeRunConfig, VERSION } from './run-folder.js';
-import { checkKind, loadTrainTest, log, modelConfigFromFlags, numClassesOf, runTrain, type ModelFlags, type TrainFlags } from './train.js';
+import { buildFromFlags, checkClasses, checkKind, checkModelFlags, fmtClassList, loadTrainTest, log, modelConfigFromFlags, numClassesOf, runTrain, sameImages, type ModelFlags, type TrainFlags } from './train.js';
 
-function requireAE(m: FamilyModel, cmd: string): AutoencoderModel {
-  if (!isAutoencoder(m)) throw new UserError(`aelab ${cmd}: a '${m.kind}' model is a classifier, not an autoencoder`, 2);
+/** The unconditional autoencoders `aelab anomaly` can train. */
+export const ANOMALY_KINDS = ['ae', 'conv-ae', 'sparse-ae', 'dae', 'vae', 'aae'] as const;
+
+function requireAE(m: FamilyModel, cmd: string, run: string): AutoencoderModel {
+  if (!isAutoencoder(m)) throw new UserError(`${cmd} needs an autoencoder, but ${run} holds a classifier ('${m.kind}')`, 2);
   return m;
 }
 
+/** The dataset a command reads: the run's unless --data names another; images must fit the model. */
 async function datasetFor(run: string, spec: string | undefined, split: 'train' | 'test'): Promise<ImageDataset> {
   const cfg = readRunConfig(run);
-  return loadDataset(spec ?? cfg.data.spec, { split });
+  const src = spec ?? cfg.data.spec;
+  const ds = await loadDataset(src, { split });
+  const want = cfg.model.inputShape;
+  if (Array.isArray(want) && (ds.channels !== want[0] || ds.height !== want[1] || ds.width !== want[2]))
+    throw new UserError(
+      `${spec !== undefined ? `--data ${spec}` : `the run's dataset '${src}'`} has ${ds.channels}×${ds.height}×${ds.width} images, but this run's model takes ${want.join('×')}`,
+      2,
+    );
+  // named datasets (mnist, fashion-mnist) always have a test split; a CSV or plain folder may not
+  if (split === 'test' && ds.n > 0 && !['mnist', 'fashion-mnist', 'fashion_mnist', 'fashionmnist', 'fmnist'].includes(src.trim().toLowerCase())) {
+    const other = await loadDataset(src, { split: 'train' }).catch(() => null);
+    if (other && sameImages(ds, other)) process.stderr.write(`aelab: note: ${ds.name} has no separate test split; using all ${ds.n} of its images\n`);
+  }
+  return ds;
+}
+
+/** A PNG output path: the given one (must end in .png), or a file in the run's figures folder. */
+function pngOut(out: string | undefined, run: string, name: string): string {
+  if (out !== undefined && extname(out).toLowerCase() !== '.png') throw new UserError(`--out must name a .png file, got '${out}'`, 2);
+  return outPath(out, run, name);
+}
+
+/** A run's model for commands that need one, with a clear message for PCA runs. */
+function runModel(run: string, weights: 'best' | 'last', cmd: string, pcaHint: string): ReturnType<typeof loadRunModel> {
+  const cfg = readRunConfig(run);
+  if (cfg.pca) throw new UserError(`${cmd}: ${run} is a PCA run, ${pcaHint}`, 2);
+  return loadRunModel(run, weights);
 }
 
 /** Evaluates all of a dataset in batches, averaging the model's parts. */
@@ -53,18 +82,18 @@ export async function cmdEval(o: { run: string; data?: string; split: 'train' | 
   const cfg = readRunConfig(run);
   if (cfg.pca) return evalPca(run, o);
   const { model } = loadRunModel(run, o.weights);
+  const vae = model as unknown as { importanceWeightedLogLikelihood?: (x: never, k: number, g: Generator, y?: Int32Array | null) => Float32Array };
+  if (o.iw && typeof vae.importanceWeightedLogLikelihood !== 'function') throw new UserError(`--iw needs a VAE or CVAE run; ${run} holds '${model.kind}'`, 2);
   const ds = await datasetFor(run, o.data, o.split);
   const res = noGrad(() => evaluateAll(model, ds));
   if (o.iw) {
-    const vae = model as unknown as { importanceWeightedLogLikelihood?: (x: never, k: number, g: Generator) => Float32Array };
-    if (typeof vae.importanceWeightedLogLikelihood !== 'function') throw new UserError(`--iw needs a VAE; this run is a '${model.kind}'`, 2);
     const gen = new Generator(o.seed);
     let sum = 0;
     model.eval();
     for (let s = 0; s < ds.n; s += 100) {
       sum += tidy(() => {
-        const { x } = inputBatch(model, ds, s, 100);
-        return vae.importanceWeightedLogLikelihood!(x as never, o.iw!, gen).reduce((a, b) => a + b, 0);
+        const { x, y } = inputBatch(model, ds, s, 100);
+        return vae.importanceWeightedLogLikelihood!(x as never, o.iw!, gen, y).reduce((a, b) => a + b, 0);
       });
     }
     res[`iwLogLikelihood(k=${o.iw})`] = sum / ds.n;
@@ -72,7 +101,8 @@ export async function cmdEval(o: { run: string; data?: string; split: 'train' | 
   print(o.json, { run, split: o.split, n: ds.n, metrics: res }, `${model.kind} on ${ds.name} (${o.split}, ${ds.n} samples):\n${table(res)}`);
 }
 
-async function evalPca(run: string, o: { data?: string; split: 'train' | 'test'; json?: boolean }): Promise<void> {
+async function evalPca(run: string, o: { data?: string; split: 'train' | 'test'; json?: boolean; iw?: number }): Promise<void> {
+  if (o.iw) throw new UserError(`--iw needs a VAE or CVAE run; ${run} is a PCA run`, 2);
   const pca = loadPca(run);
   const ds = await datasetFor(run, o.data, o.split);
   const err = pca.meanReconstructionError(ds.images, ds.n);
@@ -98,24 +128,30 @@ function outPath(out: string | undefined, run: string, name: string): string {
 
 export async function cmdSample(o: { run: string; n: number; label?: number; seed: number; out?: string; weights: 'best' | 'last'; json?: boolean }): Promise<void> {
   const run = resolve(o.run);
-  const { model, config } = loadRunModel(run, o.weights);
-  const ae = requireAE(model, 'sample');
-  if (!ae.sample) throw new UserError(`aelab sample: a '${model.kind}' has no prior to sample from (use vae, cvae or aae)`, 2);
-  if (o.label !== undefined && !model.needsLabels && model.kind !== 'aae')
-    throw new UserError(`--label needs a conditional model (cvae); this run is a '${model.kind}'`, 2);
+  const { model, config } = runModel(run, o.weights, 'sample', 'which has no prior to sample from (use a vae, cvae or aae run)');
+  const ae = requireAE(model, 'sample', run);
+  if (!ae.sample) throw new UserError(`sample: the '${model.kind}' model in ${run} has no prior to sample from (use a vae, cvae or aae run)`, 2);
+  const numClasses = Math.max(1, (config.model as { numClasses?: number }).numClasses ?? 10);
+  if (o.label !== undefined) {
+    // labels choose what to generate only where the model was trained with them
+    if (!model.needsLabels) throw new UserError(`--label needs a conditional model (cvae, or aae with --conditional-prior); ${run} holds an unconditional model ('${model.kind}')`, 2);
+    if (o.label >= numClasses) throw new UserError(`--label ${o.label} is not a class of this run (its classes: 0–${numClasses - 1})`, 2);
+  }
+  const p = pngOut(o.out, run, `sample-seed${o.seed}${o.label !== undefined ? `-label${o.label}` : ''}.png`);
   const [C, H, W] = config.model.inputShape;
-  const labels = model.needsLabels || o.label !== undefined ? Int32Array.from({ length: o.n }, (_, i) => o.label ?? i % 10) : null;
+  const labels = model.needsLabels ? Int32Array.from({ length: o.n }, (_, i) => o.label ?? i % numClasses) : null;
   model.eval();
   const imgs = noGrad(() => tidy(() => ae.sample!(o.n, new Generator(o.seed), labels).data.slice()));
-  const p = outPath(o.out, run, o.label !== undefined ? `samples-label${o.label}.png` : 'samples.png');
   await saveImageGrid(p, imgs, o.n, H, W, { channels: C as 1 | 3, scale: 2, pad: 2, background: 0.5 });
   print(o.json, { file: p, n: o.n }, `wrote ${o.n} samples to ${p}`);
 }
 
 export async function cmdReconstruct(o: { run: string; n: number; data?: string; split: 'train' | 'test'; out?: string; weights: 'best' | 'last'; json?: boolean }): Promise<void> {
   const run = resolve(o.run);
+  if (readRunConfig(run).pca) return reconstructPca(run, o);
   const { model, config } = loadRunModel(run, o.weights);
-  const ae = requireAE(model, 'reconstruct');
+  const ae = requireAE(model, 'reconstruct', run);
+  const p = pngOut(o.out, run, `reconstruct-${o.split}-${o.n}.png`);
   const ds = await datasetFor(run, o.data, o.split);
   const n = Math.min(o.n, ds.n);
   const [C, H, W] = config.model.inputShape;
@@ -132,10 +168,32 @@ export async function cmdReconstruct(o: { run: string; n: number; data?: string;
       return { imgs: out, err: Array.from(e) };
     }),
   );
-  const p = outPath(o.out, run, 'reconstructions.png');
   await saveImageGrid(p, imgs, 2 * n, H, W, { cols: n, channels: C as 1 | 3, scale: 2, pad: 2, background: 0.5 });
   const mean = err.reduce((a, b) => a + b, 0) / err.length;
   print(o.json, { file: p, n, meanError: mean, errors: err }, `wrote ${n} inputs (top) and reconstructions (bottom) to ${p}\nmean reconstruction error ${mean.toPrecision(5)}`);
+}
+
+/** PCA is a linear autoencoder: project onto the components and back. */
+async function reconstructPca(run: string, o: { n: number; data?: string; split: 'train' | 'test'; out?: string; json?: boolean }): Promise<void> {
+  const pca = loadPca(run);
+  const p = pngOut(o.out, run, `reconstruct-${o.split}-${o.n}.png`);
+  const ds = await datasetFor(run, o.data, o.split);
+  const n = Math.min(o.n, ds.n);
+  const d = ds.channels * ds.height * ds.width;
+  const x = ds.images.subarray(0, n * d);
+  const r = pca.inverseTransform(pca.transform(x, n), n);
+  const both = new Float32Array(2 * n * d);
+  both.set(x);
+  both.set(r, n * d);
+  await saveImageGrid(p, both, 2 * n, ds.height, ds.width, { cols: n, channels: ds.channels as 1 | 3, scale: 2, pad: 2, background: 0.5 });
+  const err: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let e = 0;
+    for (let j = 0; j < d; j++) e += (x[i * d + j]! - r[i * d + j]!) ** 2 / d;
+    err.push(e);
+  }
+  const mean = err.reduce((a, b) => a + b, 0) / Math.max(1, n);
+  print(o.json, { file: p, n, meanError: mean, errors: err }, `wrote ${n} inputs (top) and PCA reconstructions (bottom) to ${p}\nmean reconstruction error ${mean.toPrecision(5)}`);
 }
 
 /** Writes a float32 matrix as NumPy .npy (format 1.0). */
@@ -166,7 +224,7 @@ export async function cmdEncode(o: { run: string; out: string; data?: string; sp
     codes = pca.transform(ds.images.subarray(0, n * ds.channels * ds.height * ds.width), n);
   } else {
     const { model } = loadRunModel(run, o.weights);
-    const ae = requireAE(model, 'encode');
+    const ae = requireAE(model, 'encode', run);
     model.eval();
     const parts: Float32Array[] = [];
     k = 0;
@@ -209,13 +267,22 @@ export interface AnomalyFlags extends TrainFlags {
  */
 export async function cmdAnomaly(f: AnomalyFlags): Promise<void> {
   const kind = checkKind(f.model);
-  if (kind === 'mlp' || kind === 'cnn' || kind === 'pca' || kind === 'cvae')
-    throw new UserError(`aelab anomaly: --model must be an unconditional autoencoder (ae, conv-ae, sparse-ae, dae, vae, aae), got '${kind}'`, 2);
-  const outcome = await runTrain({ ...f, classes: f.normal, figures: f.figures });
-  const model = requireAE(outcome.model, 'anomaly');
-  const full = await loadDataset(f.data, { split: 'test' }).catch(() => null);
-  if (!full || !full.labels) throw new UserError(`aelab anomaly: dataset '${f.data}' needs a labelled test split`, 2);
+  if (!(ANOMALY_KINDS as readonly string[]).includes(kind))
+    throw new UserError(`anomaly: --model must be an unconditional autoencoder (${ANOMALY_KINDS.join(', ')}), got '${kind}'`, 2);
+  checkModelFlags(kind, f);
+  // everything that can be wrong with the data is checked before training
+  const full = await loadDataset(f.data, { split: 'test' });
+  if (!full.labels) throw new UserError(`anomaly: dataset '${f.data}' has no labels, so nothing tells normal from anomalous images`, 2);
+  const train = await loadDataset(f.data, { split: 'train' });
+  if (!train.labels) throw new UserError(`anomaly: dataset '${f.data}' has no labels to pick the --normal classes by`, 2);
+  checkClasses('--normal', f.normal, train);
   const normal = new Set(f.normal);
+  if (Array.from(full.labels).every((l) => normal.has(l)))
+    throw new UserError(`--normal ${fmtClassList(f.normal)} covers every class of the test images, so none is anomalous; leave some classes out`, 2);
+  if (Array.from(full.labels).every((l) => !normal.has(l)))
+    throw new UserError(`--normal ${fmtClassList(f.normal)}: the test images have none of these classes, so the ROC has no normal images`, 2);
+  const outcome = await runTrain({ ...f, classes: f.normal, classesFlag: '--normal', figures: f.figures });
+  const model = requireAE(outcome.model, 'anomaly', outcome.runDir);
   const scores: number[] = [];
   const labels: (0 | 1)[] = [];
   model.eval();
@@ -240,20 +307,38 @@ export async function cmdAnomaly(f: AnomalyFlags): Promise<void> {
     counts[c] = (counts[c] ?? 0) + 1;
   }
   for (const c of Object.keys(perClass)) perClass[c]! /= counts[c]!;
+  // in label order (class names would otherwise come in the order the test images happen to have)
+  const present = [...new Set(Array.from(full.labels))].sort((a, b) => a - b);
+  const nameOf = (l: number) => full.classNames?.[l] ?? String(l);
+  const byClass = Object.fromEntries(present.map((l) => [nameOf(l), perClass[nameOf(l)]!]));
+  // (a table of its own: an object would list integer-like keys before '0 (normal)')
+  const rowsText = present.map((l) => [`${nameOf(l)}${normal.has(l) ? ' (normal)' : ''}`, perClass[nameOf(l)]!] as const);
+  const wText = Math.max(...rowsText.map(([k]) => k.length));
+  const byClassText = rowsText.map(([k, v]) => `  ${k.padEnd(wText)}  ${v.toPrecision(6)}`).join('\n');
   const figs = join(outcome.runDir, 'figures');
   const groups = {
     normal: Float32Array.from(scores.filter((_, i) => labels[i] === 0)),
     anomalous: Float32Array.from(scores.filter((_, i) => labels[i] === 1)),
   };
-  await saveChart(join(figs, 'anomaly-histogram.png'), histogramSpec(groups, { title: `reconstruction error: normal classes ${f.normal.join(',')} vs the rest`, xTitle: 'reconstruction error (per image)', normalize: 'fraction' }));
-  await saveChart(join(figs, 'anomaly-roc.png'), rocSpec(points, auc, { title: `ROC: normal = classes ${f.normal.join(',')}` } as never));
-  const result = { runDir: outcome.runDir, normalClasses: f.normal, auc, nNormal: groups.normal.length, nAnomalous: groups.anomalous.length, meanScoreByClass: perClass };
+  const what = `${f.normal.length === 1 ? 'class' : 'classes'} ${fmtClassList(f.normal)}`;
+  const figures = f.figures ? [join(figs, 'anomaly-histogram.png'), join(figs, 'anomaly-roc.png')] : [];
+  if (f.figures) {
+    await saveChart(
+      figures[0]!,
+      histogramSpec(
+        { [`normal: ${what} (${groups.normal.length})`]: groups.normal, [`anomalous: the rest (${groups.anomalous.length})`]: groups.anomalous },
+        { title: `${describeModel(model)} trained on ${what}: reconstruction error`, xTitle: 'reconstruction error (mean squared, per image)', normalize: 'fraction' },
+      ),
+    );
+    await saveChart(figures[1]!, rocSpec(points, auc, { name: `ROC, normal = ${what}` }));
+  }
+  const result = { runDir: outcome.runDir, normalClasses: f.normal, auc, nNormal: groups.normal.length, nAnomalous: groups.anomalous.length, meanScoreByClass: byClass };
   writeFileSync(join(outcome.runDir, 'anomaly.json'), JSON.stringify(result, null, 2) + '\n');
   print(
     f.json,
     result,
-    `anomaly detection, trained on classes ${f.normal.join(',')} (${outcome.train.n} images):\n  ROC AUC ${auc.toFixed(4)} on ${full.n} test images ` +
-      `(${groups.normal.length} normal, ${groups.anomalous.length} anomalous)\n  mean error by class:\n${table(perClass)}\n  figures: ${join(figs, 'anomaly-histogram.png')}, ${join(figs, 'anomaly-roc.png')}`,
+    `anomaly detection, trained on ${what} (${outcome.train.n} images):\n  ROC AUC ${auc.toFixed(4)} on ${full.n} test images ` +
+      `(${groups.normal.length} normal, ${groups.anomalous.length} anomalous)\n  mean error by class:\n${byClassText}` + (figures.length ? `\n  figures: ${figures.join(', ')}` : ''),
   );
 }
 
@@ -261,23 +346,49 @@ export async function cmdSummary(o: ModelFlags & { run?: string; data: string; j
   let model: FamilyModel;
   let shape: [number, number, number];
   if (o.run) {
-    const r = loadRunModel(resolve(o.run));
+    const run = resolve(o.run);
+    if (readRunConfig(run).pca) return summaryPca(run, o.json);
+    const r = loadRunModel(run);
     model = r.model;
     shape = r.config.model.inputShape;
   } else {
     const kind = checkKind(o.model);
-    if (kind === 'pca') throw new UserError('aelab summary: PCA has no layers; try aelab train --model pca', 2);
+    if (kind === 'pca') throw new UserError('summary: PCA has no layers; try aelab train --model pca', 2);
+    checkModelFlags(kind, o);
     const ds = await loadDataset(o.data, { split: 'test' }).catch(() => loadDataset(o.data, { split: 'train' }));
     shape = [ds.channels, ds.height, ds.width];
-    model = buildModel(modelConfigFromFlags(kind as ModelKind, shape, o, numClassesOf(ds)));
+    model = buildFromFlags(modelConfigFromFlags(kind as ModelKind, shape, o, numClassesOf(ds)));
   }
   const input = model.inputLayout === 'image' ? [1, ...shape] : [1, shape[0] * shape[1] * shape[2]];
-  const s = summary(model, input);
+  // conditional models take labels too: trace them with class 0
+  const m = model as unknown as { forward: (x: Tensor, y?: Int32Array | null) => Tensor };
+  if (model.needsLabels) {
+    const orig = m.forward;
+    m.forward = (x: Tensor) => orig.call(model, x, new Int32Array(x.shape[0]!));
+  }
+  let s: ReturnType<typeof summary>;
+  try {
+    s = summary(model, input);
+  } finally {
+    if (model.needsLabels) delete (m as { forward?: unknown }).forward;
+  }
   print(o.json, { kind: model.kind, config: model.config, rows: s.rows, totalParams: s.totalParams, trainableParams: s.trainableParams }, `${model.kind}\n${s.text}`);
+}
+
+function summaryPca(run: string, json: boolean | undefined): void {
+  const pca = loadPca(run);
+  const d = pca.components.length / pca.k;
+  const params = pca.k * d + d;
+  print(
+    json,
+    { kind: 'pca', components: pca.k, inputDim: d, totalParams: params },
+    `pca\n${pca.k} components of ${d} inputs: ${params.toLocaleString('en-US')} numbers (components ${pca.k}×${d} and the mean)`,
+  );
 }
 
 /** `aelab train --model pca`: fits PCA with --latent components; writes pca.json, result.json and figures. */
 export async function runPca(f: TrainFlags): Promise<void> {
+  checkModelFlags('pca', f);
   const { train, test } = await loadTrainTest(f);
   const d = train.channels * train.height * train.width;
   const k = f.latent ?? 32;
@@ -317,18 +428,25 @@ export async function runPca(f: TrainFlags): Promise<void> {
     await saveImageGrid(join(figs, 'components.png'), pca.components.slice(0, Math.min(k, 64) * d), Math.min(k, 64), train.height, train.width, { scale: 2, pad: 2, normalize: 'each' });
     const m = Math.min(2000, evalSet.n);
     const codes = pca.transform(evalSet.images.subarray(0, m * d), m);
-    const xy = k >= 2 ? (k === 2 ? codes : pca2(codes, m, k)) : null;
-    if (xy) {
+    // PCA codes are already ordered by variance: the first two are the top-2 projection
+    if (k >= 2) {
       const pts = Array.from({ length: m }, (_, i) => ({
-        x: k === 2 ? xy[i * 2]! : codes[i * k]!,
-        y: k === 2 ? xy[i * 2 + 1]! : codes[i * k + 1]!,
+        x: codes[i * k]!,
+        y: codes[i * k + 1]!,
         label: evalSet.labels ? (evalSet.classNames?.[evalSet.labels[i]!] ?? String(evalSet.labels[i])) : 'all',
       }));
-      await saveChart(join(figs, 'latent.png'), latentScatterSpec(pts, { title: 'PCA: first two components', xTitle: 'PC 1', yTitle: 'PC 2' }));
+      await saveChart(join(figs, 'latent.png'), latentScatterSpec(pts, { title: 'PCA: first two components', xTitle: 'PC 1', yTitle: 'PC 2', ...(evalSet.classNames ? { labelOrder: evalSet.classNames } : {}) }));
     }
     let acc = 0;
-    const rows = pca.explainedVarianceRatio.map((v: number, i: number) => ({ x: i + 1, y: (acc += v), series: 'cumulative' }));
-    await saveChart(join(figs, 'explained-variance.png'), lineChartSpec(rows, { title: 'PCA: cumulative explained variance', xTitle: 'components', yTitle: 'fraction of variance' }));
+    const ratios = Array.from(pca.explainedVarianceRatio as ArrayLike<number>);
+    const rows = [
+      ...ratios.map((v, i) => ({ x: i + 1, y: (acc += v), series: 'cumulative' })),
+      ...ratios.map((v, i) => ({ x: i + 1, y: v, series: 'per component' })),
+    ];
+    await saveChart(
+      join(figs, 'explained-variance.png'),
+      lineChartSpec(rows, { title: `PCA: explained variance (${k} components, ${(acc * 100).toFixed(1)}% in all)`, xTitle: 'component', yTitle: 'fraction of the variance', seriesTitle: 'variance', yDomain: [0, 1] }),
+    );
   }
   print(f.json, { runDir, ...result }, `PCA with ${k} components on ${train.name} (${train.n} images, ${seconds.toFixed(2)} s):\n${table(result)}\nrun folder: ${runDir}`);
   log(f, '');

@@ -7,15 +7,15 @@ import { Command, CommanderError, Option } from 'commander';
 import '../ops/index.js';
 import { OPTIMIZER_NAMES } from '../optim/factory.js';
 import { initBackend, setBackend } from '../kernels/registry.js';
-import { cmdAnomaly, cmdEncode, cmdEval, cmdReconstruct, cmdSample, cmdSummary, runPca } from './commands.js';
+import { ANOMALY_KINDS, cmdAnomaly, cmdEncode, cmdEval, cmdReconstruct, cmdSample, cmdSummary, runPca } from './commands.js';
 import { formatError, UserError } from './errors.js';
 import { classesOpt, intOpt, listOpt, numOpt } from './options.js';
 import { VERSION } from './run-folder.js';
 import { checkKind, MODEL_KINDS, runTrain, type TrainFlags } from './train.js';
 
-function modelOptions(c: Command, defaultModel: string): Command {
+function modelOptions(c: Command, defaultModel: string, kinds: readonly string[] = MODEL_KINDS): Command {
   return c
-    .addOption(new Option('--model <kind>', 'model family').choices([...MODEL_KINDS]).default(defaultModel))
+    .addOption(new Option('--model <kind>', 'model family').choices([...kinds]).default(defaultModel))
     .option('--latent <n>', 'latent (code) dimensions; PCA components for --model pca', intOpt('--latent'))
     .option('--hidden <widths>', "hidden layer widths, e.g. '512,256' ('none' for no hidden layer)", listOpt('--hidden'))
     .option('--channels <list>', "conv channels of the stride-2 layers (conv-ae, cnn), e.g. '32,64'", listOpt('--channels'))
@@ -23,7 +23,7 @@ function modelOptions(c: Command, defaultModel: string): Command {
     .addOption(new Option('--loss <name>', 'reconstruction likelihood: bce (Bernoulli) or mse (Gaussian)').choices(['bce', 'mse']))
     .addOption(new Option('--decoder <name>', 'VAE decoder likelihood').choices(['bernoulli', 'gaussian']))
     .option('--beta <x>', 'VAE: weight of the KL term; sparse AE: weight of the sparsity penalty', numOpt('--beta', { min: 0 }))
-    .option('--rho <x>', 'sparse AE: target mean activation ρ', numOpt('--rho', { min: 0, max: 1, minOpen: true }))
+    .option('--rho <x>', 'sparse AE: target mean activation ρ', numOpt('--rho', { min: 0, max: 1, minOpen: true, maxOpen: true }))
     .addOption(new Option('--sparsity <kind>', 'sparse AE penalty').choices(['kl', 'l1']))
     .addOption(new Option('--noise <kind>', 'denoising AE corruption').choices(['gaussian', 'salt-pepper', 'mask']))
     .option('--noise-level <x>', 'σ for gaussian noise, fraction for salt-pepper and mask', numOpt('--noise-level', { min: 0 }))
@@ -32,9 +32,8 @@ function modelOptions(c: Command, defaultModel: string): Command {
     .option('--dropout <p>', 'classifier dropout', numOpt('--dropout', { min: 0, max: 0.99 }));
 }
 
-function trainOptions(c: Command): Command {
-  return c
-    .option('--data <spec>', "'mnist' (embedded 10,000 digits), 'fashion-mnist', or a path (IDX folder, PNG folder, CSV)", 'mnist')
+function trainOptions(c: Command, opts: { anomaly?: boolean } = {}): Command {
+  c.option('--data <spec>', "'mnist' (embedded 10,000 digits), 'fashion-mnist', or a path (IDX folder, PNG folder, CSV)", 'mnist')
     .option('--epochs <n>', 'training epochs', intOpt('--epochs'))
     .option('--batch <n>', 'mini-batch size', intOpt('--batch'), 128)
     .option('--lr <x>', 'learning rate', numOpt('--lr', { min: 0, minOpen: true }))
@@ -45,11 +44,12 @@ function trainOptions(c: Command): Command {
     .option('--early-stopping <patience>', 'stop after this many epochs without validation improvement', intOpt('--early-stopping'))
     .option('--seed <n>', 'random seed (same seed, same run)', intOpt('--seed', 0), 0)
     .option('--val-fraction <x>', 'fraction of the training split held out for validation', numOpt('--val-fraction', { min: 0, max: 0.9 }), 0.1)
-    .option('--limit <n>', 'use only the first n training images', intOpt('--limit'))
-    .option('--classes <list>', "train on these classes only, e.g. '0,1' or '0-4'", classesOpt('--classes'))
-    .option('--download', 'allow downloading Fashion-MNIST into the cache when it is not installed')
-    .option('--out <dir>', 'run folder (default runs/<model>-<data>-<time>)')
-    .option('--resume <dir>', 'continue a run folder from its last checkpoint (add --epochs to extend it)')
+    .option('--limit <n>', 'use only the first n training images', intOpt('--limit'));
+  // anomaly picks its training classes with --normal and always starts a fresh run
+  if (!opts.anomaly) c.option('--classes <list>', "train on these classes only, e.g. '0,1' or '0-4'", classesOpt('--classes'));
+  c.option('--download', 'allow downloading Fashion-MNIST into the cache when it is not installed').option('--out <dir>', 'run folder (default runs/<model>-<data>-<time>)');
+  if (!opts.anomaly) c.option('--resume <dir>', 'continue a run folder from its last checkpoint (add --epochs to extend it)');
+  return c
     .option('--no-figures', 'do not draw figures')
     .option('--json', 'print the result as JSON on stdout')
     .option('--quiet', 'no progress output');
@@ -61,6 +61,36 @@ function commonRunOptions(c: Command): Command {
     .addOption(new Option('--weights <which>', 'which checkpoint').choices(['best', 'last']).default('best'))
     .option('--json', 'print the result as JSON');
 }
+
+function splitOption(c: Command): Command {
+  return c.addOption(new Option('--split <split>', "dataset split ('test' falls back to all images when the data has no test split)").choices(['train', 'test']).default('test'));
+}
+
+/** Options `--resume` accepts: everything else is fixed by the run's config.json. */
+const RESUME_OPTIONS = new Set(['resume', 'epochs', 'quiet', 'json', 'figures', 'backend', 'threads']);
+
+/**
+ * Commander's messages, made one sentence: "option '--epochs <n>' argument '0' is invalid.
+ * --epochs must be …" loses its preamble, choice errors name the choices, and the pointer to
+ * --help goes on the same line.
+ */
+export function tidyUsageMessage(msg: string, command: string): string {
+  let m = msg.trim().replace(/^error: /, '');
+  let r = /^option '(--[\w-]+)[^']*' argument '(.*)' is invalid\. Allowed choices are (.*?)\.?$/s.exec(m);
+  if (r) m = `${r[1]} must be one of ${r[3]}; got '${r[2]}'`;
+  else if ((r = /^option '(--[\w-]+)[^']*' argument '.*' is invalid\. (.*)$/s.exec(m))) m = r[2]!;
+  else if ((r = /^too many arguments(?: for '([\w-]+)')?\. Expected (\d+) arguments? but got (\d+)\.?$/.exec(m)))
+    m = `aelab${(r[1] ?? command) ? ` ${r[1] ?? command}` : ''} takes no positional arguments (got ${r[3]}); options start with --`;
+  m = m.replace(/\.$/, '');
+  return `${m} (see 'aelab${command ? ` ${command}` : ''} --help')`.replace(/\s*\n\s*/g, ' ');
+}
+
+function configureMessages(c: Command, name: string): void {
+  c.configureOutput({ outputError: (str, write) => write(`aelab: ${tidyUsageMessage(str, name)}\n`) });
+}
+
+/** Exit code set by an action that finished without an error (130: interrupted). */
+let actionExitCode = 0;
 
 function backendOptions(c: Command): Command {
   return c
@@ -80,19 +110,25 @@ async function prepareBackend(o: { backend?: 'js' | 'wasm'; threads?: number; qu
 export function buildProgram(): Command {
   const program = new Command('aelab')
     .description('Train, evaluate and explore autoencoders (AE, conv AE, sparse, denoising, VAE, CVAE, AAE), classifiers and PCA.')
-    .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (str, write) => write(`aelab: ${str.replace(/^error: /, '')}`) });
+    .version(VERSION);
+  configureMessages(program, '');
 
   const train = program
     .command('train')
     .description('train a model and write a run folder (config, metrics, checkpoints, figures); no options: a 2-D VAE on the embedded MNIST');
   backendOptions(trainOptions(modelOptions(train, 'vae'))).action(async (o: TrainFlags & { backend?: 'js' | 'wasm'; threads?: number }) => {
+    if (o.resume) {
+      const fixed = train.options.filter((opt) => !RESUME_OPTIONS.has(opt.attributeName()) && train.getOptionValueSource(opt.attributeName()) === 'cli');
+      if (fixed.length)
+        throw new UserError(
+          `--resume continues the run as its config.json says, so ${fixed.map((x) => x.long).join(', ')} cannot be changed (with --resume give only --epochs, --quiet, --json, --no-figures, --backend or --threads)`,
+          2,
+        );
+    }
     await prepareBackend(o);
-    if (o.resume && o.model !== 'vae' && train.getOptionValueSource('model') === 'cli')
-      throw new UserError('--resume continues the run as it was configured; drop --model and the other model options', 2);
     if (checkKind(o.model) === 'pca' && !o.resume) return runPca(o);
     const r = await runTrain(o);
+    if (r.fit.reason === 'interrupted') actionExitCode = 130;
     const out = {
       runDir: r.runDir,
       stop: r.fit.reason,
@@ -112,11 +148,10 @@ export function buildProgram(): Command {
   });
 
   backendOptions(
-    commonRunOptions(program.command('eval').description('evaluate a run on a dataset split (loss parts; --iw K adds the VAE importance-weighted log-likelihood)'))
+    splitOption(commonRunOptions(program.command('eval').description('evaluate a run on a dataset split (loss parts; --iw K adds the VAE importance-weighted log-likelihood)'))
       .option('--data <spec>', 'dataset (default: the run’s)')
-      .addOption(new Option('--split <split>').choices(['train', 'test']).default('test'))
       .option('--iw <k>', 'VAE: importance samples for the log-likelihood estimate', intOpt('--iw'))
-      .option('--seed <n>', 'random seed', intOpt('--seed', 0), 0),
+      .option('--seed <n>', 'random seed', intOpt('--seed', 0), 0)),
   ).action(async (o) => {
     await prepareBackend(o);
     await cmdEval(o);
@@ -125,30 +160,28 @@ export function buildProgram(): Command {
   backendOptions(
     commonRunOptions(program.command('sample').description('decode draws from the prior of a VAE, CVAE or AAE into an image grid'))
       .option('--n <n>', 'how many samples', intOpt('--n'), 64)
-      .option('--label <c>', 'CVAE: generate this class', intOpt('--label', 0))
+      .option('--label <c>', 'CVAE or label-conditioned AAE: generate this class', intOpt('--label', 0))
       .option('--seed <n>', 'random seed', intOpt('--seed', 0), 0)
-      .option('--out <file.png>', 'output image (default <run>/figures/samples.png)'),
+      .option('--out <file.png>', 'output image (default <run>/figures/sample-seed<seed>[-label<c>].png; the training figures are kept)'),
   ).action(async (o) => {
     await prepareBackend(o);
     await cmdSample(o);
   });
 
   backendOptions(
-    commonRunOptions(program.command('reconstruct').description('draw inputs and their reconstructions'))
+    splitOption(commonRunOptions(program.command('reconstruct').description('draw inputs (top row) and their reconstructions (bottom row)')))
       .option('--n <n>', 'how many images', intOpt('--n'), 16)
       .option('--data <spec>', 'dataset (default: the run’s)')
-      .addOption(new Option('--split <split>').choices(['train', 'test']).default('test'))
-      .option('--out <file.png>', 'output image (default <run>/figures/reconstructions.png)'),
+      .option('--out <file.png>', 'output image (default <run>/figures/reconstruct-<split>-<n>.png; the training figures are kept)'),
   ).action(async (o) => {
     await prepareBackend(o);
     await cmdReconstruct(o);
   });
 
   backendOptions(
-    commonRunOptions(program.command('encode').description('write the latent codes of a dataset split to CSV (label, z1..zk) or .npy'))
+    splitOption(commonRunOptions(program.command('encode').description('write the latent codes of a dataset split to CSV (label, z1..zk) or .npy')))
       .requiredOption('--out <file>', 'output .csv or .npy')
       .option('--data <spec>', 'dataset (default: the run’s)')
-      .addOption(new Option('--split <split>').choices(['train', 'test']).default('test'))
       .option('--limit <n>', 'only the first n images', intOpt('--limit')),
   ).action(async (o) => {
     await prepareBackend(o);
@@ -158,7 +191,7 @@ export function buildProgram(): Command {
   const anomaly = program
     .command('anomaly')
     .description('train an autoencoder on some classes and score the test set by reconstruction error (ROC AUC, histogram)');
-  backendOptions(trainOptions(modelOptions(anomaly, 'ae')))
+  backendOptions(trainOptions(modelOptions(anomaly, 'ae', ANOMALY_KINDS), { anomaly: true }))
     .requiredOption('--normal <classes>', "the 'normal' classes to train on, e.g. '1' or '0-4'", classesOpt('--normal'))
     .action(async (o) => {
       await prepareBackend(o);
@@ -166,7 +199,7 @@ export function buildProgram(): Command {
     });
 
   const summaryCmd = program.command('summary').description('print a model’s layers, output shapes and parameter counts');
-  backendOptions(modelOptions(summaryCmd, 'vae'))
+  backendOptions(modelOptions(summaryCmd, 'vae', MODEL_KINDS.filter((k) => k !== 'pca')))
     .option('--data <spec>', 'dataset that sets the input shape', 'mnist')
     .option('--run <dir>', 'summarise the model of a run folder instead')
     .option('--json', 'print as JSON')
@@ -175,6 +208,7 @@ export function buildProgram(): Command {
       await cmdSummary(o);
     });
 
+  for (const c of program.commands) configureMessages(c, c.name());
   return program;
 }
 
@@ -182,9 +216,10 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   const program = buildProgram();
   program.exitOverride();
   for (const c of program.commands) c.exitOverride();
+  actionExitCode = 0;
   try {
     await program.parseAsync(argv);
-    return 0;
+    return actionExitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
       // help and version exit 0; usage errors were already printed by commander

@@ -10,13 +10,14 @@ export function intOpt(name: string, min = 1) {
   };
 }
 
-export function numOpt(name: string, opts: { min?: number; max?: number; minOpen?: boolean } = {}) {
+export function numOpt(name: string, opts: { min?: number; max?: number; minOpen?: boolean; maxOpen?: boolean } = {}) {
   return (v: string): number => {
     const n = Number(v);
     if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got '${v}'`);
     if (opts.min !== undefined && (opts.minOpen ? n <= opts.min : n < opts.min))
       throw new InvalidArgumentError(`${name} must be ${opts.minOpen ? '>' : '≥'} ${opts.min}, got ${v}`);
-    if (opts.max !== undefined && n > opts.max) throw new InvalidArgumentError(`${name} must be ≤ ${opts.max}, got ${v}`);
+    if (opts.max !== undefined && (opts.maxOpen ? n >= opts.max : n > opts.max))
+      throw new InvalidArgumentError(`${name} must be ${opts.maxOpen ? '<' : '≤'} ${opts.max}, got ${v}`);
     return n;
   };
 }

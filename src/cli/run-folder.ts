@@ -8,7 +8,7 @@
  *   result.json        test-set evaluation of the best weights
  *   figures/*.png      loss curves, reconstructions, samples, latent scatter, manifold, …
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { buildModel } from '../models/index.js';
@@ -39,8 +39,24 @@ export function readRunConfig(dir: string): RunConfig {
   } catch (e) {
     throw new UserError(`${p}: not valid JSON (${(e as Error).message})`);
   }
-  if (!cfg.model || typeof cfg.model !== 'object' || !('kind' in cfg.model)) throw new UserError(`${p}: field 'model' is missing or has no 'kind'`);
+  const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+  if (!isObj(cfg)) throw new UserError(`${p}: expected a JSON object, got ${Array.isArray(cfg) ? 'an array' : JSON.stringify(cfg)}`);
+  if (!isObj(cfg.model) || !('kind' in cfg.model)) throw new UserError(`${p}: field 'model' is missing or has no 'kind'`);
+  const shape = (cfg.model as { inputShape?: unknown }).inputShape;
+  if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((v) => Number.isSafeInteger(v) && (v as number) > 0))
+    throw new UserError(`${p}: field 'model.inputShape' must be [channels, height, width], got ${JSON.stringify(shape)}`);
+  if (!isObj(cfg.data) || typeof cfg.data.spec !== 'string') throw new UserError(`${p}: field 'data.spec' (the dataset the run trained on) is missing`);
+  if (!isObj(cfg.train)) throw new UserError(`${p}: field 'train' (the training settings) is missing`);
   return cfg;
+}
+
+/** "…: VAE.loadStateDict: state dict does not fit this model:\n  'a': …\n  'b': …" → its first problem and a count. */
+export function shortStateDictError(message: string): string {
+  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+  if (lines.length <= 1) return message;
+  const problems = lines.slice(1);
+  const more = problems.length - 1;
+  return `${lines[0]!.replace(/:$/, '')}: ${problems[0]}${more > 0 ? ` (and ${more} more difference${more === 1 ? '' : 's'})` : ''}`;
 }
 
 export function writeRunConfig(dir: string, cfg: RunConfig): void {
@@ -50,6 +66,7 @@ export function writeRunConfig(dir: string, cfg: RunConfig): void {
 /** Rebuilds a run's model and loads its best (or last) weights. */
 export function loadRunModel(dir: string, which: 'best' | 'last' = 'best'): { model: FamilyModel; config: RunConfig; weights: string } {
   const config = readRunConfig(dir);
+  if (config.pca) throw new UserError(`${dir} is a PCA run (pca.json), which has no network weights`, 2);
   let model: FamilyModel;
   try {
     model = buildModel(config.model);
@@ -61,7 +78,12 @@ export function loadRunModel(dir: string, which: 'best' | 'last' = 'best'): { mo
     for (const d of [join(dir, 'checkpoints', w), join(dir, 'checkpoints', `${w}.old`)]) {
       const p = join(d, MODEL_FILE);
       if (existsSync(p)) {
-        loadModelWeights(model, p);
+        try {
+          loadModelWeights(model, p);
+        } catch (e) {
+          const other = w === 'best' ? 'last' : 'best';
+          throw new UserError(`${shortStateDictError((e as Error).message)} (the model is built from config.json; try --weights ${other})`);
+        }
         return { model, config, weights: p };
       }
     }
@@ -80,6 +102,7 @@ export function defaultRunDir(kind: string, dataName: string): string {
 
 /** Refuses to write into a folder that already holds files (never overwrite a good run). */
 export function ensureFreshDir(dir: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`--out ${dir} is a file, not a folder; choose a new folder for the run`, 2);
   if (existsSync(dir) && readdirSync(dir).length > 0)
     throw new UserError(`${dir} already exists and is not empty; choose another --out, or continue that run with --resume ${dir}`);
 }

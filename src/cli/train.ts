@@ -1,5 +1,5 @@
 /** `aelab train` (and the training half of `aelab anomaly`). */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { noGrad } from '../autograd/tape.js';
 import type { ImageDataset } from '../data/dataset.js';
@@ -10,12 +10,12 @@ import { buildModel, defaultConfig } from '../models/index.js';
 import type { FamilyModel, ModelConfig, ModelKind } from '../models/types.js';
 import { summary } from '../nn/summary.js';
 import { manualSeed } from '../tensor/random.js';
-import { loadModelWeights } from '../train/checkpoint.js';
+import { loadModelWeights, STATE_FILE } from '../train/checkpoint.js';
 import { writeRunFigures } from '../train/figures.js';
 import { defaultTrainConfig, NonFiniteLossError, Trainer, type TrainConfig, type FitResult } from '../train/trainer.js';
 import { UserError } from './errors.js';
 import { consoleReporter } from './progress.js';
-import { defaultRunDir, ensureFreshDir, readRunConfig, VERSION, writeRunConfig, type RunConfig } from './run-folder.js';
+import { defaultRunDir, ensureFreshDir, readRunConfig, shortStateDictError, VERSION, writeRunConfig, type RunConfig } from './run-folder.js';
 
 export const MODEL_KINDS = ['ae', 'conv-ae', 'sparse-ae', 'dae', 'vae', 'cvae', 'aae', 'mlp', 'cnn', 'pca'] as const;
 
@@ -43,6 +43,8 @@ export interface DataFlags {
   limit?: number;
   valFraction: number;
   classes?: number[];
+  /** The option that set `classes`, for messages (default '--classes'). */
+  classesFlag?: string;
   download?: boolean;
 }
 
@@ -69,6 +71,35 @@ export function checkKind(model: string): ModelKind | 'pca' {
   return model as ModelKind | 'pca';
 }
 
+/** The model options of ModelFlags, by config key. */
+const MODEL_FLAG_KEYS = ['latent', 'hidden', 'channels', 'activation', 'loss', 'decoder', 'beta', 'rho', 'sparsity', 'noise', 'noiseLevel', 'prior', 'conditionalPrior', 'dropout'] as const;
+
+/** 'noiseLevel' → '--noise-level'. */
+export function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/**
+ * Rejects model options that do not apply to the kind (a mistyped or misplaced option must not
+ * silently do nothing), naming the options that do. Runs before any data is loaded.
+ */
+export function checkModelFlags(kind: ModelKind | 'pca', f: ModelFlags): void {
+  const given = MODEL_FLAG_KEYS.filter((k) => f[k] !== undefined);
+  let allowed: string[];
+  if (kind === 'pca') allowed = ['latent'];
+  else {
+    const base = defaultConfig(kind, [1, 28, 28]) as unknown as Record<string, unknown>;
+    allowed = MODEL_FLAG_KEYS.filter((k) => k in base);
+  }
+  const bad = given.filter((k) => !allowed.includes(k));
+  if (bad.length)
+    throw new UserError(
+      `${bad.map(flagName).join(', ')} ${bad.length === 1 ? 'does' : 'do'} not apply to --model ${kind}` +
+        ` (its options: ${allowed.map(flagName).join(', ')})`,
+      2,
+    );
+}
+
 /** The model config from defaults plus the flags the user gave. */
 export function modelConfigFromFlags(kind: ModelKind, inputShape: [number, number, number], f: ModelFlags, numClasses: number): ModelConfig {
   const o: Record<string, unknown> = {};
@@ -90,8 +121,18 @@ export function modelConfigFromFlags(kind: ModelKind, inputShape: [number, numbe
   set('conditionalPrior', f.conditionalPrior);
   set('dropout', f.dropout);
   if (['cvae', 'aae', 'mlp', 'cnn'].includes(kind)) o.numClasses = Math.max(numClasses, 2);
+  checkModelFlags(kind, f);
   try {
     return defaultConfig(kind, inputShape, o as never);
+  } catch (e) {
+    throw new UserError(`model options: ${(e as Error).message}`, 2);
+  }
+}
+
+/** Builds a model from options the user gave: a config the model rejects is a usage error. */
+export function buildFromFlags(mc: ModelConfig): FamilyModel {
+  try {
+    return buildModel(mc);
   } catch (e) {
     throw new UserError(`model options: ${(e as Error).message}`, 2);
   }
@@ -108,18 +149,56 @@ export async function loadTrainTest(f: DataFlags & { quiet?: boolean; json?: boo
   let test: ImageDataset | null = null;
   try {
     test = await loadDataset(f.data, { split: 'test', download: opts.download });
-    if (test.images === train.images) test = null;
+    // a CSV or a plain folder has no test split: both "splits" are the same images, and scoring
+    // the model on its own training data as "test" would mislead
+    if (sameImages(test, train)) {
+      test = null;
+      log(f, `data: ${train.name} has no separate test split; no test metrics (figures use validation images)`);
+    }
   } catch {
     test = null;
   }
   if (f.classes) {
-    if (!train.labels) throw new UserError(`--classes needs a labelled dataset; '${train.name}' has no labels`, 2);
+    const flag = f.classesFlag ?? '--classes';
+    if (!train.labels) throw new UserError(`${flag} needs a labelled dataset; '${train.name}' has no labels`, 2);
+    checkClasses(flag, f.classes, train);
     train = filterByLabel(train, f.classes);
     if (test) test = filterByLabel(test, f.classes);
-    if (train.n === 0) throw new UserError(`--classes ${f.classes.join(',')}: no training samples have these labels`, 2);
   }
   if (f.limit !== undefined && f.limit < train.n) train = { ...sliceDs(train, f.limit) };
   return { train, test };
+}
+
+/** Whether two loads of a dataset hold the same images (a source without a test split). */
+export function sameImages(a: ImageDataset, b: ImageDataset): boolean {
+  if (a.images === b.images) return true;
+  if (a.n !== b.n || a.images.length !== b.images.length) return false;
+  for (let i = 0; i < a.images.length; i++) if (a.images[i] !== b.images[i]) return false;
+  return true;
+}
+
+/** The labels present in a dataset, ascending. */
+function labelSet(ds: ImageDataset): number[] {
+  const seen = new Set<number>();
+  for (const l of ds.labels ?? []) seen.add(l);
+  return [...seen].sort((x, y) => x - y);
+}
+
+/** [0, 1, 2, 3] → "0–3"; [0, 2, 5] → "0, 2, 5". */
+export function fmtClassList(cs: readonly number[]): string {
+  const contiguous = cs.length > 2 && cs.every((c, i) => i === 0 || c === cs[i - 1]! + 1);
+  return contiguous ? `${cs[0]}–${cs[cs.length - 1]}` : cs.join(', ');
+}
+
+/** Every requested class must occur in the training split. */
+export function checkClasses(flag: string, classes: readonly number[], ds: ImageDataset): void {
+  const have = labelSet(ds);
+  const missing = classes.filter((c) => !have.includes(c));
+  if (missing.length)
+    throw new UserError(
+      `${flag}: ${missing.length === 1 ? 'class' : 'classes'} ${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not occur in ${ds.name} (its classes: ${fmtClassList(have)})`,
+      2,
+    );
 }
 
 function sliceDs(ds: ImageDataset, n: number): ImageDataset {
@@ -146,6 +225,49 @@ export interface TrainOutcome {
 
 /** Trains (or resumes) a family model and writes the run folder. */
 export async function runTrain(f: TrainFlags): Promise<TrainOutcome> {
+  let createdDir: string | null = null;
+  let removeDir = false;
+  try {
+    return await runTrainIn(f, (d, r) => {
+      createdDir = d;
+      removeDir = r;
+    });
+  } catch (e) {
+    // a fresh run that failed before its first checkpoint leaves no half-made run folder behind
+    if (createdDir) removeUnfinishedRun(createdDir, removeDir);
+    throw e;
+  }
+}
+
+/** The epoch count of a run's last checkpoint, or null when it has none. */
+function checkpointEpoch(runDir: string): number | null {
+  for (const d of ['last', 'last.old']) {
+    const p = join(runDir, 'checkpoints', d, STATE_FILE);
+    if (!existsSync(p)) continue;
+    try {
+      const e = (JSON.parse(readFileSync(p, 'utf8')) as { epoch?: unknown }).epoch;
+      return typeof e === 'number' ? e : null;
+    } catch {
+      return null; // the trainer's resume reports a broken checkpoint with its path
+    }
+  }
+  return null;
+}
+
+/** Removes what a fresh run wrote, if it never saved a checkpoint (then nothing in it is worth keeping). */
+function removeUnfinishedRun(dir: string, removeDir: boolean): void {
+  if (existsSync(join(dir, 'checkpoints'))) return;
+  for (const f of ['config.json', 'metrics.jsonl']) rmSync(join(dir, f), { force: true });
+  try {
+    if (removeDir && readdirSync(dir).length === 0) rmdirSync(dir);
+  } catch {
+    /* leave it */
+  }
+}
+
+async function runTrainIn(f: TrainFlags, created: (dir: string, removeDir: boolean) => void): Promise<TrainOutcome> {
+  let createdDir: string | null = null;
+  let removeDir = false;
   let runDir: string;
   let model: FamilyModel;
   let cfg: RunConfig;
@@ -162,10 +284,21 @@ export async function runTrain(f: TrainFlags): Promise<TrainOutcome> {
       seed: cfg.train.seed,
     });
     trainCfg = { ...cfg.train, epochs: f.epochs ?? cfg.train.epochs };
-    model = buildModel(cfg.model);
+    const done = checkpointEpoch(runDir);
+    if (done !== null && done >= trainCfg.epochs)
+      throw new UserError(
+        `${runDir} has already trained ${done} epoch${done === 1 ? '' : 's'}${f.epochs === undefined ? ' (all it was configured for)' : ''}; pass --epochs N with N > ${done} to train further`,
+        2,
+      );
+    try {
+      model = buildModel(cfg.model);
+    } catch (e) {
+      throw new UserError(`${join(runDir, 'config.json')}: field 'model': ${(e as Error).message}`);
+    }
   } else {
     const kind = checkKind(f.model);
     if (kind === 'pca') throw new Error('internal: pca is trained by runPca');
+    checkModelFlags(kind, f);
     trainCfg = {
       ...defaultTrainConfig,
       epochs: f.epochs ?? defaultEpochs(kind),
@@ -188,9 +321,12 @@ export async function runTrain(f: TrainFlags): Promise<TrainOutcome> {
   if (!f.resume) {
     const kind = f.model as ModelKind;
     const mc = modelConfigFromFlags(kind, [full.channels, full.height, full.width], f, numClassesOf(full));
-    model = buildModel(mc);
+    model = buildFromFlags(mc);
     if (model.needsLabels && !full.labels) throw new UserError(`--model ${kind} needs class labels; dataset '${full.name}' has none`, 2);
+    const existed = existsSync(runDir);
     ensureFreshDir(runDir);
+    createdDir = runDir;
+    removeDir = !existed;
     cfg = {
       aelab: VERSION,
       created: new Date().toISOString(),
@@ -199,6 +335,7 @@ export async function runTrain(f: TrainFlags): Promise<TrainOutcome> {
       data: { spec: f.data, name: full.name, source: full.source, valFraction: f.valFraction, limit: f.limit ?? null, classes: f.classes ?? null },
     };
     writeRunConfig(runDir, cfg);
+    created(createdDir!, removeDir);
   }
   const inputShape = model.inputLayout === 'image' ? [1, full.channels, full.height, full.width] : [1, full.channels * full.height * full.width];
   log(f, `model: ${model.kind}, ${model.numParameters().toLocaleString('en-US')} parameters; input ${JSON.stringify(inputShape.slice(1))}`);
@@ -210,10 +347,14 @@ export async function runTrain(f: TrainFlags): Promise<TrainOutcome> {
     throw new UserError((e as Error).message, 2);
   }
   if (f.resume) {
-    trainer.resume(runDir);
+    try {
+      trainer.resume(runDir);
+    } catch (e) {
+      throw new UserError(`cannot resume ${runDir}: ${shortStateDictError((e as Error).message)}`);
+    }
     if (trainer.epoch >= trainCfg.epochs)
-      log(f, `run already has ${trainer.epoch} epochs; pass --epochs N (> ${trainer.epoch}) to train further`);
-    else log(f, `resuming at epoch ${trainer.epoch + 1}, step ${trainer.step}`);
+      throw new UserError(`${runDir} has already trained ${trainer.epoch} epochs; pass --epochs N with N > ${trainer.epoch} to train further`, 2);
+    log(f, `resuming at epoch ${trainer.epoch + 1}, step ${trainer.step}`);
     cfg.train = trainCfg;
     writeRunConfig(runDir, cfg);
   }
@@ -221,17 +362,23 @@ export async function runTrain(f: TrainFlags): Promise<TrainOutcome> {
   const onSigint = () => {
     log(f, '\ninterrupt: finishing the current step and saving a checkpoint (press Ctrl-C again to abort)');
     trainer.requestStop();
-    process.once('SIGINT', () => process.exit(130));
+    process.once('SIGINT', abort);
   };
+  const abort = () => process.exit(130);
   process.once('SIGINT', onSigint);
   let fit: FitResult;
   try {
     fit = await trainer.fit();
   } catch (e) {
-    if (e instanceof NonFiniteLossError) throw new UserError(e.message, 3);
+    if (e instanceof NonFiniteLossError) {
+      // diverging before the first checkpoint leaves nothing to keep (and the folder is removed)
+      const kept = existsSync(join(runDir, 'checkpoints', 'last')) || existsSync(join(runDir, 'checkpoints', 'last.old'));
+      throw new UserError(kept ? e.message : e.message.replace(/ The last good checkpoint is kept in \S+?\.(?= |$)/, ' No epoch had finished, so there is no checkpoint to keep.'), 3);
+    }
     throw e;
   } finally {
     process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGINT', abort);
   }
   // evaluate and draw with the best weights
   const best = join(runDir, 'checkpoints', 'best', 'model.safetensors');
@@ -246,7 +393,7 @@ export async function runTrain(f: TrainFlags): Promise<TrainOutcome> {
   }
   let figures: string[] = [];
   if (f.figures && fit.reason !== 'interrupted') {
-    figures = await writeRunFigures(join(runDir, 'figures'), model, fit.history, test ?? val, { seed: f.seed });
+    figures = await writeRunFigures(join(runDir, 'figures'), model, fit.history, test ?? (val.n > 0 ? val : train), { seed: f.seed });
   }
   return { runDir, model, fit, test: testMetrics, figures, train, testSet: test };
 }

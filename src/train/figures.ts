@@ -1,12 +1,21 @@
 /**
  * The pictures of a run, written into `<run>/figures/` as PNG: the ones the lecture notes show.
  *   loss.png            train/validation loss per epoch
- *   reconstructions.png inputs (odd rows) over their reconstructions (even rows)
+ *                       (one panel each for the objective's parts: VAE recon/KL, sparse AE
+ *                       recon/sparsity, AAE recon/discriminator/generator)
+ *   accuracy.png        train/validation accuracy per epoch (classifiers)
+ *   reconstructions.png inputs (top row) over their reconstructions (bottom row)
+ *   denoising.png       clean inputs, their corruption, and the denoised reconstruction (DAE)
  *   samples.png         decoded draws from the prior (VAE, CVAE, AAE)
- *   latent.png          2-D codes coloured by label (PCA of the codes when latent > 2)
- *   manifold.png        a 20×20 lattice of latent points decoded (2-D latent; Gaussian quantiles for the VAE)
+ *   latent.png          2-D codes coloured by label (PCA of the codes when latent > 2); an AAE's
+ *                       prior draws in grey underneath
+ *   manifold.png        a 20×20 lattice of latent points decoded (2-D latent): Gaussian quantiles
+ *                       for the VAE and an AAE with a normal prior, the prior's extent for the
+ *                       other AAE priors, the codes' 1st–99th percentiles otherwise
  *   cvae-rows.png       one row per label (CVAE)
- *   weights.png         first-layer encoder filters and decoder weights drawn as images (sparse AE)
+ *   encoder-weights.png, decoder-weights.png
+ *                       first-layer filters and last-layer weights drawn as images (dense AEs;
+ *                       the sparse AE's digit-like filters of seed 004)
  */
 import { join } from 'node:path';
 import { noGrad } from '../autograd/tape.js';
@@ -99,6 +108,111 @@ export interface FigureOptions {
   seed?: number;
 }
 
+/** A short description of a model for figure titles, e.g. "sparse-ae (β=3, ρ=0.05)". */
+export function describeModel(model: FamilyModel): string {
+  const c = model.config as unknown as Record<string, unknown>;
+  const bits: string[] = [];
+  switch (model.kind) {
+    case 'vae':
+    case 'cvae':
+      bits.push(`${String(c.latent)}-D latent`);
+      if (c.beta !== 1) bits.push(`β=${String(c.beta)}`);
+      if (c.decoder === 'gaussian') bits.push('Gaussian decoder');
+      break;
+    case 'sparse-ae':
+      bits.push(c.sparsity === 'l1' ? `L1, β=${String(c.beta)}` : `β=${String(c.beta)}, ρ=${String(c.rho)}`);
+      break;
+    case 'dae':
+      bits.push(`${String(c.noise)} noise ${String(c.noiseLevel)}`);
+      break;
+    case 'aae':
+      bits.push(`${String(c.prior)} prior${c.conditionalPrior ? ', label-conditioned' : ''}`);
+      break;
+    case 'ae':
+    case 'conv-ae':
+      bits.push(`${String(c.latent)}-D code`);
+      break;
+    default:
+      break;
+  }
+  return bits.length ? `${model.kind} (${bits.join(', ')})` : model.kind;
+}
+
+/** The parts of the objective that get a panel of their own in loss.png, by model kind. */
+function lossPanels(model: FamilyModel): { metrics: string[]; titles: Record<string, string> } {
+  const titles: Record<string, string> = {
+    loss: 'loss per image',
+    recon: 'reconstruction',
+    kl: 'KL(q(z|x) ‖ p(z))',
+    sparsity: 'sparsity penalty (before β)',
+    disc: 'discriminator loss',
+    gen: 'generator loss',
+  };
+  switch (model.kind) {
+    case 'vae':
+    case 'cvae': {
+      const beta = (model.config as { beta?: number }).beta ?? 1;
+      titles.loss = beta === 1 ? 'negative ELBO (nats/image)' : `recon + ${beta}·KL (nats/image)`;
+      titles.recon = 'reconstruction (nats/image)';
+      titles.kl = 'KL (nats/image)';
+      return { metrics: ['loss', 'recon', 'kl'], titles };
+    }
+    case 'sparse-ae':
+      return { metrics: ['loss', 'recon', 'sparsity'], titles };
+    case 'aae':
+      titles.recon = 'reconstruction per image';
+      return { metrics: ['recon', 'disc', 'gen'], titles };
+    case 'mlp':
+    case 'cnn':
+      titles.loss = 'cross-entropy (nats/image)';
+      return { metrics: ['loss'], titles };
+    default:
+      return { metrics: ['loss'], titles };
+  }
+}
+
+/**
+ * Weights drawn as images: each filter centred on its mean and scaled by its largest deviation,
+ * so mid-grey is "no preference" and black/white the strongest negative/positive weights.
+ */
+export function filterImages(w: Float32Array, k: number, d: number): Float32Array {
+  const out = new Float32Array(k * d);
+  for (let j = 0; j < k; j++) {
+    const row = w.subarray(j * d, (j + 1) * d);
+    let mean = 0;
+    for (let i = 0; i < d; i++) mean += row[i]! / d;
+    let m = 0;
+    for (let i = 0; i < d; i++) m = Math.max(m, Math.abs(row[i]! - mean));
+    for (let i = 0; i < d; i++) out[j * d + i] = m > 0 ? 0.5 + (0.5 * (row[i]! - mean)) / m : 0.5;
+  }
+  return out;
+}
+
+/** The q-quantile of values (sorted copy; linear interpolation). */
+function quantile(values: ArrayLike<number>, q: number): number {
+  const a = Float64Array.from(values as ArrayLike<number>).filter((v) => Number.isFinite(v)).sort();
+  if (a.length === 0) return NaN;
+  const pos = q * (a.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(a.length - 1, lo + 1);
+  return a[lo]! + (a[hi]! - a[lo]!) * (pos - lo);
+}
+
+/** g evenly spaced cell centres over [lo, hi]. */
+function lattice(lo: number, hi: number, g: number): number[] {
+  if (!(hi > lo)) [lo, hi] = [lo - 1, lo + 1];
+  return Array.from({ length: g }, (_, i) => lo + ((hi - lo) * (i + 0.5)) / g);
+}
+
+/** Column j of every row of an (n, 2) array. */
+function column(xy: Float32Array, j: number): Float32Array {
+  const out = new Float32Array(xy.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = xy[i * 2 + j]!;
+  return out;
+}
+
+type PriorModel = AutoencoderModel & { config: { prior?: string }; samplePrior?: (n: number, gen: Generator, labels?: Int32Array | null) => Tensor };
+
 /** Writes every figure that applies to this model. Returns the paths written. */
 export async function writeRunFigures(
   dir: string,
@@ -112,19 +226,30 @@ export async function writeRunFigures(
   const W = data.width;
   const C = data.channels as 1 | 3;
   const gen = new Generator(opts.seed ?? 0);
-  const save = async (name: string, images: Float32Array, n: number, cols: number, extra: Parameters<typeof saveImageGrid>[5] = {}) => {
-    const p = join(dir, name);
+  const name = describeModel(model);
+  const save = async (file: string, images: Float32Array, n: number, cols: number, extra: Parameters<typeof saveImageGrid>[5] = {}) => {
+    const p = join(dir, file);
     await saveImageGrid(p, images, n, H, W, { cols, scale: 2, pad: 2, channels: C, background: 0.5, ...extra });
     written.push(p);
   };
 
   if (history.length > 0) {
-    const rows = history.flatMap((r) => [
-      { epoch: r.epoch + 1, split: 'train', value: r.train.loss ?? Object.values(r.train)[0] ?? NaN },
-      ...(Object.keys(r.val).length ? [{ epoch: r.epoch + 1, split: 'validation', value: r.val.loss ?? Object.values(r.val)[0] ?? NaN }] : []),
-    ]);
+    const { metrics, titles } = lossPanels(model);
+    const present = metrics.filter((m) => history.some((r) => r.train[m] !== undefined || r.val[m] !== undefined));
+    const shown = present.length ? present : ['loss'];
+    const rows = history.flatMap((r) =>
+      shown.flatMap((m) => {
+        const pick = (rec: Record<string, number>) => rec[m] ?? (m === 'loss' ? Object.values(rec)[0] : undefined);
+        const t = pick(r.train);
+        const v = Object.keys(r.val).length ? pick(r.val) : undefined;
+        return [
+          ...(t !== undefined ? [{ epoch: r.epoch + 1, split: 'train', value: t, metric: m }] : []),
+          ...(v !== undefined ? [{ epoch: r.epoch + 1, split: 'validation', value: v, metric: m }] : []),
+        ];
+      }),
+    );
     const p = join(dir, 'loss.png');
-    await saveChart(p, lossCurvesSpec(rows, { title: `${model.kind}: loss per epoch`, yTitle: 'loss (per image)' }));
+    await saveChart(p, lossCurvesSpec(rows, { title: `${name}: loss per epoch`, xTitle: 'epoch', yTitle: titles[shown[0]!], metricTitles: titles }));
     written.push(p);
     const accRows = history.flatMap((r) => [
       ...(r.train.acc !== undefined ? [{ x: r.epoch + 1, y: r.train.acc, series: 'train' }] : []),
@@ -132,36 +257,56 @@ export async function writeRunFigures(
     ]);
     if (accRows.length) {
       const pa = join(dir, 'accuracy.png');
-      await saveChart(pa, lineChartSpec(accRows, { title: `${model.kind}: accuracy per epoch`, xTitle: 'epoch', yTitle: 'accuracy' }));
+      await saveChart(pa, lineChartSpec(accRows, { title: `${name}: accuracy per epoch`, xTitle: 'epoch', yTitle: 'accuracy', seriesTitle: 'split', seriesOrder: ['train', 'validation'] }));
       written.push(pa);
     }
   }
-  if (!isAutoencoder(model)) return written;
+  if (!isAutoencoder(model) || data.n === 0) return written;
 
   model.eval();
   try {
-    // reconstructions: 2 rows of 16 pairs (input row above its reconstruction row)
-    await noGrad(async () => {
+    const numClasses = Math.max(1, (model.config as { numClasses?: number }).numClasses ?? 10);
+    // each step runs under noGrad (noGrad around an async function would end at its first await)
+    const nt = <T>(fn: () => T): T => noGrad(() => tidy(fn));
+    await (async () => {
+      // reconstructions: a row of inputs above a row of their reconstructions
       const n = Math.min(16, data.n);
-      const imgs = tidy(() => {
+      const D = C * H * W;
+      const imgs = nt(() => {
         const { x, y } = inputBatch(model, data, 0, n);
         const r = model.reconstruct(x, y);
-        const out = new Float32Array(2 * n * C * H * W);
-        out.set(x.data.subarray(0, n * C * H * W), 0);
-        out.set(r.data.subarray(0, n * C * H * W), n * C * H * W);
+        const out = new Float32Array(2 * n * D);
+        out.set(x.data.subarray(0, n * D), 0);
+        out.set(r.data.subarray(0, n * D), n * D);
         return out;
       });
       await save('reconstructions.png', imgs, 2 * n, n);
 
+      // denoising: clean, corrupted, denoised
+      const dae = model as unknown as { corrupt?: (x: Tensor, g: Generator) => Tensor };
+      if (model.kind === 'dae' && typeof dae.corrupt === 'function') {
+        const rows = nt(() => {
+          const { x } = inputBatch(model, data, 0, n);
+          const noisy = dae.corrupt!(x, new Generator(opts.seed ?? 0));
+          const r = model.reconstruct(noisy);
+          const out = new Float32Array(3 * n * D);
+          out.set(x.data.subarray(0, n * D), 0);
+          out.set(noisy.data.subarray(0, n * D), n * D);
+          out.set(r.data.subarray(0, n * D), 2 * n * D);
+          return out;
+        });
+        await save('denoising.png', rows, 3 * n, n);
+      }
+
       if (model.sample) {
-        const labels = model.needsLabels ? Int32Array.from({ length: 64 }, (_, i) => i % 10) : null;
-        const s = tidy(() => model.sample!(64, gen, labels).data.slice());
+        const labels = model.needsLabels ? Int32Array.from({ length: 64 }, (_, i) => i % numClasses) : null;
+        const s = nt(() => model.sample!(64, gen, labels).data.slice());
         await save('samples.png', s, 64, 8);
       }
       if (model.kind === 'cvae' && model.sample) {
-        const k = 10;
+        const k = Math.min(numClasses, 20);
         const labels = Int32Array.from({ length: k * 10 }, (_, i) => Math.floor(i / 10));
-        const s = tidy(() => model.sample!(k * 10, gen, labels).data.slice());
+        const s = nt(() => model.sample!(k * 10, gen, labels).data.slice());
         await save('cvae-rows.png', s, k * 10, 10);
       }
 
@@ -171,7 +316,7 @@ export async function writeRunFigures(
       let latent = model.latentDim;
       for (let s = 0; s < m; s += 500) {
         codes.push(
-          tidy(() => {
+          nt(() => {
             const { x, y } = inputBatch(model, data, s, Math.min(500, m - s));
             const z = model.encode(x, y);
             latent = z.shape[1]!;
@@ -185,6 +330,8 @@ export async function writeRunFigures(
         all.set(c, off);
         off += c.length;
       }
+      const pm = model as PriorModel;
+      const prior = model.kind === 'aae' && typeof pm.samplePrior === 'function' && latent === 2 ? nt(() => pm.samplePrior!(2000, new Generator((opts.seed ?? 0) + 1), null).data.slice()) : null;
       const xy = latent === 2 ? all : latent > 2 ? pca2(all, m, latent) : null;
       if (xy) {
         const pts = Array.from({ length: m }, (_, i) => ({
@@ -196,57 +343,60 @@ export async function writeRunFigures(
         await saveChart(
           p,
           latentScatterSpec(pts, {
-            title: latent === 2 ? `${model.kind}: 2-D latent codes` : `${model.kind}: latent codes (PCA of ${latent}-D)`,
+            title: latent === 2 ? `${name}: latent codes` : `${name}: latent codes (top-2 PCA projection)`,
+            ...(data.classNames ? { labelOrder: data.classNames } : {}),
             xTitle: latent === 2 ? 'z₁' : 'PC 1',
             yTitle: latent === 2 ? 'z₂' : 'PC 2',
+            ...(prior ? { reference: Array.from({ length: prior.length / 2 }, (_, i) => ({ x: prior[i * 2]!, y: prior[i * 2 + 1]! })), referenceLabel: `draws from the ${pm.config.prior} prior` } : {}),
           }),
         );
         written.push(p);
       }
 
-      // manifold: decode a 20×20 lattice of the 2-D latent space
-      if (latent === 2 && !model.needsLabels) {
+      // manifold: decode a 20×20 lattice of the 2-D latent space (the CVAE's rows figure covers it)
+      if (latent === 2 && model.kind !== 'cvae') {
         const g = 20;
-        const vals: number[] = [];
-        if (model.kind === 'vae' || model.kind === 'aae') {
+        let xs: number[];
+        let ys: number[];
+        const gaussian = model.kind === 'vae' || (model.kind === 'aae' && pm.config.prior === 'normal');
+        if (gaussian) {
           // Gaussian quantiles cover the prior's mass evenly (Kingma & Welling's figure)
-          for (let i = 0; i < g; i++) vals.push(probit((i + 0.5) / g));
+          xs = Array.from({ length: g }, (_, i) => probit((i + 0.5) / g));
+          ys = xs;
         } else {
-          let lo = Infinity;
-          let hi = -Infinity;
-          for (const v of all) {
-            lo = Math.min(lo, v);
-            hi = Math.max(hi, v);
-          }
-          for (let i = 0; i < g; i++) vals.push(lo + ((hi - lo) * (i + 0.5)) / g);
+          // the prior's extent (AAE) or where the codes are, ignoring the outermost 1%
+          const pts = prior ?? all;
+          xs = lattice(quantile(column(pts, 0), 0.01), quantile(column(pts, 0), 0.99), g);
+          ys = lattice(quantile(column(pts, 1), 0.01), quantile(column(pts, 1), 0.99), g);
         }
         const zs = new Float32Array(g * g * 2);
         for (let r = 0; r < g; r++)
           for (let c = 0; c < g; c++) {
-            zs[(r * g + c) * 2] = vals[c]!;
-            zs[(r * g + c) * 2 + 1] = vals[g - 1 - r]!;
+            zs[(r * g + c) * 2] = xs[c]!;
+            zs[(r * g + c) * 2 + 1] = ys[g - 1 - r]!; // z₂ grows upwards, as in latent.png
           }
-        const imgs = tidy(() => model.decode(tensor(zs, [g * g, 2])).data.slice());
-        await save('manifold.png', imgs, g * g, g, { scale: 1, pad: 0 });
+        const imgs = nt(() => model.decode(tensor(zs, [g * g, 2])).data.slice());
+        await save('manifold.png', imgs, g * g, g, { scale: 2, pad: 0 });
       }
-    });
+    })();
 
-    // weights as images (sparse AE; any dense AE whose first layer sees whole images)
-    const linears = model.namedParameters().filter(([n, p]) => n.endsWith('weight') && p.ndim === 2);
+    // weights as images (dense AEs whose first layer sees whole images): black borders between
+    // the tiles, since a filter's own values span the whole grey range
+    const linears = model.namedParameters().filter(([, p]) => p.ndim === 2);
     const d = C * H * W;
-    const first = linears.find(([, p]) => p.shape[1] === d);
+    const first = linears.find(([nm, p]) => nm.endsWith('weight') && p.shape[1] === d);
     if (first && (model.kind === 'sparse-ae' || model.kind === 'ae' || model.kind === 'dae')) {
       const [, w] = first;
       const k = Math.min(w.shape[0]!, 100);
-      await save('encoder-weights.png', w.data.slice(0, k * d), k, Math.ceil(Math.sqrt(k)), { normalize: 'each' });
-      const last = [...linears].reverse().find(([, p]) => p.shape[0] === d);
+      await save('encoder-weights.png', filterImages(w.data, k, d), k, Math.ceil(Math.sqrt(k)), { background: 0 });
+      const last = [...linears].reverse().find(([nm, p]) => nm.endsWith('weight') && p.shape[0] === d);
       if (last) {
         const [, wd] = last;
         // decoder weight (d, h): column j is the image unit j paints
         const h = Math.min(wd.shape[1]!, 100);
         const cols = new Float32Array(h * d);
         for (let j = 0; j < h; j++) for (let i = 0; i < d; i++) cols[j * d + i] = wd.data[i * wd.shape[1]! + j]!;
-        await save('decoder-weights.png', cols, h, Math.ceil(Math.sqrt(h)), { normalize: 'each' });
+        await save('decoder-weights.png', filterImages(cols, h, d), h, Math.ceil(Math.sqrt(h)), { background: 0 });
       }
     }
   } finally {
@@ -254,4 +404,3 @@ export async function writeRunFigures(
   }
   return written;
 }
-

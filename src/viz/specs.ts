@@ -58,8 +58,9 @@ function base(opts: ChartOptions, square = false): Record<string, unknown> {
     config: {
       view: { stroke: '#ddd' },
       title: { fontSize: 15, anchor: 'start', offset: 10 },
-      axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal' },
-      legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal' },
+      // labelFlush would shift the end labels inwards, so "0.0" sat visibly right of its tick
+      axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', labelFlush: false },
+      legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', labelLimit: 320 },
     },
   };
   if (opts.title) s.title = opts.title;
@@ -77,6 +78,18 @@ function orderedDomain(values: Iterable<string>, first: readonly string[] = []):
 
 function colourRange(n: number): string[] {
   return Array.from({ length: n }, (_, i) => CATEGORY10[i % CATEGORY10.length]!);
+}
+
+/**
+ * The x channel: integer data (epochs, component counts) gets whole-number ticks, so two epochs
+ * do not show a 1.0, 1.1, …, 2.0 axis.
+ */
+function xEncoding(title: string, xs: Iterable<number>): Record<string, unknown> {
+  let integers = true;
+  for (const x of xs) if (!Number.isInteger(x)) integers = false;
+  const enc: Record<string, unknown> = { field: 'x', type: 'quantitative', title, scale: { zero: false } };
+  if (integers) enc.axis = { tickMinStep: 1, format: 'd' };
+  return enc;
 }
 
 function yScale(opts: AxisOptions): Record<string, unknown> {
@@ -103,6 +116,8 @@ export interface LossCurvesOptions extends ChartOptions, AxisOptions {
   x?: 'epoch' | 'step';
   /** Draw a dot at each point (default: when a series has at most 40 points). */
   points?: boolean;
+  /** y-axis titles of the metric panels, by metric name (default: the name). */
+  metricTitles?: Record<string, string>;
 }
 
 /**
@@ -134,7 +149,7 @@ export function lossCurvesSpec(rows: readonly LossRow[], opts: LossCurvesOptions
   const panel = (title: string) => ({
     mark: { type: 'line', point: showPoints ? { size: 25 } : false, strokeWidth: 2 },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false } },
+      x: xEncoding(xTitle, values.map((v) => v.x)),
       y: { field: 'value', type: 'quantitative', title, scale: yScale(opts) },
       color: {
         field: 'split',
@@ -157,7 +172,7 @@ export function lossCurvesSpec(rows: readonly LossRow[], opts: LossCurvesOptions
         width,
         height: Math.round((height as number) * 0.7),
         transform: [{ filter: { field: 'metric', equal: m } }],
-        ...panel(m),
+        ...panel(opts.metricTitles?.[m] ?? m),
       })),
       resolve: { scale: { y: 'independent' } },
     } as unknown as ChartSpec;
@@ -179,10 +194,19 @@ export interface LatentScatterOptions extends ChartOptions {
   yTitle?: string;
   /** Legend title (default 'label'). */
   labelTitle?: string;
+  /** Legend (and colour) order of the labels, e.g. a dataset's class names in label order. */
+  labelOrder?: readonly string[];
   /** Point area in square pixels (default 10). */
   size?: number;
   /** Point opacity (default 0.85: opaque enough to read colours, dense clusters still show). */
   opacity?: number;
+  /**
+   * Reference points drawn in light grey underneath, e.g. draws from an adversarial
+   * autoencoder's prior, to compare the codes with the distribution they should match.
+   */
+  reference?: readonly { x: number; y: number }[];
+  /** What the reference points are, shown in the subtitle (default 'reference'). */
+  referenceLabel?: string;
 }
 
 /**
@@ -196,12 +220,14 @@ export function latentScatterSpec(
   const values = points
     .filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y))
     .map((p) => ({ x: p.x, y: p.y, label: String(p.label) }));
-  const labels = [...new Set(values.map((v) => v.label))];
+  let labels = [...new Set(values.map((v) => v.label))];
   const numeric = points.length > 0 && points.every((p) => typeof p.label === 'number');
   labels.sort(numeric ? (a, b) => Number(a) - Number(b) : undefined);
+  if (opts.labelOrder) labels = orderedDomain(labels, opts.labelOrder);
   const spec = base(opts, true);
-  return {
-    ...spec,
+  const x = { field: 'x', type: 'quantitative', title: opts.xTitle ?? 'z₁', scale: { zero: false } };
+  const y = { field: 'y', type: 'quantitative', title: opts.yTitle ?? 'z₂', scale: { zero: false } };
+  const codes = {
     data: { values },
     mark: {
       type: 'circle',
@@ -210,8 +236,8 @@ export function latentScatterSpec(
       stroke: null,
     },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: opts.xTitle ?? 'z₁', scale: { zero: false } },
-      y: { field: 'y', type: 'quantitative', title: opts.yTitle ?? 'z₂', scale: { zero: false } },
+      x,
+      y,
       color: {
         field: 'label',
         type: 'nominal',
@@ -220,6 +246,21 @@ export function latentScatterSpec(
         legend: { symbolOpacity: 1, symbolSize: 60 },
       },
     },
+  };
+  const ref = (opts.reference ?? []).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  if (ref.length === 0) return { ...spec, ...codes } as unknown as ChartSpec;
+  const title = typeof spec.title === 'string' ? spec.title : '';
+  return {
+    ...spec,
+    title: { text: title, subtitle: `grey: ${opts.referenceLabel ?? 'reference'}` },
+    layer: [
+      {
+        data: { values: ref.map((p) => ({ x: p.x, y: p.y })) },
+        mark: { type: 'circle', size: opts.size ?? 10, opacity: 0.35, color: '#9a9a9a', stroke: null },
+        encoding: { x, y },
+      },
+      codes,
+    ],
   } as unknown as ChartSpec;
 }
 
@@ -421,7 +462,7 @@ export function lineChartSpec(rows: readonly LineRow[], opts: LineChartOptions =
     data: { values },
     mark: { type: 'line', point: showPoints ? { size: 25 } : false, strokeWidth: 2 },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: opts.xTitle ?? 'x', scale: { zero: false } },
+      x: xEncoding(opts.xTitle ?? 'x', values.map((v) => v.x)),
       y: { field: 'y', type: 'quantitative', title: opts.yTitle ?? 'y', scale: yScale(opts) },
       color: {
         field: 'series',
