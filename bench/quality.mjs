@@ -31,11 +31,11 @@ const log = (s) => {
   if (!json) process.stderr.write(s + '\n');
 };
 
-if (!existsSync(join(root, 'dist', 'index.js'))) {
+if (!existsSync(process.env.AELAB_DIST ?? join(root, 'dist', 'index.js'))) {
   const r = spawnSync(process.execPath, [join(root, 'tools', 'build.mjs')], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(1);
 }
-const ae = await import(join(root, 'dist', 'index.js'));
+const ae = await import(process.env.AELAB_DIST ?? join(root, 'dist', 'index.js'));
 const { backend } = await ae.initBackend();
 log(`aelab backend: ${backend.name}`);
 
@@ -78,7 +78,7 @@ if (only.has('vae')) {
 
 if (only.has('mlp')) {
   log('mlp classifier …');
-  const cfg = ae.models.defaultConfig('mlp', shape, { hidden: [512, 256], activation: 'relu', numClasses: 10, dropout: 0 });
+  const cfg = ae.models.defaultConfig('mlp', shape, { hidden: [512, 256], activation: 'relu', numClasses: 10, dropout: 0.2 });
   const a = await fit(cfg, {});
   results.mlp = { testAccuracy: a.test.acc, testCe: a.test.ce ?? a.test.loss, secondsPerEpoch: a.perEpoch, target: 0.89 };
   log(JSON.stringify(results.mlp));
