@@ -9,6 +9,11 @@
  * Tolerance: |wasm − js| ≤ 1e-5·(|js| + scale), scale 0 for elementwise kernels and the RMS of
  * the reference output for sums of products (GEMM, conv, reductions), where the two backends
  * round in different orders.
+ *
+ * At the end: the thread pool itself — late workers must never act on another call's arguments
+ * (played by hand on two module instances), a worker's exception reaches the caller, stress
+ * with memory growth and back-to-back kernels — and determinism: every kernel, and a 300-step
+ * training run, give the same bits on 1 and 2 threads.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -31,7 +36,16 @@ import type {
   UnaryOp,
 } from '../../src/kernels/backend.js';
 import { jsBackend as js } from '../../src/kernels/js/index.js';
+import { getBackend, useBackend } from '../../src/kernels/registry.js';
 import { createWasmBackend, wasmSimdSupported, type WasmBackend } from '../../src/kernels/wasm/index.js';
+import { ARGS_OFFSET, CTRL_OFFSET } from '../../src/kernels/wasm/memory.js';
+import { ThreadPool } from '../../src/kernels/wasm/threads.js';
+import { WASM_BASE64 } from '../../src/kernels/wasm/module.generated.js';
+import { loadEmbeddedMnist } from '../../src/data/index.js';
+import { CNNClassifier, defaultConfig, type OptimizerLike } from '../../src/models/index.js';
+import { Adam } from '../../src/optim/index.js';
+import { tensor } from '../../src/tensor/creation.js';
+import { Generator } from '../../src/tensor/random.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -1051,4 +1065,612 @@ describe.each([
       }
     }
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The thread pool's protocol, memory growth under threads, and determinism
+
+/** Number of elements where a and b differ bitwise (NaNs compared by bits too). */
+function bitDiffs(a: F32, b: F32): number {
+  expect(a.length).toBe(b.length);
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  let d = 0;
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) d++;
+  return d;
+}
+
+describe("wasm thread pool: a late worker never acts on another call's arguments", () => {
+  // Plays the parts of the caller and of a late worker by hand, on two instances of the module
+  // over one shared memory (globals are per instance, as per thread). The failure this guards
+  // against: the caller finished a threaded kernel (generation g) alone and moved on to another
+  // call (single-threaded, so GEN stays g) with new arguments; a worker that saw GEN = g only
+  // now enters the kernel, reads the NEW arguments and used to claim "items" of g beyond g's
+  // item count (its count came from the new arguments) — running them on foreign arguments
+  // (out-of-bounds traps, corrupted outputs) and pushing FINISHED past the next kernel's count
+  // (the caller then waited forever).
+  const M = 40;
+  const N = 72;
+  const K = 24;
+  let memory: WebAssembly.Memory;
+  let caller: Record<string, CallableFunction>;
+  let worker: Record<string, CallableFunction>;
+  let ctrl: Int32Array;
+  let ctrl64: BigUint64Array;
+  let args: Float64Array;
+  let f32: Float32Array;
+  const GEN = 0;
+  const FINISHED = 6;
+  const QUEUE = 2; // u64 index
+  const TOTAL = 6; // u64 index
+  // Operands at fixed offsets above the heap start.
+  const A1 = 1 << 20;
+  const B1 = A1 + M * K * 4;
+  const C1 = B1 + K * N * 4;
+  const A2 = 2 << 20;
+  const B2 = A2 + 4 * M * K * 4;
+  const C2 = B2 + 4 * K * N * 4;
+  const SCRATCH = 4 << 20;
+
+  beforeAll(async () => {
+    memory = new WebAssembly.Memory({ initial: 256, maximum: 1024, shared: true });
+    const bytes = Uint8Array.from(atob(WASM_BASE64), (c) => c.charCodeAt(0));
+    const mod = await WebAssembly.compile(bytes);
+    caller = (await WebAssembly.instantiate(mod, { env: { memory } })).exports as Record<string, CallableFunction>;
+    worker = (await WebAssembly.instantiate(mod, { env: { memory } })).exports as Record<string, CallableFunction>;
+    ctrl = new Int32Array(memory.buffer, CTRL_OFFSET, 64);
+    ctrl64 = new BigUint64Array(memory.buffer, CTRL_OFFSET, 8);
+    args = new Float64Array(memory.buffer, ARGS_OFFSET, 64);
+    f32 = new Float32Array(memory.buffer);
+  });
+
+  /** Matmul arguments: C (batch × M × N) = A·B with the given operands. */
+  function matmulArgs(a: number, b: number, c: number, batch: number): void {
+    const scratchStride = (caller.gemmScratchBytes as () => number)() + 64;
+    args.set([a, b, c, batch, M, N, K, 0, 0, M * K, K * N, 1, 0, SCRATCH, scratchStride]);
+  }
+
+  /**
+   * Opens generation g with `total` items as the caller's kernel does once it knows its count
+   * (beginItems in assembly/common.ts): queue reset, FINISHED 0, tagged count, GEN.
+   */
+  function open(g: number, total: number): void {
+    Atomics.store(ctrl64, QUEUE, BigInt(g) << 32n);
+    Atomics.store(ctrl, FINISHED, 0);
+    Atomics.store(ctrl64, TOTAL, (BigInt(g) << 32n) | BigInt(total));
+    Atomics.store(ctrl, GEN, g);
+  }
+  type Kernel = (args: number, tid: number, nth: number, gen: number) => number;
+
+  it('the caller opens the generation with its item count', () => {
+    rand = rng(11);
+    f32.set(randArr(M * K), A1 / 4);
+    f32.set(randArr(K * N), B1 / 4);
+    f32.set(randArr(4 * M * K), A2 / 4);
+    f32.set(randArr(4 * K * N), B2 / 4);
+    matmulArgs(A1, B1, C1, 1);
+    const total = (caller.matmul as Kernel)(ARGS_OFFSET, 0, 2, 5);
+    expect(total).toBeGreaterThan(1);
+    expect(Atomics.load(ctrl, GEN)).toBe(5);
+    expect(Atomics.load(ctrl64, TOTAL)).toBe((5n << 32n) | BigInt(total));
+    expect(Atomics.load(ctrl64, QUEUE)).toBe((5n << 32n) | BigInt(total)); // all claimed by the caller
+    expect(Atomics.load(ctrl, FINISHED)).toBe(total);
+  });
+
+  it('a late worker that claims nothing does not read the new arguments, write, or count', () => {
+    // After generation 5 (above) the caller moves on: a larger single-threaded call (more
+    // items), GEN stays 5. Then the late worker of generation 5 comes in.
+    const total5 = Atomics.load(ctrl, FINISHED);
+    matmulArgs(A2, B2, C2, 4);
+    (caller.matmul as Kernel)(ARGS_OFFSET, 0, 1, 0);
+    const want = f32.slice(C2 / 4, C2 / 4 + 4 * M * N);
+    expect(want.some(Number.isNaN)).toBe(false);
+    f32.fill(NaN, C2 / 4, C2 / 4 + 4 * M * N);
+    expect((worker.matmul as Kernel)(ARGS_OFFSET, 1, 2, 5)).toBe(0);
+    expect(worker.claimedItems()).toBe(0);
+    expect(Atomics.load(ctrl, FINISHED)).toBe(total5);
+    expect(f32.subarray(C2 / 4, C2 / 4 + 4 * M * N).every(Number.isNaN)).toBe(true);
+  });
+
+  it('a late worker never claims from a newer generation, nor waits for one', () => {
+    matmulArgs(A2, B2, C2, 4);
+    f32.fill(NaN, C2 / 4, C2 / 4 + 4 * M * N);
+    const run = worker.matmul as Kernel;
+    // Generation 6 is open with 4 unclaimed items: a worker still holding 5 takes none.
+    open(6, 4);
+    expect(run(ARGS_OFFSET, 1, 2, 5)).toBe(0);
+    // (Not a state the caller produces — it publishes the count before GEN — but a worker
+    // whose generation shows no count and is no longer current must return, not spin.)
+    Atomics.store(ctrl64, TOTAL, 5n << 32n);
+    Atomics.store(ctrl, GEN, 7);
+    expect(run(ARGS_OFFSET, 1, 2, 6)).toBe(0);
+    expect(Atomics.load(ctrl, FINISHED)).toBe(0);
+    expect(f32.subarray(C2 / 4, C2 / 4 + 4 * M * N).every(Number.isNaN)).toBe(true);
+  });
+
+  it('a worker of the open generation claims against the published count', () => {
+    matmulArgs(A2, B2, C2, 4);
+    f32.fill(NaN, C2 / 4, C2 / 4 + 4 * M * N);
+    const want = new Float32Array(4 * M * N);
+    const a = f32.slice(A2 / 4, A2 / 4 + 4 * M * K);
+    const b = f32.slice(B2 / 4, B2 / 4 + 4 * K * N);
+    js.matmul(a, b, want, { batch: 4, M, N, K, transA: false, transB: false, strideA: M * K, strideB: K * N });
+    // 4 matrices in the batch, at least 2 per thread: one item each.
+    open(9, 4);
+    expect((worker.matmul as Kernel)(ARGS_OFFSET, 1, 2, 9)).toBe(4);
+    expect(worker.claimedItems()).toBe(4);
+    expect(Atomics.load(ctrl, FINISHED)).toBe(4);
+    expectClose(f32.subarray(C2 / 4, C2 / 4 + 4 * M * N), want, 'worker matmul', { scale: rms(want) });
+  });
+});
+
+describe('wasm thread pool: errors', () => {
+  /**
+   * A minimal module for the pool: imports a shared 1-page env.memory, exports `claimedItems`
+   * (→ 0) and a kernel `boom(args, tid, nth, gen)` whose body is `body` (wasm bytecode).
+   */
+  function poolModule(body: number[]): Uint8Array {
+    const leb = (n: number): number[] => {
+      const out: number[] = [];
+      do {
+        let b = n & 0x7f;
+        n >>>= 7;
+        if (n !== 0) b |= 0x80;
+        out.push(b);
+      } while (n !== 0);
+      return out;
+    };
+    const vec = (items: number[][]): number[] => [...leb(items.length), ...items.flat()];
+    const name = (t: string): number[] => [t.length, ...Array.from(t, (c) => c.charCodeAt(0))];
+    const section = (id: number, content: number[]): number[] => [id, ...leb(content.length), ...content];
+    const I32 = 0x7f;
+    const code = (b: number[]): number[] => [...leb(b.length + 3), 0x01, 0x01, I32, ...b]; // one i32 local (#4)
+    return Uint8Array.from([
+      ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+      ...section(
+        1,
+        vec([
+          [0x60, 4, I32, I32, I32, I32, 1, I32],
+          [0x60, 0, 1, I32],
+        ]),
+      ),
+      ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x03, 0x01, 0x01]])), // shared, 1..1 pages
+      ...section(3, vec([[0x00], [0x01]])),
+      ...section(
+        7,
+        vec([
+          [...name('boom'), 0x00, 0x00],
+          [...name('claimedItems'), 0x00, 0x01],
+        ]),
+      ),
+      ...section(10, vec([code([...body, 0x0b]), code([0x41, 0x00, 0x0b])])),
+    ]);
+  }
+  /** i32.const of a control block address (CTRL_OFFSET + delta), as signed LEB128. */
+  const ctrlAddr = (delta: number): number[] => {
+    const n = CTRL_OFFSET + delta; // < 2^20: three bytes
+    return [0x41, (n & 0x7f) | 0x80, ((n >> 7) & 0x7f) | 0x80, (n >> 14) & 0x3f];
+  };
+  const gen64 = [0x20, 0x03, 0xad, 0x42, 0x20, 0x86]; // i64(gen as u32) << 32
+  const i64store = [0xfe, 0x18, 0x03, 0x00];
+  const i32store = [0xfe, 0x17, 0x02, 0x00];
+  /** Opens generation `gen` with 1 item, as beginItems (assembly/common.ts) does. */
+  const openGeneration = [
+    ...ctrlAddr(16),
+    ...gen64,
+    ...i64store, // QUEUE = gen << 32
+    ...ctrlAddr(24),
+    0x41,
+    0x00,
+    ...i32store, // FINISHED = 0
+    ...ctrlAddr(48),
+    ...gen64,
+    0x42,
+    0x01,
+    0x84,
+    ...i64store, // TOTAL = gen << 32 | 1
+    ...ctrlAddr(0),
+    0x20,
+    0x03,
+    ...i32store, // GEN = gen
+    ...ctrlAddr(0),
+    0x41,
+    0x7f,
+    0xfe,
+    0x00,
+    0x02,
+    0x00,
+    0x1a, // notify(GEN, all)
+  ];
+
+  async function poolFor(body: number[]): Promise<ThreadPool> {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    const module = await WebAssembly.compile(poolModule(body));
+    const instance = await WebAssembly.instantiate(module, { env: { memory } });
+    return ThreadPool.create({
+      module,
+      memory,
+      kernels: ['boom'],
+      exports: instance.exports as Record<string, unknown>,
+      ctrlOffset: CTRL_OFFSET,
+      argsOffset: ARGS_OFFSET,
+      threads: 2,
+    });
+  }
+
+  const claimOne = [...ctrlAddr(16), 0x42, 0x01, 0xfe, 0x1f, 0x03, 0x00, 0x1a]; // QUEUE += 1 (item 0)
+  const ifWorker = (then: number[]): number[] => [0x20, 0x01, 0x04, 0x40, ...then, 0x0b]; // if (tid) { … }
+
+  it("a worker's exception reaches the caller with its message, and the pool stays usable", async () => {
+    // boom on a worker: claims the generation's only item, then traps (unreachable). On the
+    // caller: opens the generation with 1 item and waits until the item is claimed (as a real
+    // kernel's caller part returns only once every item is taken). Only the worker's error
+    // can then end the wait.
+    const pool = await poolFor([
+      ...ifWorker([...claimOne, 0x00]),
+      ...openGeneration,
+      // loop while (QUEUE & 0xffffffff) == 0 && ++local4 < 2^30 (bounded: a failure, not a hang)
+      ...[0x03, 0x40, ...ctrlAddr(16), 0xfe, 0x11, 0x03, 0x00, 0x42, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x83, 0x50],
+      ...[0x20, 0x04, 0x41, 0x01, 0x6a, 0x22, 0x04, 0x41, 0x80, 0x80, 0x80, 0x80, 0x04, 0x49, 0x71, 0x0d, 0x00, 0x0b],
+      ...[0x41, 0x01],
+    ]);
+    try {
+      for (let round = 0; round < 3; round++) {
+        expect(() => pool.run(0, 2)).toThrow(/worker thread failed in kernel #0 \(boom\): worker 1: RuntimeError: unreachable/);
+      }
+    } finally {
+      await pool.dispose();
+    }
+  });
+
+  it('a kernel that breaks the protocol is an error, not a hang', async () => {
+    const returnAtOnce = ifWorker([0x41, 0x00, 0x0f]); // workers: return 0
+    const cases: [string, number[], RegExp][] = [
+      ['returns 1 item, never opens the generation', [0x41, 0x01], /did not open its generation/],
+      ['opens 1 item, returns 2', [...returnAtOnce, ...openGeneration, 0x41, 0x02], /did not open its generation with its item count/],
+      ['opens 1 item, leaves it unclaimed', [...returnAtOnce, ...openGeneration, 0x41, 0x01], /returned with unclaimed items/],
+      [
+        'claims its item but never finishes it',
+        [...returnAtOnce, ...openGeneration, ...claimOne, 0x41, 0x01],
+        /0 of 1 items finished and no worker is running/,
+      ],
+    ];
+    for (const [what, body, message] of cases) {
+      const pool = await poolFor(body);
+      try {
+        expect(() => pool.run(0, 2), what).toThrow(message);
+      } finally {
+        await pool.dispose();
+      }
+    }
+  });
+});
+
+describe('wasm backend, 2 threads: stress', () => {
+  let w2: WasmBackend;
+  let w1: WasmBackend;
+  beforeAll(async () => {
+    w2 = await createWasmBackend({ threads: 2 });
+    w1 = await createWasmBackend({ threads: 1 });
+  });
+  afterAll(async () => {
+    await w2.dispose();
+    await w1.dispose();
+  });
+
+  it('back-to-back threaded kernels of varying sizes, small single-threaded calls and allocations in between', () => {
+    // The pattern of a backward pass: a large threaded kernel (which wakes the workers), then at
+    // once smaller calls on the caller with other arguments — a batched matmul that accumulates
+    // (beta = 1) and a broadcasting add — plus fresh allocations and frees. A worker arriving
+    // late for the large kernel used to read these calls' arguments and run "items" of them:
+    // double accumulation, out-of-bounds traps, or a hang. Everything is checked bit for bit
+    // against one thread (results do not depend on the thread count).
+    const r = rng(21);
+    const pick = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
+    const live: F32[] = [];
+    const own = (a: F32): F32 => {
+      const v = w2.alloc(a.length);
+      v.set(a);
+      return v;
+    };
+    const check = (got: F32, want: F32, what: string): void => {
+      const d = bitDiffs(got, want);
+      if (d !== 0) throw new Error(`${what}: ${d} of ${want.length} elements differ from 1 thread`);
+    };
+    for (let round = 0; round < 300; round++) {
+      // 1. large: ≥ 8× the threading threshold, so sleeping workers are woken
+      const M = pick(128, 320);
+      const N = pick(128, 320);
+      const K = pick(160, 400);
+      const p: MatmulParams = { batch: 1, M, N, K, transA: r() < 0.3, transB: r() < 0.3, strideA: 0, strideB: 0 };
+      const a = randArr(M * K);
+      const b = randArr(K * N);
+      const c2 = w2.alloc(M * N);
+      const c1 = new Float32Array(M * N);
+      w2.matmul(own(a), own(b), c2, p);
+      w1.matmul(a, b, c1, p);
+      check(c2, c1, `round ${round}: matmul ${M}×${K}·${K}×${N}`);
+      // 2. small batched matmul accumulating into its output (runs on the caller)
+      const bt = pick(17, 40);
+      const m = pick(2, 9);
+      const q: MatmulParams = { batch: bt, M: m, N: m, K: m, transA: false, transB: false, strideA: m * m, strideB: m * m, beta: 1 };
+      const sa = randArr(bt * m * m);
+      const sb = randArr(bt * m * m);
+      const sc = randArr(bt * m * m);
+      const sc2 = own(sc);
+      w2.matmul(own(sa), own(sb), sc2, q);
+      w1.matmul(sa, sb, sc, q);
+      check(sc2, sc, `round ${round}: small batched matmul`);
+      // 3. a small broadcasting add (pointers where a matmul has its sizes)
+      const rows = pick(3, 30);
+      const cols = pick(3, 30);
+      const x = randArr(rows * cols);
+      const y = randArr(cols);
+      const o2 = w2.alloc(rows * cols);
+      const o1 = new Float32Array(rows * cols);
+      w2.binary('add', own(x), [rows, cols], own(y), [1, cols], o2, [rows, cols]);
+      w1.binary('add', x, [rows, cols], y, [1, cols], o1, [rows, cols]);
+      check(o2, o1, `round ${round}: binary add`);
+      live.push(c2, sc2, o2);
+      // Free most of it again (reused blocks), keep some (the heap keeps growing).
+      while (live.length > 12) w2.free(live.splice(Math.floor(r() * live.length), 1)[0]!);
+    }
+  });
+
+  it('memory grown right before threaded kernels that use the new region', () => {
+    // Every round allocates operands past the end of the memory (forcing a growth) and runs
+    // threaded kernels on them at once, including conv2dBackwardInput (memory.fill on its
+    // output) and im2col over padded rows; the workers must see the grown memory.
+    const r = rng(22);
+    const startBytes = w2.alloc(1).buffer.byteLength;
+    const p: Conv2dParams = {
+      batch: 16,
+      inC: 16,
+      inH: 14,
+      inW: 14,
+      outC: 32,
+      outH: 14,
+      outW: 14,
+      kH: 3,
+      kW: 3,
+      strideH: 1,
+      strideW: 1,
+      padH: 1,
+      padW: 1,
+      dilH: 1,
+      dilW: 1,
+      groups: 1,
+    };
+    const xN = p.batch * p.inC * p.inH * p.inW;
+    const gN = p.batch * p.outC * p.outH * p.outW;
+    const wN = p.outC * p.inC * 9;
+    for (let round = 0; round < 8; round++) {
+      // A block bigger than the growth step, never freed: the next blocks lie past the old end.
+      w2.alloc((5 << 20) + round * 4096);
+      const x = Float32Array.from({ length: xN }, () => r() * 2 - 1);
+      const g = Float32Array.from({ length: gN }, () => r() * 2 - 1);
+      const wt = Float32Array.from({ length: wN }, () => r() * 2 - 1);
+      const x2 = w2.alloc(xN);
+      const g2 = w2.alloc(gN);
+      const wt2 = w2.alloc(wN);
+      x2.set(x);
+      g2.set(g);
+      wt2.set(wt);
+      const dx2 = w2.alloc(xN);
+      const dw2 = w2.alloc(wN);
+      const y2 = w2.alloc(gN);
+      const dx1 = new Float32Array(xN);
+      const dw1 = new Float32Array(wN);
+      const y1 = new Float32Array(gN);
+      w2.conv2dBackwardInput(g2, wt2, dx2, p);
+      w2.conv2dBackwardWeight(x2, g2, dw2, p);
+      w2.conv2d(x2, wt2, null, y2, p);
+      w1.conv2dBackwardInput(g, wt, dx1, p);
+      w1.conv2dBackwardWeight(x, g, dw1, p);
+      w1.conv2d(x, wt, null, y1, p);
+      expect(bitDiffs(dx2, dx1), `round ${round} dx`).toBe(0);
+      expect(bitDiffs(dw2, dw1), `round ${round} dw`).toBe(0);
+      expect(bitDiffs(y2, y1), `round ${round} y`).toBe(0);
+    }
+    expect(w2.alloc(1).buffer.byteLength).toBeGreaterThan(startBytes + 8 * (20 << 20));
+  });
+});
+
+describe('wasm backend: determinism', () => {
+  // Results must be bit-identical run to run and across thread counts: items only cut outputs
+  // into disjoint pieces, and every sum's order follows from the arguments alone (index.ts).
+  let w1: WasmBackend;
+  let w2: WasmBackend;
+  beforeAll(async () => {
+    w1 = await createWasmBackend({ threads: 1 });
+    w2 = await createWasmBackend({ threads: 2 });
+  });
+  afterAll(async () => {
+    await w1.dispose();
+    await w2.dispose();
+  });
+
+  /** Runs `f` on 1 thread once and on 2 threads three times; all four results must agree bitwise. */
+  function same(what: string, f: (b: WasmBackend) => F32): void {
+    const ref = Float32Array.from(f(w1));
+    for (let rep = 0; rep < 3; rep++) {
+      const got = f(w2);
+      const d = bitDiffs(got, ref);
+      if (d !== 0) throw new Error(`${what}: ${d} of ${ref.length} elements differ between 1 and 2 threads (repeat ${rep})`);
+    }
+  }
+
+  const conv = (batch: number, inC: number, hw: number, outC: number, k: number, stride: number, pad: number, groups = 1): Conv2dParams => {
+    const o = Math.floor((hw + 2 * pad - k) / stride) + 1;
+    return {
+      batch,
+      inC,
+      inH: hw,
+      inW: hw,
+      outC,
+      outH: o,
+      outW: o,
+      kH: k,
+      kW: k,
+      strideH: stride,
+      strideW: stride,
+      padH: pad,
+      padW: pad,
+      dilH: 1,
+      dilW: 1,
+      groups,
+    };
+  };
+
+  it('conv forward and both gradients, every work split', () => {
+    rand = rng(31);
+    const cases: [string, Conv2dParams][] = [
+      // Sizes ≥ 8× the threading threshold, so that sleeping workers are woken and take part.
+      ['first layer, many images (image-group partials)', conv(64, 1, 28, 32, 3, 1, 1)],
+      ['first layer, 3 channels', conv(64, 3, 28, 32, 3, 1, 1)],
+      ['first layer, one image (output-channel split)', conv(1, 1, 128, 64, 3, 1, 1)],
+      ['few images (channel chunks)', conv(2, 32, 16, 64, 3, 1, 1)],
+      ['one image, many channels', conv(1, 64, 16, 64, 3, 1, 1)],
+      ['conv AE encoder', conv(64, 16, 14, 32, 3, 2, 1)],
+      ['pointwise', conv(8, 64, 16, 128, 1, 1, 0)],
+      ['groups', conv(16, 32, 16, 32, 3, 1, 1, 4)],
+      ['im2col chunked', conv(1, 64, 32, 16, 3, 1, 1)],
+    ];
+    for (const [name, p] of cases) {
+      const x = randArr(p.batch * p.inC * p.inH * p.inW);
+      const wt = randArr(p.outC * (p.inC / p.groups) * p.kH * p.kW);
+      const g = randArr(p.batch * p.outC * p.outH * p.outW);
+      const bias = randArr(p.outC);
+      same(`conv2d ${name}`, (b) => {
+        const o = new Float32Array(g.length);
+        b.conv2d(x, wt, bias, o, p);
+        return o;
+      });
+      same(`conv2dBackwardInput ${name}`, (b) => {
+        const o = new Float32Array(x.length);
+        b.conv2dBackwardInput(g, wt, o, p);
+        return o;
+      });
+      same(`conv2dBackwardWeight ${name}`, (b) => {
+        const o = new Float32Array(wt.length);
+        b.conv2dBackwardWeight(x, g, o, p);
+        return o;
+      });
+    }
+  });
+
+  it('matmul (batch and block splits), reductions, elementwise, optimizers', () => {
+    rand = rng(32);
+    for (const [batch, M, N, K, tA, tB] of [
+      [1, 512, 512, 256, false, false],
+      [1, 64, 700, 300, true, false],
+      [1, 700, 45, 300, false, true],
+      [3, 130, 129, 257, true, true],
+      [16, 96, 96, 96, false, false],
+    ] as const) {
+      const a = randArr(batch * M * K);
+      const bb = randArr(batch * K * N);
+      const c0 = randArr(batch * M * N);
+      same(`matmul ${batch}×${M}×${N}×${K}`, (b) => {
+        const o = Float32Array.from(c0);
+        b.matmul(a, bb, o, { batch, M, N, K, transA: tA, transB: tB, strideA: M * K, strideB: K * N, alpha: 0.5, beta: 0.25 });
+        return o;
+      });
+    }
+    for (const [shape, axes] of [
+      [[1 << 20], [0]],
+      [[600, 1000], [1]],
+      [[2000, 333], [0]],
+      [[16, 500, 70], [1]],
+      [
+        [128, 32, 196],
+        [0, 2],
+      ],
+    ] as [number[], number[]][]) {
+      const x = randArr(prod(shape));
+      for (const op of ['sum', 'max'] as const) {
+        same(`reduce ${op} ${shape} over ${axes}`, (b) => {
+          const keepShape = shape.filter((_, i) => !axes.includes(i));
+          const o = new Float32Array(prod(keepShape));
+          b.reduce(op, x, shape, axes, o);
+          return o;
+        });
+      }
+    }
+    const n = 600_001;
+    const x = randArr(n, -4, 4);
+    const y = randArr(n, -4, 4);
+    same('unary tanh', (b) => {
+      const o = new Float32Array(n);
+      b.unary('tanh', x, o, 0);
+      return o;
+    });
+    same('binary mul, row broadcast', (b) => {
+      const o = new Float32Array(n - 1);
+      b.binary('mul', x.subarray(0, n - 1), [2000, 300], y.subarray(0, 300), [1, 300], o, [2000, 300]);
+      return o;
+    });
+    same('adam', (b) => {
+      const p = Float32Array.from(x);
+      const m = new Float32Array(n);
+      const v = new Float32Array(n);
+      for (let step = 1; step <= 3; step++) {
+        b.adamStep(p, y, m, v, null, {
+          lr: 1e-3,
+          beta1: 0.9,
+          beta2: 0.999,
+          eps: 1e-8,
+          weightDecay: 0.01,
+          decoupled: true,
+          amsgrad: false,
+          step,
+        });
+      }
+      return p;
+    });
+  });
+
+  it('training a small CNN for 300 steps: the same bits on 2 threads as on 1', () => {
+    // Also the stress test of the pool under real training (it used to fail within a few dozen
+    // steps): 300 steps of a conv classifier on MNIST digits with 2 threads. The second conv
+    // layer's kernels are large enough to wake sleeping workers; the first layer's weight
+    // gradient takes the image-group path (1 input channel).
+    const ds = loadEmbeddedMnist('train');
+    const B = 16;
+    const pool = 2048;
+    const trainRun = (backend: WasmBackend, steps: number): { losses: number[]; params: Float32Array[] } => {
+      const prev = getBackend();
+      useBackend(backend);
+      try {
+        const m = new CNNClassifier(defaultConfig('cnn', [1, 28, 28], { channels: [16, 32], hidden: [32], dropout: 0.1 }), {
+          generator: new Generator(5),
+        });
+        const opt = m.createOptimizers((params) => new Adam(params, { lr: 3e-3 }) as unknown as OptimizerLike);
+        const ctx = { generator: new Generator(9), epoch: 0 };
+        const losses: number[] = [];
+        m.train();
+        for (let s = 0; s < steps; s++) {
+          const off = (s * B) % (pool - B);
+          const x = tensor(ds.images.subarray(off * 784, (off + B) * 784), [B, 1, 28, 28]);
+          const part = m.trainStep({ x, y: ds.labels!.slice(off, off + B) }, opt, ctx);
+          losses.push(part.ce!);
+          x.dispose();
+        }
+        return { losses, params: m.parameters().map((p) => Float32Array.from(p.data)) };
+      } finally {
+        useBackend(prev);
+      }
+    };
+    const steps = 300;
+    const a = trainRun(w2, steps);
+    const head = a.losses.slice(0, 10).reduce((s, v) => s + v, 0) / 10;
+    const tail = a.losses.slice(-10).reduce((s, v) => s + v, 0) / 10;
+    expect(tail).toBeLessThan(0.5 * head);
+    // (Equal to a 1-thread run also means equal to any other 2-thread run.)
+    const c = trainRun(w1, steps);
+    expect(c.losses).toEqual(a.losses);
+    for (let i = 0; i < a.params.length; i++) {
+      expect(bitDiffs(c.params[i]!, a.params[i]!), `param ${i}, 1 vs 2 threads`).toBe(0);
+    }
+  }, 180_000);
 });

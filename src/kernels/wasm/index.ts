@@ -18,6 +18,18 @@
  * thread only; larger ones are cut into work items that all threads claim from a shared queue
  * (see threads.ts).
  *
+ * Determinism: results are bit-identical run to run AND across thread counts (1, 2, … threads,
+ * and whichever of them happen to take part in a given call). Every threaded kernel cuts its
+ * work into items that are disjoint pieces of the output; what an output element sums, and in
+ * which order, depends only on the call's arguments (shapes), never on the thread count, on
+ * which thread claims which item, or on timing. Where a kernel does combine partial results
+ * (the weight gradient of 1–3-channel conv layers sums per-image-group partials), the groups
+ * are fixed by the geometry and the partials are added in item order. Single-threaded fallbacks
+ * (small kernels while the workers sleep, the back-off in threads.ts) are therefore invisible in
+ * the results. The relaxed-SIMD and baseline builds differ from each other (fused vs separate
+ * multiply-add) and may differ across CPUs; within one build on one machine, a seed gives one
+ * result. Tests: "determinism" in test/kernels/wasm.test.ts.
+ *
  * Two builds of the kernels ship: baseline SIMD, and relaxed SIMD (fused multiply-add in the
  * GEMM micro-kernel, ~35 % faster GEMM). The relaxed one is used where the engine supports it
  * (on Node 20/21 by turning on V8's flag); `relaxedSimd: false` or env AELAB_WASM_RELAXED=0
@@ -136,6 +148,12 @@ const PAR_FLOPS = 1 << 21;
 const PAR_ELEMS = 1 << 16;
 /** Transcendental elementwise ops: elements. */
 const PAR_ELEMS_HEAVY = 1 << 14;
+/**
+ * Weight gradient of layers with 1–3 input channels: at most this many image groups (items),
+ * each with its own partial dW. A constant, not a function of the thread count: the grouping
+ * decides the order of the sum over images (see "Determinism" above).
+ */
+const WG_IMAGE_GROUPS = 16;
 /** im2col buffer per thread, in floats: 2 MB keeps the column block in L2/L3. */
 const COL_CAP = 1 << 19;
 
@@ -792,7 +810,9 @@ class WasmBackendImpl implements WasmBackend {
     const pairs = p.batch * p.groups;
     if (nth > 1 && pairs < 2 * nth) cChunk = Math.max(1, Math.ceil(icg / Math.ceil((2 * nth) / pairs)));
     const pointwise = WasmBackendImpl.pointwise(p);
-    const chunk = pointwise ? P : WasmBackendImpl.pixelChunk(cChunk * kk, P);
+    // The pixel chunk sets the order in which col2im adds into dx: from the geometry only
+    // (not from cChunk, which depends on the thread count), so results do not depend on it.
+    const chunk = pointwise ? P : WasmBackendImpl.pixelChunk(icg * kk, P);
     this.scratch(this.gemmScratch + (pointwise ? 0 : cChunk * kk * chunk * 4 + 64));
     try {
       this.convArgs(this.inp(g), this.inp(w), 0, this.outp(out, false), p);
@@ -812,54 +832,56 @@ class WasmBackendImpl implements WasmBackend {
     this.convCheck('conv2dBackwardWeight', p, x, out, g);
     const P = p.outH * p.outW;
     const nth = this.par(2 * p.batch * p.outC * P * icg * kk, PAR_FLOPS);
-    // mode 0: items (group, input-channel chunk) — no repeated work; mode 2: chunks of images
-    // into per-thread partial sums, for layers with too few input channels to split (a first
-    // layer on 1–3 channels); mode 1: (group, output-channel chunk), repeating im2col per item,
-    // when there are few images too. Aim at ≥ 2 items per thread.
+    // mode 0: items (group, input-channel chunk) — no repeated work; mode 1: (group,
+    // output-channel chunk), repeating im2col per item; mode 2: groups of images, each summed
+    // into its own partial dW, for layers with too few input channels to split (a first layer
+    // on 1–3 channels). Modes 0 and 1 only cut dW into disjoint blocks, so their chunk sizes may
+    // follow the thread count (aiming at ≥ 2 items per thread); whether mode 2 is used, and its
+    // image groups, change the order of the sum over images and so depend on the geometry only.
     let mode = 0;
     let chunk = icg;
-    if (nth > 1 && p.groups < 2 * nth) {
+    if (p.inC < 4 && p.batch >= 2 && P > 0) {
+      mode = 2;
+      chunk = Math.ceil(p.batch / Math.min(p.batch, WG_IMAGE_GROUPS));
+    } else if (nth > 1 && p.groups < 2 * nth) {
       const cuts = Math.ceil((2 * nth) / p.groups);
       if (icg >= cuts) chunk = Math.ceil(icg / cuts);
-      else if (p.batch >= 2 * nth) {
-        mode = 2;
-        chunk = Math.ceil(p.batch / (4 * nth));
-      } else if (ocg >= 4 * cuts) {
+      else if (ocg >= 4 * cuts) {
         mode = 1;
         chunk = roundUp(Math.ceil(ocg / cuts), 4);
       } else chunk = 1;
     }
     const rows = (mode === 0 ? chunk : icg) * kk;
     const pointwise = WasmBackendImpl.pointwise(p);
-    const pChunk = pointwise ? P : WasmBackendImpl.pixelChunk(rows, P);
-    // Per-thread scratch: GEMM packing, im2col buffer, then (mode 2) the partial dW.
+    // The pixel chunk is the blocking of the sum over pixels: from the geometry only.
+    const pChunk = pointwise ? P : WasmBackendImpl.pixelChunk(icg * kk, P);
+    // Per-thread scratch: GEMM packing, then the im2col buffer.
     const colBytes = pointwise ? 0 : roundUp(rows * pChunk * 4, 64);
-    const partialOff = roundUp(this.gemmScratch, 64) + colBytes;
-    this.scratch(partialOff + (mode === 2 ? wSize * 4 : 0));
+    this.scratch(roundUp(this.gemmScratch, 64) + colBytes);
+    const items = mode === 2 ? Math.ceil(p.batch / chunk) : 0;
     let outPtr = 0;
+    let partials = 0;
     try {
+      if (mode === 2) {
+        partials = this.heap.alloc(items * wSize * 4, false);
+        this.temps.push(partials);
+      }
       outPtr = this.outp(out, false);
       this.convArgs(this.inp(x), this.inp(g), 0, outPtr, p);
     } catch (e) {
       this.abort(e);
     }
-    this.setArgs(20, this.scratchOff, this.scratchStride, Math.max(1, pChunk), chunk, mode, partialOff);
+    this.setArgs(20, this.scratchOff, this.scratchStride, Math.max(1, pChunk), chunk, mode, partials);
     if (mode !== 2) {
       this.run(K.conv2dBackwardWeight, nth);
       return;
     }
-    const parts: Float32Array[] = [];
-    for (let t = 0; t < this.threads; t++) {
-      const part = this.heap.f32(this.scratchOff + t * this.scratchStride + partialOff, wSize);
-      part.fill(0);
-      parts.push(part);
-    }
     this.run(K.conv2dBackwardWeight, nth, () => {
-      // dW = Σ over threads of the partial sums (threads that claimed nothing hold zeros).
+      // dW = Σ of the partials in item order (fixed by the geometry: see above).
       const dst = this.heap.f32(outPtr, wSize);
-      dst.set(parts[0]!);
-      for (let t = 1; t < parts.length; t++) {
-        const part = parts[t]!;
+      dst.set(this.heap.f32(partials, wSize));
+      for (let t = 1; t < items; t++) {
+        const part = this.heap.f32(partials + t * wSize * 4, wSize);
         for (let i = 0; i < wSize; i++) dst[i]! += part[i]!;
       }
     });

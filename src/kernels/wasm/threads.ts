@@ -5,17 +5,41 @@
  *
  * Dispatch is synchronous, from the calling thread:
  *   1. the caller writes the kernel arguments into the shared argument block,
- *   2. stores the kernel index and thread count, resets the work queue to (generation, item 0)
- *      and FINISHED to 0, bumps GEN (seq-cst Atomics, which also publish the arguments) and
- *      notifies the workers,
- *   3. runs the kernel itself: every thread claims items from the queue until none are left
- *      (see assembly/common.ts) and the kernel returns the item count,
+ *   2. stores the kernel index and thread count,
+ *   3. runs the kernel itself, which reads the arguments, computes its item count and opens the
+ *      generation: resets the work queue to (generation, item 0) and FINISHED to 0, publishes
+ *      the count (TOTAL, tagged with the generation), bumps GEN (seq-cst stores, which also
+ *      publish everything written before) and wakes sleeping workers; then every thread claims
+ *      items from the queue until none are left (see assembly/common.ts) and the kernel returns
+ *      the item count,
  *   4. waits until FINISHED reaches that count.
  * The caller never waits for a worker that has not claimed anything: a worker that wakes up late
  * (busy machine, slow futex wake-up) finds the queue empty, so a threaded kernel is never much
  * slower than the single-threaded one. Waiting is a short spin on Atomics.load and then
- * Atomics.wait, so idle workers cost nothing. A worker that throws raises ERROR, which the
- * caller checks while waiting, so it never deadlocks.
+ * Atomics.wait, so idle workers cost nothing.
+ *
+ * Safety against late workers (the part that is easy to get wrong): once run() returns, the
+ * caller rewrites the argument block for its next kernel — threaded or not — while a worker
+ * that saw the old GEN may only now be entering the kernel. Such a worker must not act on what
+ * it reads. Every kernel therefore starts with joinItems (assembly/common.ts): a worker first
+ * claims an item against the *published*, generation-tagged item count and reads the kernel
+ * arguments only after that claim succeeded. A successful claim proves the generation was still
+ * open, and it stays open (the caller waits for that item) until the worker is done with it;
+ * a worker that cannot claim returns without touching memory. The kernel index and thread count
+ * the worker read before the claim are covered by the same argument.
+ *
+ * Results never depend on how many threads took part or which thread ran which item: every
+ * kernel's items, and the order in which anything is summed, are a function of the call's
+ * arguments only (see index.ts, "Determinism"). That is what lets run() fall back to the caller
+ * alone at any time (small kernels while workers sleep, back-off) without changing a single bit.
+ *
+ * Errors: a worker that throws writes its message to a shared error buffer and raises ERROR,
+ * which the caller checks while waiting; the caller then closes the generation (no further
+ * claims), waits until no worker is inside a kernel (ACTIVE = 0), and throws an Error carrying
+ * the worker's message. The same happens when the caller's own part throws. Protocol violations
+ * — a kernel that did not open its generation with the count it returned, or returned with
+ * unclaimed items; FINISHED short of the count with no worker inside a kernel, or past it — are
+ * reported as errors, never waited on: the pool cannot hang.
  *
  * Waking a sleeping worker is expensive: Atomics.notify measured ~200 µs on a busy 2-core
  * machine (the woken worker preempts the caller on its core). Workers therefore count
@@ -31,17 +55,23 @@
  * 8 s while it keeps losing) and then tries threads again.
  *
  * Control block (at CTRL_OFFSET): Int32 slots 0 GEN, 1 KERNEL (−1 = exit), 2 NTH; bytes 16–23
- * the queue (u64: generation << 32 | next item); Int32 slot 6 FINISHED; slot 8 ERROR;
- * slot 10 SLEEPERS.
+ * QUEUE (u64: generation << 32 | next item); Int32 slot 6 FINISHED; slot 8 ERROR; slot 10
+ * SLEEPERS; bytes 48–55 TOTAL (u64: generation << 32 | item count); slot 14 ACTIVE (workers
+ * inside a kernel call). Must match assembly/common.ts.
  */
 
 const GEN = 0;
 const KERNEL = 1;
 const NTH = 2;
-const QUEUE_I64 = 2; // BigInt64 index of byte 16
+const QUEUE_U64 = 2; // BigUint64 index of byte 16
 const FINISHED = 6;
 const ERROR = 8;
 const SLEEPERS = 10;
+const TOTAL_U64 = 6; // BigUint64 index of byte 48
+const ACTIVE = 14;
+
+/** Bytes of the shared buffer a failing worker writes its error text to. */
+const ERROR_BUF_BYTES = 4096;
 
 /** Kernels at least this many times the threading threshold wake sleeping workers. */
 const WAKE_WEIGHT = 8;
@@ -63,7 +93,7 @@ const CALLER_SPIN_MS = 0.2;
  */
 const WORKER_CORE = `
 function aelabWorker(data, post) {
-  const { module, memory, tid, ctrlOffset, argsOffset, kernels, spinMs } = data;
+  const { module, memory, tid, ctrlOffset, argsOffset, kernels, spinMs, errorBuf } = data;
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const fns = kernels.map((name) => instance.exports[name]);
   const ctrl = new Int32Array(memory.buffer, ctrlOffset, 64);
@@ -84,13 +114,31 @@ function aelabWorker(data, post) {
     gen = Atomics.load(ctrl, ${GEN});
     const k = Atomics.load(ctrl, ${KERNEL});
     if (k < 0) break;
-    // A stale (gen, k, nth) read is harmless: the queue holds the newer generation, so the
-    // kernel claims nothing and returns.
+    // A stale (gen, k, nth) read is harmless: the kernel claims an item before it reads
+    // anything else (joinItems, assembly/common.ts), and a successful claim proves that k and
+    // nth belong to gen; otherwise it returns at once.
+    Atomics.add(ctrl, ${ACTIVE}, 1);
     try {
-      fns[k](argsOffset, tid, Atomics.load(ctrl, ${NTH}), gen);
+      fns[k](argsOffset, tid, Math.max(2, Atomics.load(ctrl, ${NTH})), gen);
     } catch (e) {
+      // First error wins: its text goes to the shared error buffer (Int32 0 = length, 1 = tid,
+      // UTF-8 from byte 8), then ERROR is raised so the caller stops waiting and reads it.
+      const err = new Int32Array(errorBuf, 0, 2);
+      if (Atomics.compareExchange(err, 0, 0, -1) === 0) {
+        let text;
+        try {
+          text = String(e && e.stack ? e.stack : e);
+        } catch {
+          text = 'unprintable exception';
+        }
+        const bytes = new TextEncoder().encode(text).subarray(0, errorBuf.byteLength - 8);
+        new Uint8Array(errorBuf, 8, bytes.length).set(bytes);
+        Atomics.store(err, 1, tid);
+        Atomics.store(err, 0, bytes.length);
+      }
       Atomics.store(ctrl, ${ERROR}, 1);
     }
+    Atomics.sub(ctrl, ${ACTIVE}, 1);
     Atomics.notify(ctrl, ${FINISHED});
   }
 }
@@ -149,21 +197,29 @@ export async function defaultThreadCount(): Promise<number> {
 export class ThreadPool {
   readonly threads: number;
   private readonly fns: KernelFn[];
+  private readonly kernelNames: string[];
   private readonly ctrl: Int32Array;
-  private readonly queue: BigInt64Array;
+  /** The control block as u64 words (QUEUE, TOTAL). */
+  private readonly ctrl64: BigUint64Array;
+  /** Set when a worker did not return after a failure: run everything on the caller. */
+  private broken = false;
   private gen = 0;
   private readonly argsOffset: number;
   private readonly workers: WorkerHandle[];
   private readonly canWait: boolean;
   private readonly claimedItems: () => number;
+  /** Where a failing worker leaves its error text (see WORKER_CORE). */
+  private readonly errorBuf: SharedArrayBuffer | null;
   private disposed = false;
   // Threading self-check state (see the header).
   private strikes = 0;
   private backoffMs = 0;
   private backoffUntil = 0;
 
-  private constructor(init: PoolInit, workers: WorkerHandle[]) {
+  private constructor(init: PoolInit, workers: WorkerHandle[], errorBuf: SharedArrayBuffer | null) {
     this.threads = workers.length + 1;
+    this.errorBuf = errorBuf;
+    this.kernelNames = [...init.kernels];
     this.fns = init.kernels.map((name) => {
       const f = init.exports[name];
       if (typeof f !== 'function') throw new Error(`wasm backend: the module has no kernel export '${name}'`);
@@ -171,7 +227,7 @@ export class ThreadPool {
     });
     this.claimedItems = init.exports.claimedItems as () => number;
     this.ctrl = new Int32Array(init.memory.buffer, init.ctrlOffset, 64);
-    this.queue = new BigInt64Array(init.memory.buffer, init.ctrlOffset, 8);
+    this.ctrl64 = new BigUint64Array(init.memory.buffer, init.ctrlOffset, 8);
     this.argsOffset = init.argsOffset;
     this.workers = workers;
     // Atomics.wait throws on a browser's main thread: spin there instead.
@@ -188,7 +244,9 @@ export class ThreadPool {
   static async create(init: PoolInit): Promise<ThreadPool> {
     const n = Math.max(0, init.threads - 1);
     const workers: WorkerHandle[] = [];
+    const errorBuf = n > 0 ? new SharedArrayBuffer(ERROR_BUF_BYTES) : null;
     const base = {
+      errorBuf,
       module: init.module,
       memory: init.memory,
       ctrlOffset: init.ctrlOffset,
@@ -244,7 +302,7 @@ export class ThreadPool {
       await Promise.all(workers.map((w) => w.terminate()));
       throw e;
     }
-    return new ThreadPool(init, workers);
+    return new ThreadPool(init, workers, errorBuf);
   }
 
   /**
@@ -259,42 +317,116 @@ export class ThreadPool {
     if (
       nth <= 1 ||
       this.workers.length === 0 ||
+      this.broken ||
       (weight < WAKE_WEIGHT && Atomics.load(ctrl, SLEEPERS) > 0) ||
       (this.backoffUntil > 0 && performance.now() < this.backoffUntil)
     ) {
+      // Alone: same items in index order, so the same bits as a threaded run (see the header).
       fn(this.argsOffset, 0, 1, 0);
       return;
     }
     if (this.disposed) throw new Error('wasm backend: used after dispose()');
-    const gen = (this.gen = (this.gen + 1) >>> 0);
+    // Generation 0 is never used by a threaded call (single-threaded calls pass 0).
+    const gen = (this.gen = (this.gen + 1) >>> 0 || 1);
+    const g64 = BigInt(gen) << 32n;
     Atomics.store(ctrl, KERNEL, k);
     Atomics.store(ctrl, NTH, Math.min(nth, this.threads));
-    Atomics.store(this.queue, QUEUE_I64, BigInt(gen) << 32n);
-    Atomics.store(ctrl, FINISHED, 0);
-    Atomics.store(ctrl, GEN, gen | 0);
-    // A worker that counts itself as sleeping after this load re-checks GEN in Atomics.wait.
-    if (Atomics.load(ctrl, SLEEPERS) > 0) Atomics.notify(ctrl, GEN);
-    // The caller's own items. If it throws, the items it claimed will never finish: report
-    // the error (the memory written so far is the caller's problem either way).
+    // The kernel opens generation `gen` itself once it knows its item count (queue, FINISHED,
+    // TOTAL, GEN, and the wake-up of sleeping workers: beginItems in assembly/common.ts).
     const t0 = performance.now();
-    const total = fn(this.argsOffset, 0, nth, gen);
+    let total: number;
+    try {
+      total = fn(this.argsOffset, 0, Math.min(nth, this.threads), gen);
+    } catch (e) {
+      // The items the caller claimed will never finish: close the generation and let the
+      // workers leave before the caller's memory is reused.
+      this.abandon(g64);
+      throw e;
+    }
     const t1 = performance.now();
+    // The caller's part returns after opening the generation with its item count (beginItems)
+    // and after claiming every item left (its loop ends when none is). Anything else would leave
+    // the wait below without an end: report it instead.
+    const opened = Atomics.load(ctrl, GEN) === (gen | 0) && Atomics.load(this.ctrl64, TOTAL_U64) === (g64 | BigInt(total >>> 0));
+    if (!opened || Atomics.load(this.ctrl64, QUEUE_U64) < (g64 | BigInt(total >>> 0))) {
+      this.abandon(g64);
+      throw new Error(
+        `wasm backend: internal error: kernel #${k} (${this.kernelNames[k]}) ${opened ? 'returned with unclaimed items' : 'did not open its generation with its item count'}`,
+      );
+    }
     let d = Atomics.load(ctrl, FINISHED);
-    if (d !== total) {
+    let stuck = false;
+    if (d < total) {
       const t0 = performance.now();
       let spins = 0;
-      while ((d = Atomics.load(ctrl, FINISHED)) !== total) {
+      while ((d = Atomics.load(ctrl, FINISHED)) < total) {
         if (Atomics.load(ctrl, ERROR) !== 0) break;
-        if ((++spins & 255) === 0 && this.canWait && performance.now() - t0 > CALLER_SPIN_MS) {
-          Atomics.wait(ctrl, FINISHED, d, 20);
+        if ((++spins & 255) === 0) {
+          // Every item is claimed (checked above), and a worker stays ACTIVE from before its
+          // claims until after it has counted them in FINISHED. So no active worker and still
+          // items missing (read in that order) can only be a protocol violation: an error,
+          // never an endless wait. (ERROR is raised before ACTIVE drops, so check it again.)
+          if (Atomics.load(ctrl, ACTIVE) === 0 && Atomics.load(ctrl, FINISHED) < total && Atomics.load(ctrl, ERROR) === 0) {
+            stuck = true;
+            break;
+          }
+          if (this.canWait && performance.now() - t0 > CALLER_SPIN_MS) Atomics.wait(ctrl, FINISHED, d, 20);
         }
       }
     }
+    if (stuck) {
+      this.abandon(g64);
+      throw new Error(
+        `wasm backend: internal error in kernel #${k} (${this.kernelNames[k]}): ${Atomics.load(ctrl, FINISHED)} of ${total} items finished and no worker is running`,
+      );
+    }
     if (Atomics.load(ctrl, ERROR) !== 0) {
+      this.abandon(g64);
       Atomics.store(ctrl, ERROR, 0);
-      throw new Error(`wasm backend: a worker thread failed in kernel #${k}`);
+      throw new Error(`wasm backend: a worker thread failed in kernel #${k} (${this.kernelNames[k]}): ${this.takeWorkerError()}`);
+    }
+    if (d !== total) {
+      this.abandon(g64);
+      throw new Error(`wasm backend: internal error in kernel #${k} (${this.kernelNames[k]}): ${d} items finished of ${total}`);
     }
     if (weight >= WAKE_WEIGHT && total >= 2) this.judge(t0, t1, performance.now(), total);
+  }
+
+  /**
+   * After a failure: closes generation `g64` (no item can be claimed any more, and workers
+   * waiting for the item count give up), then waits until no worker is inside a kernel. If one
+   * does not come back within a second, the pool stops using the workers.
+   */
+  private abandon(g64: bigint): void {
+    Atomics.store(this.ctrl64, QUEUE_U64, g64 | 0xffffffffn);
+    Atomics.store(this.ctrl64, TOTAL_U64, g64);
+    const t0 = performance.now();
+    while (Atomics.load(this.ctrl, ACTIVE) > 0) {
+      if (performance.now() - t0 > 1000) {
+        this.broken = true;
+        return;
+      }
+      if (this.canWait) Atomics.wait(this.ctrl, FINISHED, Atomics.load(this.ctrl, FINISHED), 5);
+    }
+  }
+
+  /** The text a failing worker left in the error buffer (and clears it for the next one). */
+  private takeWorkerError(): string {
+    if (this.errorBuf === null) return 'no details';
+    const err = new Int32Array(this.errorBuf, 0, 2);
+    // A worker that won the slot may still be writing its text (length −1): wait briefly.
+    const t0 = performance.now();
+    while (Atomics.load(err, 0) === -1 && performance.now() - t0 < 100) {
+      if (this.canWait) Atomics.wait(err, 0, -1, 1);
+    }
+    const len = Atomics.load(err, 0);
+    if (len <= 0) return 'no details';
+    const tid = Atomics.load(err, 1);
+    // TextDecoder refuses views of shared memory: copy out first.
+    const text = new TextDecoder().decode(new Uint8Array(this.errorBuf, 8, len).slice());
+    Atomics.store(err, 1, 0);
+    Atomics.store(err, 0, 0);
+    return `worker ${tid}: ${text}`;
   }
 
   /** Threading self-check after a large kernel: caller work t0→t1, finished at t2. */

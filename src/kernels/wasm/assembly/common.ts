@@ -10,9 +10,34 @@
 // none are left, then the kernel returns `total`. The caller waits until the FINISHED counter
 // reaches `total`. A worker that wakes up late simply finds no items left, so the caller never
 // waits for a thread that has not started — on a busy machine the kernel degrades to running
-// on the threads that are actually scheduled. The counter is a 64-bit word (generation << 32 |
-// next item): a worker still holding the previous kernel's generation cannot claim an item of
-// the next kernel (whose arguments it has not read).
+// on the threads that are actually scheduled.
+//
+// The protocol every kernel follows:
+//
+//   if (!joinItems(tid, nth, gen)) return 0;   // before reading ANY argument
+//   …read the arguments, compute total…
+//   beginItems(total);
+//   for (let it = nextItem(); it >= 0; it = nextItem()) { …item it… }
+//   endItems();
+//   return total;
+//
+// Why a worker must claim before it reads the arguments: the caller only rewrites the argument
+// block (for its next kernel, threaded or not) after every item of this one has finished. A
+// worker holding a claimed, unfinished item therefore pins the argument block; a worker that
+// has claimed nothing may be reading the *next* kernel's arguments (it can be descheduled for
+// milliseconds between seeing GEN and reading them). So:
+//   - the item count is published by the caller, tagged with the generation (TOTAL: u64
+//     gen << 32 | total), before the generation is opened (GEN), and a worker claims against
+//     that, never against a count it derived from arguments it read itself;
+//   - the queue is tagged too (QUEUE: u64 gen << 32 | next item), so an item of an older
+//     generation can never be claimed once the caller has moved on;
+//   - a worker reads the arguments (and trusts the kernel index and thread count it read from
+//     the control block) only after its first successful claim, which proves the generation
+//     was still open at that moment and stays open until the worker finishes that item.
+// (An earlier version claimed against the worker's own `total`: a late worker that read the
+// next call's arguments could claim "items" of an exhausted generation and run them with those
+// arguments — out-of-bounds traps, corrupted outputs, or an overshooting FINISHED that hung the
+// caller.)
 
 /** Pointer / unsigned slot (byte offsets may exceed 2^31, so convert through u32). */
 @inline export function argP(args: usize, i: i32): usize {
@@ -30,8 +55,11 @@
 
 // Control block addresses: must match CTRL_OFFSET and the slots in ../memory.ts / ../threads.ts.
 export const CTRL: usize = 32768;
+const GEN: usize = CTRL; // i32: current generation (written by the caller)
 const QUEUE: usize = CTRL + 16; // u64: generation << 32 | next item
 const FINISHED: usize = CTRL + 24; // i32: items finished in the current generation
+const SLEEPERS: usize = CTRL + 40; // i32: workers blocked in Atomics.wait on GEN
+const TOTAL: usize = CTRL + 48; // u64: generation << 32 | item count, published by the caller
 
 /** The control block offset this module was compiled with (checked by the JS side). */
 export function ctrlOffset(): usize {
@@ -39,41 +67,120 @@ export function ctrlOffset(): usize {
 }
 
 // Per-thread item iteration state (globals are per instance, i.e. per thread).
+const SEQ: i32 = 0; // single-threaded call: walk 0…total−1 without atomics
+const CALLER: i32 = 1; // threaded call, calling thread: publishes the item count
+const WORKER: i32 = 2; // threaded call, worker thread
+let role: i32 = SEQ;
+let curGen: u32 = 0;
+let curTotal: i32 = 0;
 let seqNext: i32 = 0;
 let claimed: i32 = 0;
+let pending: i32 = -1; // a worker's first item, claimed in joinItems
+let lastClaimed: i32 = 0;
 
-/** Starts an item loop. */
-@inline export function beginItems(): void {
-  seqNext = 0;
-  claimed = 0;
-}
-
-/** The next item to process, or −1. Single-threaded calls walk 0…total−1 without atomics. */
-@inline export function nextItem(gen: u32, total: i32, nth: i32): i32 {
-  if (nth == 1) return seqNext < total ? seqNext++ : -1;
+/** Claims the next item of generation curGen below curTotal, or returns −1. */
+@inline function claim(): i32 {
   let item = -1;
   for (;;) {
     const cur = atomic.load<u64>(QUEUE);
-    if (<u32>(cur >> 32) != gen || <i32>(<u32>cur) >= total) break;
+    if (<u32>(cur >> 32) != curGen || <u32>cur >= <u32>curTotal) break;
     if (atomic.cmpxchg<u64>(QUEUE, cur, cur + 1) == cur) {
       item = <i32>(<u32>cur);
-      claimed++;
       break;
     }
   }
   return item;
 }
 
+/**
+ * Enters a kernel call. Returns false when this thread has nothing to do: a worker that could
+ * not claim an item (the generation is exhausted or gone), and which must then return without
+ * reading any argument. A worker waits here until the caller has published the item count.
+ */
+export function joinItems(tid: i32, nth: i32, gen: u32): bool {
+  curGen = gen;
+  seqNext = 0;
+  claimed = 0;
+  pending = -1;
+  if (nth <= 1) {
+    role = SEQ;
+    return true;
+  }
+  if (tid == 0) {
+    role = CALLER;
+    return true;
+  }
+  role = WORKER;
+  // The caller publishes the count before it stores GEN (beginItems), so this finds it at once;
+  // the loop only guards the invariant. A different tag means the caller has moved on.
+  let t: u64 = 0;
+  for (;;) {
+    t = atomic.load<u64>(TOTAL);
+    if (<u32>(t >> 32) == gen) break;
+    if (<u32>atomic.load<i32>(GEN) != gen) {
+      lastClaimed = 0;
+      return false;
+    }
+  }
+  curTotal = <i32>(<u32>t);
+  const it = claim();
+  if (it < 0) {
+    lastClaimed = 0;
+    return false;
+  }
+  pending = it;
+  claimed = 1;
+  return true;
+}
+
+/**
+ * Starts the item loop over `total` items. On the caller of a threaded call this opens the
+ * generation: queue reset, FINISHED 0, the tagged item count, then GEN (seq-cst stores, which
+ * also publish the arguments and the kernel index the JS side wrote before), and wakes sleeping
+ * workers. Opening it only now, with the count known, means a worker that sees the new GEN
+ * never waits for the count — in particular not for a caller that its own wake-up preempted.
+ */
+export function beginItems(total: i32): void {
+  if (role == WORKER) {
+    // The count the worker computed from the arguments must be the published one: they were
+    // read after a successful claim, so they are this generation's.
+    if (total != curTotal) unreachable();
+    return;
+  }
+  curTotal = total;
+  if (role == CALLER) {
+    const g = <u64>curGen << 32;
+    atomic.store<u64>(QUEUE, g);
+    atomic.store<i32>(FINISHED, 0);
+    atomic.store<u64>(TOTAL, g | <u64>(<u32>total));
+    atomic.store<i32>(GEN, <i32>curGen);
+    // A worker that counts itself as sleeping after this load re-checks GEN in its wait.
+    if (atomic.load<i32>(SLEEPERS) > 0) atomic.notify(GEN, -1);
+  }
+}
+
+/** The next item to process, or −1. */
+@inline export function nextItem(): i32 {
+  if (role == SEQ) return seqNext < curTotal ? seqNext++ : -1;
+  if (pending >= 0) {
+    const p = pending;
+    pending = -1;
+    return p;
+  }
+  const it = claim();
+  if (it >= 0) claimed++;
+  return it;
+}
+
+/** Ends the item loop: publishes this thread's finished items (and, by the seq-cst add, its writes). */
+export function endItems(): void {
+  lastClaimed = role == SEQ ? seqNext : claimed;
+  if (role != SEQ && claimed > 0) atomic.add<i32>(FINISHED, claimed);
+}
+
 /** Items this thread processed in its latest kernel (the caller uses it to judge threading). */
 export function claimedItems(): i32 {
-  return nth1 ? seqNext : claimed;
-}
-let nth1 = true;
-
-/** Ends an item loop: publishes this thread's finished items (and, by the seq-cst add, its writes). */
-@inline export function endItems(nth: i32): void {
-  nth1 = nth == 1;
-  if (nth > 1 && claimed > 0) atomic.add<i32>(FINISHED, claimed);
+  return lastClaimed;
 }
 
 /** Elements per item of the elementwise kernels when threaded (32 KB of floats). */

@@ -17,10 +17,19 @@
 //
 // Args (f64 slots): 0 in0, 1 in1, 2 bias (0 = none), 3 out, 4 B, 5 C, 6 H, 7 W, 8 OC, 9 OH,
 // 10 OW, 11 kH, 12 kW, 13 sH, 14 sW, 15 pH, 16 pW, 17 dH, 18 dW, 19 groups, 20 scratch,
-// 21 scratch bytes per thread, 22 pixel chunk, 23 channel / image chunk, 24 mode, 25 offset of the
-// partial dW inside each thread's scratch (weight gradient mode 2).
+// 21 scratch bytes per thread, 22 pixel chunk, 23 channel / image chunk, 24 mode, 25 the
+// per-item partial dW blocks (weight gradient mode 2).
+//
+// Determinism: an output element's value depends only on the arguments, never on the thread
+// count or on which thread runs which item. Items only cut the output into disjoint pieces
+// (GEMM rows / columns, which does not change any element's sum), and the pixel chunk — the
+// one blocking that does change the order of a sum (col2im accumulation, weight-gradient
+// accumulation over pixels) — is chosen by the JS side from the layer's geometry alone. The
+// weight gradient's sum over images is either sequential within one item (modes 0, 1) or, in
+// mode 2, over image groups fixed by the geometry, with one partial per item added up in item
+// order by the caller.
 
-import { argP, argI, beginItems, nextItem, endItems } from './common';
+import { argP, argI, joinItems, beginItems, nextItem, endItems } from './common';
 import { gemmST, gemmScratchBytes } from './gemm';
 
 // Geometry of the current call. Globals are per instance, and every thread has its own
@@ -196,6 +205,7 @@ function col2im(src: usize, c0: i32, c1: i32, p0: i32, p1: i32, x: usize): void 
 
 /** Forward: out (B, OC, OH, OW) = conv(x, w) + bias. Items: (image, pixel chunk). */
 export function conv2d(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
   loadGeometry(args);
   const x = argP(args, 0), w = argP(args, 1), bias = argP(args, 2), out = argP(args, 3);
   const scratch = argP(args, 20) + <usize>tid * argP(args, 21);
@@ -203,8 +213,8 @@ export function conv2d(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   const pChunk = argI(args, 22);
   const nChunks = (P + pChunk - 1) / pChunk;
   const items = B * nChunks;
-  beginItems();
-  for (let it = nextItem(gen, items, nth); it >= 0; it = nextItem(gen, items, nth)) {
+  beginItems(items);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
     const b = it / nChunks;
     const p0 = (it - b * nChunks) * pChunk;
     const p1 = min(P, p0 + pChunk);
@@ -237,13 +247,14 @@ export function conv2d(args: usize, tid: i32, nth: i32, gen: u32): i32 {
       }
     }
   }
-  endItems(nth);
+  endItems();
   return items;
 }
 
 /** Input gradient: g (B, OC, OH, OW) → out (B, C, H, W), overwritten.
  *  Items: (image, group, chunk of `cChunk` input channels within the group). */
 export function conv2dBackwardInput(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
   loadGeometry(args);
   const gout = argP(args, 0), w = argP(args, 1), dx = argP(args, 3);
   const scratch = argP(args, 20) + <usize>tid * argP(args, 21);
@@ -251,8 +262,8 @@ export function conv2dBackwardInput(args: usize, tid: i32, nth: i32, gen: u32): 
   const pChunk = argI(args, 22), cChunk = argI(args, 23);
   const nCC = (ICG + cChunk - 1) / cChunk;
   const items = B * G * nCC;
-  beginItems();
-  for (let it = nextItem(gen, items, nth); it >= 0; it = nextItem(gen, items, nth)) {
+  beginItems(items);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
     const b = it / (G * nCC);
     const rem = it - b * G * nCC;
     const g = rem / nCC;
@@ -276,40 +287,46 @@ export function conv2dBackwardInput(args: usize, tid: i32, nth: i32, gen: u32): 
       col2im(col, 0, cl1 - cl0, p0, p1, xc);
     }
   }
-  endItems(nth);
+  endItems();
   return items;
 }
 
 /** Weight gradient: out (OC, C/groups, kH, kW) = Σ_b g ⋆ x, overwritten.
  *  mode 0 items: (group, chunk of input channels) — disjoint column blocks of dW_g;
  *  mode 1 items: (group, chunk of output channels) — disjoint row blocks (im2col repeated);
- *  mode 2 items: chunks of images, accumulated into this thread's partial dW (OC × Kc floats
- *  in its scratch after the col buffer, zeroed by the caller), summed by the caller after.
+ *  mode 2 items: chunks of images, each summed into its own partial dW (OC × Kc floats at
+ *  arg 25 + item · OC·Kc·4, overwritten), which the caller adds up in item order after.
  *  Mode 2 is for layers with few channels and many images (a first layer on 1–3 channels). */
 export function conv2dBackwardWeight(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
   loadGeometry(args);
   const x = argP(args, 0), gout = argP(args, 1), dw = argP(args, 3);
   const scratch = argP(args, 20) + <usize>tid * argP(args, 21);
   const col = colBuffer(scratch);
   const pChunk = argI(args, 22), chunk = argI(args, 23), mode = argI(args, 24);
   if (mode == 2) {
-    const partial = argP(args, 20) + <usize>tid * argP(args, 21) + argP(args, 25);
+    // Item it sums images [it·chunk, (it+1)·chunk) into its own partial dW (by item, not by
+    // thread, so the result does not depend on which thread ran it); the caller adds the
+    // partials up in item order afterwards.
+    const partials = argP(args, 25);
+    const wBytes = (<usize>OC * <usize>KC) << 2;
     const items = (B + chunk - 1) / chunk;
-    beginItems();
-    for (let it = nextItem(gen, items, nth); it >= 0; it = nextItem(gen, items, nth)) {
-      const b1 = min(B, (it + 1) * chunk);
-      for (let b = it * chunk; b < b1; b++) {
-        for (let g = 0; g < G; g++) weightGradImage(x, gout, b, g, 0, ICG, 0, OCG, pChunk, col, partial, 1, scratch);
+    beginItems(items);
+    for (let it = nextItem(); it >= 0; it = nextItem()) {
+      const partial = partials + <usize>it * wBytes;
+      const b0 = it * chunk, b1 = min(B, b0 + chunk);
+      for (let b = b0; b < b1; b++) {
+        for (let g = 0; g < G; g++) weightGradImage(x, gout, b, g, 0, ICG, 0, OCG, pChunk, col, partial, b == b0 ? 0 : 1, scratch);
       }
     }
-    endItems(nth);
+    endItems();
     return items;
   }
   const span = mode == 0 ? ICG : OCG;
   const nCh = (span + chunk - 1) / chunk;
   const items = G * nCh;
-  beginItems();
-  for (let it = nextItem(gen, items, nth); it >= 0; it = nextItem(gen, items, nth)) {
+  beginItems(items);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
     const g = it / nCh;
     const k = (it - g * nCh) * chunk;
     const cl0 = mode == 0 ? k : 0, cl1 = mode == 0 ? min(ICG, k + chunk) : ICG;
@@ -321,7 +338,7 @@ export function conv2dBackwardWeight(args: usize, tid: i32, nth: i32, gen: u32):
     }
     for (let b = 0; b < B; b++) weightGradImage(x, gout, b, g, cl0, cl1, oc0, oc1, pChunk, col, dw, b == 0 ? 0 : 1, scratch);
   }
-  endItems(nth);
+  endItems();
   return items;
 }
 

@@ -9,7 +9,7 @@
 //
 // Op codes must match the tables in ../index.ts.
 
-import { argP, argI, argF, loadPartial, storePartial, beginItems, nextItem, endItems, flatItems, flatLo, flatHi, CHUNK } from './common';
+import { argP, argI, argF, loadPartial, storePartial, joinItems, beginItems, nextItem, endItems, flatItems, flatLo, flatHi, CHUNK } from './common';
 import { expV, expm1V, logV, tanhV, sigmoidV, softplusV, powV } from './vmath';
 
 const ZERO = f32x4.splat(0);
@@ -61,13 +61,14 @@ const ONE = f32x4.splat(1);
 
 /** Args: 0 op, 1 x, 2 out, 3 n, 4 p. */
 export function unary(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
   const op = argI(args, 0), x = argP(args, 1), out = argP(args, 2), n = argI(args, 3), p = argF(args, 4);
   const total = flatItems(n, nth);
-  beginItems();
-  for (let it = nextItem(gen, total, nth); it >= 0; it = nextItem(gen, total, nth)) {
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
     unaryItem(op, x, out, flatLo(it, nth), flatHi(it, n, nth), p);
   }
-  endItems(nth);
+  endItems();
   return total;
 }
 
@@ -131,14 +132,15 @@ function unaryItem(op: i32, x: usize, out: usize, lo: i32, hi: i32, p: f32): voi
 
 /** Args: 0 op, 1 x, 2 g, 3 out, 4 n, 5 p. */
 export function unaryGrad(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
   const op = argI(args, 0), x = argP(args, 1), g = argP(args, 2), out = argP(args, 3);
   const n = argI(args, 4), p = argF(args, 5);
   const total = flatItems(n, nth);
-  beginItems();
-  for (let it = nextItem(gen, total, nth); it >= 0; it = nextItem(gen, total, nth)) {
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
     gradItem(op, x, g, out, flatLo(it, nth), flatHi(it, n, nth), p);
   }
-  endItems(nth);
+  endItems();
   return total;
 }
 
@@ -274,20 +276,21 @@ function runVS(op: i32, a: usize, s: f32, out: usize, n: i32): void {
  * range (modes 0–2) or blocks of whole rows of about CHUNK elements.
  */
 export function binary(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
   const op = argI(args, 0), mode = argI(args, 1);
   const a = argP(args, 2), b = argP(args, 3), out = argP(args, 4);
   const d0 = argI(args, 5), d1 = argI(args, 6), d2 = argI(args, 7);
   if (mode <= 2) {
     const total = flatItems(d0, nth);
-    beginItems();
-    for (let it = nextItem(gen, total, nth); it >= 0; it = nextItem(gen, total, nth)) {
+    beginItems(total);
+    for (let it = nextItem(); it >= 0; it = nextItem()) {
       const lo = flatLo(it, nth), hi = flatHi(it, d0, nth);
       const o = <usize>lo << 2;
       if (mode == 0) runVV(op, a + o, b + o, out + o, hi - lo);
       else if (mode == 1) runSV(op, load<f32>(a), b + o, out + o, hi - lo);
       else runVS(op, a + o, load<f32>(b), out + o, hi - lo);
     }
-    endItems(nth);
+    endItems();
     return total;
   }
   // Row modes: rows of length d1 (modes 3–6) or d2 (modes 7–8).
@@ -296,8 +299,8 @@ export function binary(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   const per = nth == 1 ? rows : max(1, CHUNK / max(1, len));
   const total = (rows + per - 1) / per;
   const rowB = <usize>len << 2;
-  beginItems();
-  for (let it = nextItem(gen, total, nth); it >= 0; it = nextItem(gen, total, nth)) {
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
     const hi = min(rows, (it + 1) * per);
     for (let r = it * per; r < hi; r++) {
       const o = <usize>r * rowB;
@@ -314,20 +317,21 @@ export function binary(args: usize, tid: i32, nth: i32, gen: u32): i32 {
       }
     }
   }
-  endItems(nth);
+  endItems();
   return total;
 }
 
 /** out = cond != 0 ? a : b. Args: 0 cond, 1 a, 2 b, 3 out, 4 n. */
 export function where(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
   const cond = argP(args, 0), a = argP(args, 1), b = argP(args, 2), out = argP(args, 3);
   const n = argI(args, 4);
   const total = flatItems(n, nth);
-  beginItems();
-  for (let it = nextItem(gen, total, nth); it >= 0; it = nextItem(gen, total, nth)) {
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
     whereItem(cond, a, b, out, flatLo(it, nth), flatHi(it, n, nth));
   }
-  endItems(nth);
+  endItems();
   return total;
 }
 
@@ -345,14 +349,15 @@ function whereItem(cond: usize, a: usize, b: usize, out: usize, lo: i32, hi: i32
 
 /** out = min(max(x, lo), hi). Args: 0 x, 1 out, 2 n, 3 lo, 4 hi. */
 export function clamp(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
   const x = argP(args, 0), out = argP(args, 1), n = argI(args, 2);
   const lov = f32x4.splat(argF(args, 3)), hiv = f32x4.splat(argF(args, 4));
   const total = flatItems(n, nth);
-  beginItems();
-  for (let it = nextItem(gen, total, nth); it >= 0; it = nextItem(gen, total, nth)) {
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
     clampItem(x, out, flatLo(it, nth), flatHi(it, n, nth), lov, hiv);
   }
-  endItems(nth);
+  endItems();
   return total;
 }
 

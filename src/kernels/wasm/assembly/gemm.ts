@@ -18,7 +18,7 @@
 // transposition is just a choice of strides; the packers pick a SIMD path for the two
 // contiguous layouts (row-major and transposed) and a scalar path otherwise.
 
-import { argP, argI, argF, partLo, partHi, beginItems, nextItem, endItems } from './common';
+import { argP, argI, argF, partLo, partHi, joinItems, beginItems, nextItem, endItems } from './common';
 
 export const MR: i32 = 4;
 export const NR: i32 = 8;
@@ -336,6 +336,7 @@ const ITEMS_PER_THREAD: i32 = 4;
  * (min(M, N)·K floats per item) small. Blocks are at least 64 columns / 32 rows.
  */
 export function matmul(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
   const a = argP(args, 0), b = argP(args, 1), c = argP(args, 2);
   const batch = argI(args, 3), M = argI(args, 4), N = argI(args, 5), K = argI(args, 6);
   const transA = argI(args, 7) != 0, transB = argI(args, 8) != 0;
@@ -353,8 +354,8 @@ export function matmul(args: usize, tid: i32, nth: i32, gen: u32): i32 {
     chunks = max(1, min(want, most));
   }
   const total = batch * chunks;
-  beginItems();
-  for (let it = nextItem(gen, total, nth); it >= 0; it = nextItem(gen, total, nth)) {
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
     const i = it / chunks, ch = it - i * chunks;
     const ai = a + <usize>i * strideA, bi = b + <usize>i * strideB, ci = c + <usize>i * strideC;
     if (chunks == 1) {
@@ -373,6 +374,6 @@ export function matmul(args: usize, tid: i32, nth: i32, gen: u32): i32 {
       }
     }
   }
-  endItems(nth);
+  endItems();
   return total;
 }

@@ -1,6 +1,6 @@
 // Fused optimizer steps, in place, one pass over the parameter (PyTorch's formulas).
 
-import { argP, argI, argD, loadPartial, storePartial, beginItems, nextItem, endItems, flatItems, flatLo, flatHi } from './common';
+import { argP, argI, argD, loadPartial, storePartial, joinItems, beginItems, nextItem, endItems, flatItems, flatLo, flatHi } from './common';
 
 @inline function adamV(
   pp: usize, gp: usize, mp: usize, vp: usize, xp: usize, cnt: i32,
@@ -43,6 +43,7 @@ import { argP, argI, argD, loadPartial, storePartial, beginItems, nextItem, endI
  * 9 eps, 10 weightDecay, 11 decoupled, 12 amsgrad, 13 step (1-based).
  */
 export function adamStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
   const p = argP(args, 0), g = argP(args, 1), m = argP(args, 2), v = argP(args, 3), vx = argP(args, 4);
   const n = argI(args, 5);
   const lr = argD(args, 6), beta1 = argD(args, 7), beta2 = argD(args, 8), epsD = argD(args, 9);
@@ -57,15 +58,15 @@ export function adamStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   const eps = f32x4.splat(<f32>epsD);
   const coupled = !decoupled && wdD != 0, dec = decoupled && wdD != 0;
   const total = flatItems(n, nth);
-  beginItems();
-  for (let it = nextItem(gen, total, nth); it >= 0; it = nextItem(gen, total, nth)) {
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
     const hi = flatHi(it, n, nth);
     for (let i = flatLo(it, nth); i < hi; i += 4) {
       const o = <usize>i << 2;
       adamV(p + o, g + o, m + o, v + o, vx + o, min(4, hi - i), b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps, coupled, dec, ams);
     }
   }
-  endItems(nth);
+  endItems();
   return total;
 }
 
@@ -75,6 +76,7 @@ export function adamStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
  *   d = g + wd·p;  buf = first ? d : μ·buf + (1−τ)·d;  d = nesterov ? d + μ·buf : buf;  p −= lr·d
  */
 export function sgdStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
   const pp = argP(args, 0), gp = argP(args, 1), bp = argP(args, 2);
   const n = argI(args, 3);
   const lr = f32x4.splat(<f32>argD(args, 4)), momD = argD(args, 5);
@@ -83,11 +85,11 @@ export function sgdStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   const nesterov = argI(args, 8) != 0, first = argI(args, 9) != 0;
   const useBuf = momD != 0 && bp != 0;
   const total = flatItems(n, nth);
-  beginItems();
-  for (let it = nextItem(gen, total, nth); it >= 0; it = nextItem(gen, total, nth)) {
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
     sgdItem(pp, gp, bp, flatLo(it, nth), flatHi(it, n, nth), lr, mom, damp, wd, wdD != 0, useBuf, nesterov, first);
   }
-  endItems(nth);
+  endItems();
   return total;
 }
 

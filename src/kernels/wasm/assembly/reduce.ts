@@ -12,7 +12,7 @@
 // Items (when threaded): blocks of rows (mode 1), strips of STRIP columns (modes 2, 3), single
 // outer rows (mode 3 with many), blocks of q (mode 4); mode 0 is a single item.
 
-import { argP, argI, hsum64, hmax, hmin, beginItems, nextItem, endItems, CHUNK } from './common';
+import { argP, argI, hsum64, hmax, hmin, joinItems, beginItems, nextItem, endItems, CHUNK } from './common';
 
 const BLOCK: i32 = 512; // f32 partial-sum block before folding into f64
 
@@ -136,6 +136,7 @@ function vertical(op: i32, x: usize, R: i32, ld: i32, i0: i32, i1: i32, out: usi
 const STRIP: i32 = 64; // columns per item of the vertical reductions
 
 export function reduce(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
   const op = argI(args, 0), mode = argI(args, 1);
   const x = argP(args, 2), out = argP(args, 3);
   const d0 = argI(args, 4), d1 = argI(args, 5), d2 = argI(args, 6);
@@ -156,8 +157,8 @@ export function reduce(args: usize, tid: i32, nth: i32, gen: u32): i32 {
     per = nth == 1 ? d1 : max(1, CHUNK / max(1, d0 * d2));
     total = (d1 + per - 1) / per;
   }
-  beginItems();
-  for (let it = nextItem(gen, total, nth); it >= 0; it = nextItem(gen, total, nth)) {
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
     if (mode == 0) {
       store<f32>(out, <f32>runValue(op, x, d0));
     } else if (mode == 1) {
@@ -187,6 +188,6 @@ export function reduce(args: usize, tid: i32, nth: i32, gen: u32): i32 {
       }
     }
   }
-  endItems(nth);
+  endItems();
   return total;
 }
