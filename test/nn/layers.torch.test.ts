@@ -6,7 +6,7 @@
  * gradient and every parameter gradient; for BatchNorm also the running statistics after the
  * train-mode forward and the eval-mode output.
  */
-import { readFileSync } from 'node:fs';
+import { fixtureBackends, loadTorchFixture } from '../helpers/backends.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nn, noGrad, setBackend, tensor, type Tensor } from '../../src/index.js';
 import { expectTensorClose, type FixtureTensor } from '../helpers/close.js';
@@ -29,24 +29,9 @@ interface LayerCase {
   evalOutput?: FixtureTensor;
 }
 
-/**
- * The fixture cases run on each kernel backend: js always; wasm when this runtime can start it
- * (reported as skipped otherwise). With AELAB_BACKEND=wasm, wasm is required: if it cannot
- * start, the suite fails instead of skipping.
- */
-const wasmStarts = await setBackend('wasm').then(
-  () => true,
-  () => false,
-);
-await setBackend('js');
-const BACKENDS = [
-  { name: 'js', run: true },
-  { name: 'wasm', run: wasmStarts || process.env.AELAB_BACKEND === 'wasm' },
-] as const;
+const BACKENDS = await fixtureBackends();
 
-const fixture = JSON.parse(
-  readFileSync(new URL('../fixtures/torch/layers.json', import.meta.url), 'utf8'),
-) as { cases: LayerCase[] };
+const fixture = loadTorchFixture<{ cases: LayerCase[] }>('layers.json');
 
 /** A single-input layer (nn.Module's own forward is typed for any arity). */
 type Module = nn.Module & { forward(x: Tensor): Tensor };

@@ -4,7 +4,7 @@
  * For reduction 'mean'/'sum' the gradients are of the scalar loss; for 'none' they are of
  * (output * gOut).sum() with a stored random gOut.
  */
-import { readFileSync } from 'node:fs';
+import { fixtureBackends, loadTorchFixture } from '../helpers/backends.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { losses, setBackend, tensor, type Tensor } from '../../src/index.js';
 import { expectTensorClose, type FixtureTensor } from '../helpers/close.js';
@@ -20,24 +20,9 @@ interface LossCase {
   grads: Record<string, FixtureTensor>;
 }
 
-/**
- * The fixture cases run on each kernel backend: js always; wasm when this runtime can start it
- * (reported as skipped otherwise). With AELAB_BACKEND=wasm, wasm is required: if it cannot
- * start, the suite fails instead of skipping.
- */
-const wasmStarts = await setBackend('wasm').then(
-  () => true,
-  () => false,
-);
-await setBackend('js');
-const BACKENDS = [
-  { name: 'js', run: true },
-  { name: 'wasm', run: wasmStarts || process.env.AELAB_BACKEND === 'wasm' },
-] as const;
+const BACKENDS = await fixtureBackends();
 
-const fixture = JSON.parse(
-  readFileSync(new URL('../fixtures/torch/losses.json', import.meta.url), 'utf8'),
-) as { cases: LossCase[] };
+const fixture = loadTorchFixture<{ cases: LossCase[] }>('losses.json');
 
 type LossFn = (...args: unknown[]) => Tensor;
 

@@ -3,7 +3,7 @@
  * tools/gen_torch_fixtures.py): two parameters (a 3x4 matrix and a 4-vector), five steps with
  * stored gradients, parameter values compared after every step.
  */
-import { readFileSync } from 'node:fs';
+import { fixtureBackends, loadTorchFixture } from '../helpers/backends.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { optim, setBackend, tensor, type Tensor } from '../../src/index.js';
 import { expectNumberClose, expectTensorClose, type FixtureTensor } from '../helpers/close.js';
@@ -29,24 +29,9 @@ interface ClipCase {
   clipped: FixtureTensor[];
 }
 
-/**
- * The fixture cases run on each kernel backend: js always; wasm when this runtime can start it
- * (reported as skipped otherwise). With AELAB_BACKEND=wasm, wasm is required: if it cannot
- * start, the suite fails instead of skipping.
- */
-const wasmStarts = await setBackend('wasm').then(
-  () => true,
-  () => false,
-);
-await setBackend('js');
-const BACKENDS = [
-  { name: 'js', run: true },
-  { name: 'wasm', run: wasmStarts || process.env.AELAB_BACKEND === 'wasm' },
-] as const;
+const BACKENDS = await fixtureBackends();
 
-const fixture = JSON.parse(
-  readFileSync(new URL('../fixtures/torch/optimizers.json', import.meta.url), 'utf8'),
-) as { optimizers: OptCase[]; clipGradNorm: ClipCase[] };
+const fixture = loadTorchFixture<{ optimizers: OptCase[]; clipGradNorm: ClipCase[] }>('optimizers.json');
 
 interface Optimizer {
   zeroGrad(): void;
