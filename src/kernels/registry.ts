@@ -51,11 +51,8 @@ export async function setBackend(which: BackendName | Backend, opts: SetBackendO
     if (!b) {
       const mod = await import('./wasm/index.js');
       if (!mod.wasmSimdSupported()) throw new Error('setBackend: this runtime has no WebAssembly SIMD; use the js backend');
-      // Worker threads only when asked for (opts.threads or AELAB_THREADS): the threaded pool has
-      // shown an intermittent hang under heavy load, so the default is the single-threaded wasm
-      // backend, which is reliable and already 5–8× the js backend.
-      const envThreads = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.AELAB_THREADS;
-      b = await mod.createWasmBackend({ threads: opts.threads ?? (envThreads ? Number(envThreads) : 1) });
+      // Threads: opts.threads, else AELAB_THREADS, else the number of cores (createWasmBackend).
+      b = await mod.createWasmBackend(opts.threads === undefined ? {} : { threads: opts.threads });
       created.set(key, b);
     }
     useBackend(b);
