@@ -23,7 +23,7 @@ export default defineConfig({
           name: 'wasm',
           include: ['test/**/*.test.ts'],
           exclude: ['test/data/**', 'test/io/**', 'test/viz/**', 'test/cli/**', 'test/kernels/**'],
-          env: { AELAB_BACKEND: 'wasm' },
+          env: { AELAB_BACKEND: 'wasm', AELAB_POISON_UNINIT: '1' },
         },
       },
     ],

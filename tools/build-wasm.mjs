@@ -7,6 +7,7 @@
 //   node tools/build-wasm.mjs            build (skipped when the output is newer than the sources)
 //   node tools/build-wasm.mjs --force    always rebuild
 //   node tools/build-wasm.mjs --wat      also write the text format to src/kernels/wasm/build/
+//   node tools/build-wasm.mjs --names    keep function names (for profiles: node --cpu-prof)
 //
 // Flags: -O3 with shrink level 0 (speed), --noAssert (no bounds checks: the JS side validates),
 // SIMD + threads, the memory imported from env.memory as a shared memory (so worker threads
@@ -23,6 +24,7 @@ const buildDir = join(root, 'src', 'kernels', 'wasm', 'build');
 const outTs = join(root, 'src', 'kernels', 'wasm', 'module.generated.ts');
 const force = process.argv.includes('--force');
 const wantWat = process.argv.includes('--wat');
+const wantNames = process.argv.includes('--names');
 
 // Must match the control block reserved by the JS side (src/kernels/wasm/memory.ts): static data
 // of the module has to end below it.
@@ -34,7 +36,7 @@ const INITIAL_PAGES = 32;
 
 const sources = readdirSync(srcDir).filter((f) => f.endsWith('.ts'));
 const newestSource = Math.max(...sources.map((f) => statSync(join(srcDir, f)).mtimeMs), statSync(fileURLToPath(import.meta.url)).mtimeMs);
-if (!force && !wantWat && existsSync(outTs) && statSync(outTs).mtimeMs > newestSource) {
+if (!force && !wantWat && !wantNames && existsSync(outTs) && statSync(outTs).mtimeMs > newestSource) {
   process.exit(0);
 }
 
@@ -53,6 +55,7 @@ function compile(relaxed) {
     join(srcDir, 'index.ts'),
     ...['-o', wasmFile],
     ...(wantWat ? ['-t', join(buildDir, `${name}.wat`)] : []),
+    ...(wantNames ? ['--debug'] : []),
     ...['-O3', '--shrinkLevel', '0', '--converge', '--noAssert'],
     ...['--runtime', 'stub', '--use', 'abort='],
     ...['--enable', relaxed ? 'simd,threads,relaxed-simd' : 'simd,threads'],

@@ -7,7 +7,7 @@
 import type { Conv2dParams, Pool2dParams } from '../kernels/backend.js';
 import { getBackend } from '../kernels/registry.js';
 import { Tensor } from '../tensor/tensor.js';
-import { add, div, eq, gt, log, mul, neg, pow, sign, unaryGrad, unaryOp, where } from '../ops/elementwise.js';
+import { add, binaryCrossEntropyGrad, clamp, div, eq, ge, gt, le, log, maximum, mul, neg, pow, sign, sub, unaryGrad, unaryOp, where } from '../ops/elementwise.js';
 import { conv2d, conv2dWeightGrad, convTranspose2d } from '../ops/conv.js';
 import { mm } from '../ops/linalg.js';
 import { sum } from '../ops/reduce.js';
@@ -53,6 +53,16 @@ defineGradRules({
     const ma = add(gt(a, b), mul(eq(a, b), 0.5));
     return [sumTo(mul(g, ma), a.shape), sumTo(mul(g, unaryOp('rsubScalar', ma, 1)), b.shape)];
   },
+  // bce(p, y) = −[y·lp + (1−y)·lq], lp = max(log p, −100), lq = max(log(1−p), −100):
+  // d/dp by the fused kernel, d/dy = lq − lp.
+  bce: (g, n) => {
+    const [p, y] = n.inputs as [Tensor, Tensor];
+    const clampedLog = (x: Tensor) => maximum(log(clamp(x, 2 ** -149)), -100);
+    return [
+      p.requiresGrad ? sumTo(mul(g, binaryCrossEntropyGrad(p, y)), p.shape) : null,
+      y.requiresGrad ? sumTo(mul(g, sub(clampedLog(sub(1, p)), clampedLog(p))), y.shape) : null,
+    ];
+  },
   minimum: (g, n) => {
     const [a, b] = n.inputs as [Tensor, Tensor];
     const ma = add(gt(b, a), mul(eq(a, b), 0.5));
@@ -84,11 +94,7 @@ defineGradRules({
     const x = n.inputs[0]!;
     const lo = s<number>(n, 'lo');
     const hi = s<number>(n, 'hi');
-    const inside = Tensor.empty(x.shape);
-    const d = inside.data;
-    const xd = x.data;
-    for (let i = 0; i < d.length; i++) d[i] = xd[i]! >= lo && xd[i]! <= hi ? 1 : 0;
-    return [mul(g, inside)];
+    return [mul(g, mul(ge(x, lo), le(x, hi)))];
   },
   where: (g, n) => {
     const cond = s<Float32Array>(n, 'cond');

@@ -53,7 +53,11 @@ export type BinaryOp =
   | 'lt'
   | 'le'
   | 'eq'
-  | 'ne';
+  | 'ne'
+  /** Binary cross-entropy of probability a against target b, each log clamped at −100 (losses.bce). */
+  | 'bce'
+  /** d bce(a, b) / da, 0 where a log's clamp is active. */
+  | 'bceGrad';
 
 export type ReduceOp = 'sum' | 'max' | 'min';
 
@@ -134,8 +138,11 @@ export interface SgdParams {
 export interface Backend {
   readonly name: string;
 
-  /** A zero-filled array of n floats owned by this backend. */
-  alloc(n: number): F32;
+  /**
+   * An array of n floats owned by this backend, zero-filled unless `zeroed` is false: then its
+   * contents are unspecified and the caller must write every element (kernel outputs).
+   */
+  alloc(n: number, zeroed?: boolean): F32;
   /** Returns memory to the backend; the array must not be used afterwards. No-op for js. */
   free(a: F32): void;
   /** Bytes currently handed out by alloc and not freed (0 when the backend does not track it). */

@@ -11,7 +11,7 @@ function binary(op: BinaryOp, a: TensorLike, b: TensorLike, differentiable: bool
   checkTensor(op, A, 'first input');
   checkTensor(op, B, 'second input');
   const outShape = broadcastShapes(op, A.shape, B.shape);
-  const out = Tensor.empty(outShape);
+  const out = Tensor.uninit(outShape);
   const r = outShape.length;
   getBackend().binary(op, A.data, padShape(A.shape, r), B.data, padShape(B.shape, r), out.data, outShape);
   return differentiable ? record(out, op, [A, B]) : out;
@@ -19,14 +19,14 @@ function binary(op: BinaryOp, a: TensorLike, b: TensorLike, differentiable: bool
 
 export function unaryOp(op: UnaryOp, x: Tensor, p = 0): Tensor {
   checkTensor(op, x);
-  const out = Tensor.empty(x.shape);
+  const out = Tensor.uninit(x.shape);
   getBackend().unary(op, x.data, out.data, p);
   return op === 'sign' ? out : record(out, op, [x], { p });
 }
 
 /** g · f'(x) by a fused kernel (not itself differentiable). `x` is the output y for sigmoid/tanh. */
 export function unaryGrad(op: UnaryGradOp, x: Tensor, g: Tensor, p = 0): Tensor {
-  const out = Tensor.empty(x.shape);
+  const out = Tensor.uninit(x.shape);
   getBackend().unaryGrad(op, x.data, g.data, out.data, p);
   return out;
 }
@@ -68,6 +68,13 @@ export const lt = (a: TensorLike, b: TensorLike): Tensor => binary('lt', a, b, f
 export const le = (a: TensorLike, b: TensorLike): Tensor => binary('le', a, b, false);
 export const eq = (a: TensorLike, b: TensorLike): Tensor => binary('eq', a, b, false);
 export const ne = (a: TensorLike, b: TensorLike): Tensor => binary('ne', a, b, false);
+/**
+ * Elementwise binary cross-entropy −[y log p + (1−y) log(1−p)] of probabilities p against
+ * targets y, each log clamped at −100 (as PyTorch), in one fused kernel (losses.bce reduces it).
+ */
+export const binaryCrossEntropy = (p: TensorLike, y: TensorLike): Tensor => binary('bce', p, y, true);
+/** Its derivative in p (a kernel, not differentiable): 0 where a log's clamp is active. */
+export const binaryCrossEntropyGrad = (p: TensorLike, y: TensorLike): Tensor => binary('bceGrad', p, y, false);
 
 export const neg = (x: Tensor): Tensor => unaryOp('neg', x);
 export const exp = (x: Tensor): Tensor => unaryOp('exp', x);
@@ -118,7 +125,7 @@ function reshapeShared(a: Tensor, shape: number[]): Tensor {
 export function clamp(x: Tensor, lo = -Infinity, hi = Infinity): Tensor {
   checkTensor('clamp', x);
   if (lo > hi) throw new Error(`clamp: min ${lo} is greater than max ${hi}`);
-  const out = Tensor.empty(x.shape);
+  const out = Tensor.uninit(x.shape);
   getBackend().clamp(x.data, lo, hi, out.data);
   return record(out, 'clamp', [x], { lo, hi });
 }
@@ -132,14 +139,14 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const c = expandData(cond, shape);
   const ea = expandData(A, shape);
   const eb = expandData(B, shape);
-  const out = Tensor.empty(shape);
+  const out = Tensor.uninit(shape);
   getBackend().where(c, ea, eb, out.data);
   return record(out, 'where', [A, B], { cond: new Float32Array(c) });
 }
 
 function expandData(t: Tensor, shape: number[]): Float32Array {
   if (t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return t.data;
-  const out = Tensor.empty(shape);
+  const out = Tensor.uninit(shape);
   getBackend().expand(t.data, padShape(t.shape, shape.length), out.data, shape);
   return out.data;
 }

@@ -31,7 +31,7 @@ export function mm(a: Tensor, b: Tensor, transA = false, transB = false): Tensor
     throw new Error(`matmul: batch dims ${fmt(aBatch)} and ${fmt(bBatch)} differ`);
   const batchShape = aBatch.length > 0 ? aBatch : bBatch;
   const batch = batchShape.reduce((x, y) => x * y, 1);
-  const out = Tensor.empty([...batchShape, M, N]);
+  const out = Tensor.uninit([...batchShape, M, N]);
   getBackend().matmul(a.data, b.data, out.data, {
     batch,
     M,

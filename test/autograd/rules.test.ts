@@ -9,6 +9,7 @@ import {
   abs,
   add,
   avgPool2d,
+  binaryCrossEntropy,
   clamp,
   clone,
   concat,
@@ -63,6 +64,8 @@ const cases: Record<string, () => [(...xs: Tensor[]) => Tensor, Tensor[]]> = {
     maximum,
     [tensor([0.1, 0.5, 0.9], undefined, { requiresGrad: true }), tensor([[0.3], [0.7]], undefined, { requiresGrad: true })],
   ],
+  // probabilities well inside (0, 1) and soft targets, both differentiated
+  bce: () => [binaryCrossEntropy, [uniform([2, 3], 0.3, 0.7, 60), uniform([2, 3], 0, 1, 61)]],
   minimum: () => [
     minimum,
     [tensor([0.1, 0.5, 0.9], undefined, { requiresGrad: true }), tensor([[0.3], [0.7]], undefined, { requiresGrad: true })],

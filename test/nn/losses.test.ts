@@ -100,6 +100,24 @@ describe('BCE is the Bernoulli negative log-likelihood', () => {
     expect(q.grad!.toList().every(Number.isFinite), `grad ${q.grad!.toList()}`).toBe(true);
   });
 
+  it('BCE at the −100 clamp: denormal probabilities, loss and gradient on either side of e^−100', () => {
+    // 27·2^−149 is the smallest float32 whose log is above −100, 26·2^−149 the largest below
+    const above = 27 * 2 ** -149;
+    const below = 26 * 2 ** -149;
+    const q = tensor([above, below, 2 ** -149, 1e-30, 0.25], undefined, { requiresGrad: true });
+    const t = tensor([1, 1, 1, 1, 1]);
+    const l = losses.bce(q, t, { reduction: 'none' });
+    expectClose(l.data, [-Math.log(above), 100, 100, -Math.log(Math.fround(1e-30)), -Math.log(0.25)], 1e-6);
+    sum(l).backward();
+    const g = q.grad!.toList();
+    // d/dp −log p = −1/p where the clamp is inactive (overflowing to −∞ in float32 near 0), 0 where active
+    expect(g[0]).toBe(-Infinity);
+    expect(g[1]).toBe(0);
+    expect(g[2]).toBe(0);
+    expect(g[3]! / -1e30).toBeCloseTo(1, 5);
+    expect(g[4]).toBeCloseTo(-4, 5);
+  });
+
   it('a saturated sigmoid output (float32 rounds it to exactly 1) still trains with BCE: no NaN', () => {
     const z = tensor([30, -30, 0.3], undefined, { requiresGrad: true });
     const t = tensor([1, 0, 1]);

@@ -164,6 +164,17 @@ function unaryGrad(op: UnaryGradOp, x: F32, g: F32, out: F32, p: number): void {
   }
 }
 
+/** The smallest positive float32 (a denormal): its log, −103.3, is below the −100 clamp. */
+const TINY_F32 = 2 ** -149;
+
+/** 27·2^−149, the smallest float32 whose log is above −100: the clamp is inactive from it up. */
+const E100_F32 = 27 * 2 ** -149;
+
+/** log(max(x, TINY)) clamped below at −100 (PyTorch's binary_cross_entropy clamp). */
+function bceLog(x: number): number {
+  return Math.max(Math.log(Math.max(x, TINY_F32)), -100);
+}
+
 /** Applies a binary op elementwise; `f` is selected once per call, and the loops are specialised. */
 function binaryScalarFn(op: BinaryOp): (a: number, b: number) => number {
   switch (op) {
@@ -193,6 +204,13 @@ function binaryScalarFn(op: BinaryOp): (a: number, b: number) => number {
       return (a, b) => (a === b ? 1 : 0);
     case 'ne':
       return (a, b) => (a !== b ? 1 : 0);
+    case 'bce':
+      return (p, y) => -(y * bceLog(p) + (1 - y) * bceLog(Math.fround(1 - p)));
+    case 'bceGrad':
+      return (p, y) => {
+        const q = Math.fround(1 - p);
+        return (q >= E100_F32 ? (1 - y) / q : 0) - (p >= E100_F32 ? y / p : 0);
+      };
     default:
       throw new Error(`js backend: unknown binary op '${op as string}'`);
   }

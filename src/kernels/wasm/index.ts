@@ -137,6 +137,8 @@ const BINARY_CODES: Record<BinaryOp, number> = {
   le: 10,
   eq: 11,
   ne: 12,
+  bce: 13,
+  bceGrad: 14,
 };
 const REDUCE_CODES: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
 
@@ -344,7 +346,8 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
     argsOffset: ARGS_OFFSET,
     threads,
   });
-  return new WasmBackendImpl(new Heap(memory, maxPages), pool, gemmScratch, shared, relaxed ? 'relaxed-simd' : 'simd');
+  const mem: MemOps = { fill: exports.fillF32 as MemOps['fill'], copy: exports.copyF32 as MemOps['copy'] };
+  return new WasmBackendImpl(new Heap(memory, maxPages), pool, gemmScratch, shared, relaxed ? 'relaxed-simd' : 'simd', mem);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,6 +463,18 @@ function checkLen(op: string, name: string, a: F32, need: number): void {
 // ---------------------------------------------------------------------------------------------
 // The backend
 
+/**
+ * AELAB_POISON_UNINIT=1 fills memory handed out without zeroing (Tensor.uninit) with NaN, so a
+ * kernel that leaves part of its output unwritten shows up in tests (the wasm test project sets it).
+ */
+const POISON_UNINIT = typeof process !== 'undefined' && process.env?.AELAB_POISON_UNINIT === '1';
+
+/** Bulk memory operations, called directly (they are memory-bound: no threads). */
+interface MemOps {
+  fill(p: number, n: number, v: number): void;
+  copy(dst: number, src: number, n: number): void;
+}
+
 class WasmBackendImpl implements WasmBackend {
   readonly name = 'wasm';
   readonly threads: number;
@@ -477,8 +492,11 @@ class WasmBackendImpl implements WasmBackend {
   private readonly temps: number[] = [];
   private readonly backs: [number, F32][] = [];
 
-  constructor(heap: Heap, pool: ThreadPool, gemmScratch: number, stableViews: boolean, simd: 'simd' | 'relaxed-simd') {
+  private readonly mem: MemOps;
+
+  constructor(heap: Heap, pool: ThreadPool, gemmScratch: number, stableViews: boolean, simd: 'simd' | 'relaxed-simd', mem: MemOps) {
     this.simd = simd;
+    this.mem = mem;
     this.heap = heap;
     this.pool = pool;
     this.threads = pool.threads;
@@ -504,15 +522,16 @@ class WasmBackendImpl implements WasmBackend {
 
   // --- memory -------------------------------------------------------------------------------
 
-  alloc(n: number): F32 {
+  alloc(n: number, zeroed = true): F32 {
     if (!Number.isInteger(n) || n < 0) throw new Error(`wasm backend alloc: invalid length ${n}`);
     // Without shared memory a growth would detach every view handed out, so arrays then live
     // in JS and kernels copy them through wasm memory.
     if (!this.stableViews) return new Float32Array(n);
     const off = this.heap.alloc(n * 4, true);
-    const view = this.heap.f32(off, n);
-    if (!this.heap.lastWasFresh) view.fill(0);
-    return view;
+    if (zeroed) {
+      if (!this.heap.lastWasFresh) this.mem.fill(off, n, 0);
+    } else if (POISON_UNINIT) this.mem.fill(off, n, NaN);
+    return this.heap.f32(off, n);
   }
 
   free(a: F32): void {
@@ -594,11 +613,14 @@ class WasmBackendImpl implements WasmBackend {
   // --- simple kernels -------------------------------------------------------------------------
 
   fill(out: F32, value: number): void {
-    out.fill(value);
+    if (this.heap.owns(out)) this.mem.fill(out.byteOffset, out.length, value);
+    else out.fill(value);
   }
 
   copy(src: F32, out: F32): void {
-    out.set(src.length === out.length ? src : src.subarray(0, out.length));
+    const n = Math.min(src.length, out.length);
+    if (this.heap.owns(src) && this.heap.owns(out)) this.mem.copy(out.byteOffset, src.byteOffset, n);
+    else out.set(src.length === n ? src : src.subarray(0, n));
   }
 
   unary(op: UnaryOp, x: F32, out: F32, p: number): void {
@@ -642,7 +664,8 @@ class WasmBackendImpl implements WasmBackend {
     }
     this.setArgs(0, code, plan.mode, this.inp(a), this.inp(b), this.outp(out, false), plan.d0, plan.d1, plan.d2);
     const rows = plan.mode <= 2 ? n : plan.mode <= 6 ? plan.d0 : plan.d0 * plan.d1;
-    const nth = rows >= this.threads ? this.par(n, op === 'pow' ? PAR_ELEMS_HEAVY : PAR_ELEMS) : 1;
+    const heavy = op === 'pow' || op === 'bce' || op === 'bceGrad';
+    const nth = rows >= this.threads ? this.par(n, heavy ? PAR_ELEMS_HEAVY : PAR_ELEMS) : 1;
     this.run(K.binary, nth);
   }
 

@@ -247,3 +247,38 @@ export function storePartial(p: usize, v: v128, cnt: i32): void {
 export function zeroF32(p: usize, n: i32): void {
   memory.fill(p, 0, <usize>n << 2);
 }
+
+/**
+ * Fills n floats at p with v (called directly from JS, not through the thread pool: JS's
+ * TypedArray fill and set are ~8× slower on shared memory than these bulk operations).
+ */
+export function fillF32(p: usize, n: i32, v: f32): void {
+  // (No memory.fill: on shared memory V8 runs it as a slow runtime call.)
+  const vv = f32x4.splat(v);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const o = p + (<usize>i << 2);
+    v128.store(o, vv);
+    v128.store(o, vv, 16);
+    v128.store(o, vv, 32);
+    v128.store(o, vv, 48);
+  }
+  for (; i + 4 <= n; i += 4) v128.store(p + (<usize>i << 2), vv);
+  for (; i < n; i++) store<f32>(p + (<usize>i << 2), v);
+}
+
+/** Copies n floats from src to dst (memmove semantics). */
+export function copyF32(dst: usize, src: usize, n: i32): void {
+  if (dst <= src || dst >= src + (<usize>n << 2)) {
+    let i = 0;
+    for (; i + 16 <= n; i += 16) {
+      const o = <usize>i << 2;
+      const a = v128.load(src + o), b = v128.load(src + o, 16), c = v128.load(src + o, 32), d = v128.load(src + o, 48);
+      v128.store(dst + o, a);
+      v128.store(dst + o, b, 16);
+      v128.store(dst + o, c, 32);
+      v128.store(dst + o, d, 48);
+    }
+    for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+  } else memory.copy(dst, src, <usize>n << 2);
+}

@@ -157,7 +157,8 @@ function gradItem(op: i32, x: usize, g: usize, out: usize, lo: i32, hi: i32, p: 
 
 // ---------------------------------------------------------------------------------------------
 // binary: 0 add, 1 sub, 2 mul, 3 div, 4 pow, 5 maximum, 6 minimum, 7 gt, 8 ge, 9 lt, 10 le,
-// 11 eq, 12 ne (comparisons give 1 or 0).
+// 11 eq, 12 ne (comparisons give 1 or 0), 13 bce, 14 bceGrad (binary cross-entropy of
+// probability a against target b and its derivative in a, as losses.bce defines them).
 
 @final class BAdd { @inline f(a: v128, b: v128): v128 { return f32x4.add(a, b); } }
 @final class BSub { @inline f(a: v128, b: v128): v128 { return f32x4.sub(a, b); } }
@@ -172,6 +173,30 @@ function gradItem(op: i32, x: usize, g: usize, out: usize, lo: i32, hi: i32, p: 
 @final class BLe { @inline f(a: v128, b: v128): v128 { return v128.and(f32x4.le(a, b), ONE); } }
 @final class BEq { @inline f(a: v128, b: v128): v128 { return v128.and(f32x4.eq(a, b), ONE); } }
 @final class BNe { @inline f(a: v128, b: v128): v128 { return v128.and(f32x4.ne(a, b), ONE); } }
+
+// log(max(x, TINY)) clamped at −100; TINY (2^−149, the smallest denormal) has log −103.3.
+const TINY = f32x4.splat(reinterpret<f32>(1));
+const M100 = f32x4.splat(-100);
+@inline function bceLog(x: v128): v128 { return f32x4.max(logV(f32x4.max(x, TINY)), M100); }
+/** −[y log p + (1−y) log(1−p)] with both logs clamped at −100. */
+@final class BBce {
+  @inline f(p: v128, y: v128): v128 {
+    const lp = bceLog(p), lq = bceLog(f32x4.sub(ONE, p));
+    return f32x4.neg(f32x4.add(f32x4.mul(y, lp), f32x4.mul(f32x4.sub(ONE, y), lq)));
+  }
+}
+// 27·2^−149 (a denormal) is the smallest float32 whose log is above −100 (−99.98; 26·2^−149
+// gives −100.02): the log clamp is inactive exactly when x ≥ E100.
+const E100 = f32x4.splat(reinterpret<f32>(27));
+/** (1−y)/(1−p) − y/p, each term 0 where its log is clamped (the clamp's gradient). */
+@final class BBceGrad {
+  @inline f(p: v128, y: v128): v128 {
+    const q = f32x4.sub(ONE, p);
+    const gp = v128.and(f32x4.ge(p, E100), f32x4.div(y, p));
+    const gq = v128.and(f32x4.ge(q, E100), f32x4.div(f32x4.sub(ONE, y), q));
+    return f32x4.sub(gq, gp);
+  }
+}
 
 // Three loop shapes over n elements: vector ⊕ vector, scalar ⊕ vector, vector ⊕ scalar
 // (separate loops: V8 does not unswitch loop-invariant branches).
@@ -228,7 +253,9 @@ function runVV(op: i32, a: usize, b: usize, out: usize, n: i32): void {
     case 9: loopVV<BLt>(a, b, out, n); break;
     case 10: loopVV<BLe>(a, b, out, n); break;
     case 11: loopVV<BEq>(a, b, out, n); break;
-    default: loopVV<BNe>(a, b, out, n); break;
+    case 12: loopVV<BNe>(a, b, out, n); break;
+    case 13: loopVV<BBce>(a, b, out, n); break;
+    default: loopVV<BBceGrad>(a, b, out, n); break;
   }
 }
 function runSV(op: i32, s: f32, b: usize, out: usize, n: i32): void {
@@ -245,7 +272,9 @@ function runSV(op: i32, s: f32, b: usize, out: usize, n: i32): void {
     case 9: loopSV<BLt>(s, b, out, n); break;
     case 10: loopSV<BLe>(s, b, out, n); break;
     case 11: loopSV<BEq>(s, b, out, n); break;
-    default: loopSV<BNe>(s, b, out, n); break;
+    case 12: loopSV<BNe>(s, b, out, n); break;
+    case 13: loopSV<BBce>(s, b, out, n); break;
+    default: loopSV<BBceGrad>(s, b, out, n); break;
   }
 }
 function runVS(op: i32, a: usize, s: f32, out: usize, n: i32): void {
@@ -262,7 +291,9 @@ function runVS(op: i32, a: usize, s: f32, out: usize, n: i32): void {
     case 9: loopVS<BLt>(a, s, out, n); break;
     case 10: loopVS<BLe>(a, s, out, n); break;
     case 11: loopVS<BEq>(a, s, out, n); break;
-    default: loopVS<BNe>(a, s, out, n); break;
+    case 12: loopVS<BNe>(a, s, out, n); break;
+    case 13: loopVS<BBce>(a, s, out, n); break;
+    default: loopVS<BBceGrad>(a, s, out, n); break;
   }
 }
 

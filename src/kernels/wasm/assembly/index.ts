@@ -5,7 +5,7 @@ export { matmul, gemmScratchBytes } from './gemm';
 export { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv';
 export { unary, unaryGrad, binary, where, clamp } from './elementwise';
 export { reduce } from './reduce';
-export { ctrlOffset, claimedItems } from './common';
+export { ctrlOffset, claimedItems, fillF32, copyF32 } from './common';
 export { adamStep, sgdStep } from './optim';
 
 /** End of the module's static data; the JS allocator starts above its reserved region. */
