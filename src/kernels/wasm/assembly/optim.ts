@@ -1,41 +1,52 @@
 // Fused optimizer steps, in place, one pass over the parameter (PyTorch's formulas).
 
-import { argP, argI, argD, loadPartial, storePartial, joinItems, beginItems, nextItem, endItems, flatItems, flatLo, flatHi } from './common';
+import { argP, argI, argD, joinItems, beginItems, nextItem, endItems, flatItems, flatLo, flatHi } from './common';
 
+// The update of one vector (4 parameters) and, for the last n % 4, of one parameter: the scalar
+// version performs the same f32 operations in the same order, so every element gets the same
+// bits whichever path it takes. (No `full ? load : loadPartial` selects in the loop: wasm
+// compiles those to a bitselect that evaluates both sides, which made Adam 4× slower.)
 @inline function adamV(
-  pp: usize, gp: usize, mp: usize, vp: usize, xp: usize, cnt: i32,
+  pp: usize, gp: usize, mp: usize, vp: usize, xp: usize,
   b1: v128, nb1: v128, b2: v128, nb2: v128, wd: v128, decay: v128, stepSize: v128, invBc2s: v128, eps: v128,
   coupled: bool, decoupled: bool, ams: bool,
 ): void {
-  const full = cnt == 4;
-  let p = full ? v128.load(pp) : loadPartial(pp, cnt);
-  let g = full ? v128.load(gp) : loadPartial(gp, cnt);
-  let m = full ? v128.load(mp) : loadPartial(mp, cnt);
-  let v = full ? v128.load(vp) : loadPartial(vp, cnt);
+  let p = v128.load(pp), g = v128.load(gp), m = v128.load(mp), v = v128.load(vp);
   if (coupled) g = f32x4.add(g, f32x4.mul(p, wd)); // L2 penalty folded into the gradient
   if (decoupled) p = f32x4.mul(p, decay); // AdamW: p ← p·(1 − lr·wd)
   m = f32x4.add(f32x4.mul(m, b1), f32x4.mul(g, nb1)); // m ← β1·m + (1−β1)·g
   v = f32x4.add(f32x4.mul(v, b2), f32x4.mul(f32x4.mul(g, g), nb2)); // v ← β2·v + (1−β2)·g²
   let vhat = v;
   if (ams) {
-    const vx = full ? v128.load(xp) : loadPartial(xp, cnt);
-    vhat = f32x4.max(vx, v);
-    if (full) v128.store(xp, vhat);
-    else storePartial(xp, vhat, cnt);
+    vhat = f32x4.max(v128.load(xp), v);
+    v128.store(xp, vhat);
   }
   // p ← p − lr/(1−β1^t) · m / (√v̂ / √(1−β2^t) + ε), the inner division as a multiplication
   // by the reciprocal (one division per element instead of two: divps is the slow part).
   const denom = f32x4.add(f32x4.mul(f32x4.sqrt(vhat), invBc2s), eps);
-  p = f32x4.sub(p, f32x4.mul(stepSize, f32x4.div(m, denom)));
-  if (full) {
-    v128.store(pp, p);
-    v128.store(mp, m);
-    v128.store(vp, v);
-  } else {
-    storePartial(pp, p, cnt);
-    storePartial(mp, m, cnt);
-    storePartial(vp, v, cnt);
+  v128.store(pp, f32x4.sub(p, f32x4.mul(stepSize, f32x4.div(m, denom))));
+  v128.store(mp, m);
+  v128.store(vp, v);
+}
+@inline function adamS(
+  pp: usize, gp: usize, mp: usize, vp: usize, xp: usize,
+  b1: f32, nb1: f32, b2: f32, nb2: f32, wd: f32, decay: f32, stepSize: f32, invBc2s: f32, eps: f32,
+  coupled: bool, decoupled: bool, ams: bool,
+): void {
+  let p = load<f32>(pp), g = load<f32>(gp), m = load<f32>(mp), v = load<f32>(vp);
+  if (coupled) g = g + p * wd;
+  if (decoupled) p = p * decay;
+  m = m * b1 + g * nb1;
+  v = v * b2 + g * g * nb2;
+  let vhat = v;
+  if (ams) {
+    vhat = max<f32>(load<f32>(xp), v); // f32.max, NaN-propagating like f32x4.max
+    store<f32>(xp, vhat);
   }
+  const denom = Mathf.sqrt(vhat) * invBc2s + eps;
+  store<f32>(pp, p - stepSize * (m / denom));
+  store<f32>(mp, m);
+  store<f32>(vp, v);
 }
 
 /**
@@ -59,11 +70,18 @@ export function adamStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   const coupled = !decoupled && wdD != 0, dec = decoupled && wdD != 0;
   const total = flatItems(n, nth);
   beginItems(total);
+  const b1s = <f32>beta1, nb1s = <f32>(1 - beta1), b2s = <f32>beta2, nb2s = <f32>(1 - beta2);
+  const wds = <f32>wdD, decays = <f32>(1 - lr * wdD), steps = <f32>(lr / bc1), invs = <f32>(1 / Math.sqrt(bc2)), epss = <f32>epsD;
   for (let it = nextItem(); it >= 0; it = nextItem()) {
     const hi = flatHi(it, n, nth);
-    for (let i = flatLo(it, nth); i < hi; i += 4) {
+    let i = flatLo(it, nth);
+    for (; i + 4 <= hi; i += 4) {
       const o = <usize>i << 2;
-      adamV(p + o, g + o, m + o, v + o, vx + o, min(4, hi - i), b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps, coupled, dec, ams);
+      adamV(p + o, g + o, m + o, v + o, vx + o, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps, coupled, dec, ams);
+    }
+    for (; i < hi; i++) {
+      const o = <usize>i << 2;
+      adamS(p + o, g + o, m + o, v + o, vx + o, b1s, nb1s, b2s, nb2s, wds, decays, steps, invs, epss, coupled, dec, ams);
     }
   }
   endItems();
@@ -97,23 +115,34 @@ function sgdItem(
   pp: usize, gp: usize, bp: usize, lo: i32, hi: i32,
   lr: v128, mom: v128, damp: v128, wd: v128, decay: bool, useBuf: bool, nesterov: bool, first: bool,
 ): void {
-  for (let i = lo; i < hi; i += 4) {
-    const o = <usize>i << 2, cnt = min(4, hi - i), full = cnt == 4;
-    let p = full ? v128.load(pp + o) : loadPartial(pp + o, cnt);
-    let d = full ? v128.load(gp + o) : loadPartial(gp + o, cnt);
+  let i = lo;
+  for (; i + 4 <= hi; i += 4) {
+    const o = <usize>i << 2;
+    const p = v128.load(pp + o);
+    let d = v128.load(gp + o);
     if (decay) d = f32x4.add(d, f32x4.mul(p, wd));
     if (useBuf) {
       let b = d;
-      if (!first) {
-        b = full ? v128.load(bp + o) : loadPartial(bp + o, cnt);
-        b = f32x4.add(f32x4.mul(b, mom), f32x4.mul(d, damp));
-      }
-      if (full) v128.store(bp + o, b);
-      else storePartial(bp + o, b, cnt);
+      if (!first) b = f32x4.add(f32x4.mul(v128.load(bp + o), mom), f32x4.mul(d, damp));
+      v128.store(bp + o, b);
       d = nesterov ? f32x4.add(d, f32x4.mul(b, mom)) : b;
     }
-    p = f32x4.sub(p, f32x4.mul(d, lr));
-    if (full) v128.store(pp + o, p);
-    else storePartial(pp + o, p, cnt);
+    v128.store(pp + o, f32x4.sub(p, f32x4.mul(d, lr)));
+  }
+  // The last n % 4: the same f32 operations, one lane at a time.
+  const lrs = f32x4.extract_lane(lr, 0), moms = f32x4.extract_lane(mom, 0);
+  const damps = f32x4.extract_lane(damp, 0), wds = f32x4.extract_lane(wd, 0);
+  for (; i < hi; i++) {
+    const o = <usize>i << 2;
+    const p = load<f32>(pp + o);
+    let d = load<f32>(gp + o);
+    if (decay) d = d + p * wds;
+    if (useBuf) {
+      let b = d;
+      if (!first) b = load<f32>(bp + o) * moms + d * damps;
+      store<f32>(bp + o, b);
+      d = nesterov ? d + b * moms : b;
+    }
+    store<f32>(pp + o, p - d * lrs);
   }
 }
