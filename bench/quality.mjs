@@ -5,11 +5,20 @@
  *   vae   PyTorch's examples/vae (784-400-20, ReLU, sigmoid, BCE summed + KL, Adam 1e-3, batch 128):
  *         test negative ELBO (nats per image) and seconds per epoch, aelab vs bench/torch_ref.py.
  *         Target: within 1% of PyTorch's ELBO, and faster per epoch.
- *   mlp   classifier 784-512-256-10 (ReLU, Adam 1e-3, batch 128): test accuracy ≥ 89%.
+ *   mlp   classifier 784-512-256-10 (ReLU, no dropout, Adam 1e-3, batch 128, inputs in [0, 1]) with
+ *         the learning rate annealed to 0 over the epochs (schedule 'cosine', stepped once per
+ *         epoch): test accuracy of the last epoch ≥ 89%. With a constant learning rate the last
+ *         epoch lands wherever Adam's noise leaves it: 88.35–88.65% here and 88.2–88.4% in PyTorch
+ *         (bench/torch_ref.py --mlp-quality, the same recipe), against 89.6% (PyTorch 89.3–89.5%) with
+ *         cosine annealing. Standardising the inputs (mean 0.2860, std 0.3530) did not help
+ *         (PyTorch: 88.1–88.9%), and dropout 0.2 needs more than 10 epochs to pay off (88.95–89.13%).
+ *         --mlp-schedule none|cosine|… and --mlp-dropout P override the recipe.
  *   cnn   the default CNN classifier: test accuracy ≥ 91%.
  *   pca   dense AE with a 32-d code vs PCA with 32 components: test reconstruction MSE per pixel.
  *
- * Usage: node bench/quality.mjs [--only vae,mlp,cnn,pca] [--epochs 10] [--json] [--no-torch]
+ * Usage: node bench/quality.mjs [--only vae,mlp,cnn,pca] [--epochs 10] [--seed 1] [--json] [--no-torch]
+ *        [--mlp-schedule cosine] [--mlp-dropout 0]
+ * Every model is seeded (--seed: weights, data order, dropout), so a run is reproducible.
  * Runs against dist/ (npm run build).
  */
 import { spawnSync } from 'node:child_process';
@@ -26,6 +35,13 @@ const opt = (name, dflt) => {
 const flag = (name) => args.includes(`--${name}`);
 const only = new Set(opt('only', 'vae,mlp,cnn,pca').split(','));
 const epochs = Number(opt('epochs', '10'));
+const seed = Number(opt('seed', '1'));
+const mlpSchedule = opt('mlp-schedule', 'cosine');
+const mlpDropout = Number(opt('mlp-dropout', '0'));
+if (!['none', 'step', 'exponential', 'cosine', 'plateau'].includes(mlpSchedule)) {
+  process.stderr.write(`--mlp-schedule: expected none, step, exponential, cosine or plateau, got '${mlpSchedule}'\n`);
+  process.exit(2);
+}
 const json = flag('json');
 const log = (s) => {
   if (!json) process.stderr.write(s + '\n');
@@ -45,9 +61,17 @@ log(`data: ${train.source}`);
 const shape = [train.channels, train.height, train.width];
 
 async function fit(config, tc, valSet = null) {
-  ae.manualSeed(1);
+  ae.manualSeed(seed);
   const model = ae.models.buildModel(config);
-  const trainer = new ae.Trainer(model, train, valSet, { ...ae.defaultTrainConfig, epochs, batchSize: 128, lr: 1e-3, optimizer: 'adam', seed: 1, ...tc });
+  const trainer = new ae.Trainer(model, train, valSet, {
+    ...ae.defaultTrainConfig,
+    epochs,
+    batchSize: 128,
+    lr: 1e-3,
+    optimizer: 'adam',
+    seed,
+    ...tc,
+  });
   const t0 = performance.now();
   const res = await trainer.fit();
   const seconds = (performance.now() - t0) / 1000;
@@ -64,7 +88,11 @@ if (only.has('vae')) {
   const row = { aelab: { negElbo: a.test.loss, recon: a.test.recon, kl: a.test.kl, secondsPerEpoch: a.perEpoch } };
   if (!flag('no-torch')) {
     log('vae: PyTorch …');
-    const r = spawnSync('/usr/bin/python3', [join(root, 'bench', 'torch_ref.py'), '--vae-quality', '--epochs', String(epochs), '--threads', '2', '--seed', '1'], { encoding: 'utf8' });
+    const r = spawnSync(
+      '/usr/bin/python3',
+      [join(root, 'bench', 'torch_ref.py'), '--vae-quality', '--epochs', String(epochs), '--threads', '2', '--seed', String(seed)],
+      { encoding: 'utf8' },
+    );
     if (r.status === 0) {
       const t = JSON.parse(r.stdout.trim().split('\n').pop());
       row.torch = { negElbo: t.testNegElboPerImage, secondsPerEpoch: t.secondsPerEpoch };
@@ -78,9 +106,42 @@ if (only.has('vae')) {
 
 if (only.has('mlp')) {
   log('mlp classifier …');
-  const cfg = ae.models.defaultConfig('mlp', shape, { hidden: [512, 256], activation: 'relu', numClasses: 10, dropout: 0.2 });
-  const a = await fit(cfg, {});
-  results.mlp = { testAccuracy: a.test.acc, testCe: a.test.ce ?? a.test.loss, secondsPerEpoch: a.perEpoch, target: 0.89 };
+  const cfg = ae.models.defaultConfig('mlp', shape, { hidden: [512, 256], activation: 'relu', numClasses: 10, dropout: mlpDropout });
+  const a = await fit(cfg, { schedule: mlpSchedule });
+  results.mlp = {
+    testAccuracy: a.test.acc,
+    testCe: a.test.ce ?? a.test.loss,
+    secondsPerEpoch: a.perEpoch,
+    target: 0.89,
+    schedule: mlpSchedule,
+    dropout: mlpDropout,
+    evaluated: 'last epoch',
+  };
+  if (!flag('no-torch') && ['none', 'cosine'].includes(mlpSchedule)) {
+    log('mlp classifier: PyTorch …');
+    const r = spawnSync(
+      '/usr/bin/python3',
+      [
+        join(root, 'bench', 'torch_ref.py'),
+        '--mlp-quality',
+        '--epochs',
+        String(epochs),
+        '--threads',
+        '2',
+        '--seed',
+        String(seed),
+        '--dropout',
+        String(mlpDropout),
+        '--schedule',
+        mlpSchedule,
+      ],
+      { encoding: 'utf8' },
+    );
+    if (r.status === 0) {
+      const t = JSON.parse(r.stdout.trim().split('\n').pop());
+      results.mlp.torch = { testAccuracy: t.testAccuracy, testCe: t.testCe, secondsPerEpoch: t.secondsPerEpoch };
+    } else results.mlp.torch = { error: (r.stderr || r.error?.message || 'failed').trim().split('\n').pop() };
+  }
   log(JSON.stringify(results.mlp));
 }
 
@@ -119,21 +180,30 @@ if (only.has('pca')) {
   log(JSON.stringify(results.aeVsPca));
 }
 
-if (json) process.stdout.write(JSON.stringify({ backend: backend.name, epochs, results }, null, 2) + '\n');
+if (json) process.stdout.write(JSON.stringify({ backend: backend.name, epochs, seed, results }, null, 2) + '\n');
 else {
   const lines = [`\nFashion-MNIST quality (${epochs} epochs, backend ${backend.name})`];
   if (results.vae) {
     const v = results.vae;
     lines.push(
       `VAE 784-400-20   test −ELBO  aelab ${v.aelab.negElbo.toFixed(2)} nats` +
-        (v.torch?.negElbo ? ` | PyTorch ${v.torch.negElbo.toFixed(2)} | gap ${v.elboGapPercent.toFixed(2)}% (target ≤ 1%)` : ` | PyTorch: ${v.torch?.error ?? 'skipped'}`),
+        (v.torch?.negElbo
+          ? ` | PyTorch ${v.torch.negElbo.toFixed(2)} | gap ${v.elboGapPercent.toFixed(2)}% (target ≤ 1%)`
+          : ` | PyTorch: ${v.torch?.error ?? 'skipped'}`),
     );
     lines.push(
       `                 s/epoch     aelab ${v.aelab.secondsPerEpoch.toFixed(1)}` +
         (v.torch?.secondsPerEpoch ? ` | PyTorch ${v.torch.secondsPerEpoch.toFixed(1)} | ${v.speedup.toFixed(2)}× (target > 1)` : ''),
     );
   }
-  if (results.mlp) lines.push(`MLP 784-512-256-10  test accuracy ${(100 * results.mlp.testAccuracy).toFixed(2)}% (target ≥ 89%)`);
+  if (results.mlp)
+    lines.push(
+      `MLP 784-512-256-10  test accuracy ${(100 * results.mlp.testAccuracy).toFixed(2)}%` +
+        (results.mlp.torch?.testAccuracy !== undefined
+          ? ` | PyTorch ${(100 * results.mlp.torch.testAccuracy).toFixed(2)}%`
+          : ` | PyTorch: ${results.mlp.torch?.error ?? 'skipped'}`) +
+        ` (target ≥ 89%; schedule ${results.mlp.schedule}, dropout ${results.mlp.dropout})`,
+    );
   if (results.cnn) lines.push(`CNN                 test accuracy ${(100 * results.cnn.testAccuracy).toFixed(2)}% (target ≥ 91%)`);
   if (results.aeVsPca)
     lines.push(

@@ -3,7 +3,8 @@
  * autoencoder whose code distribution q(z) = E_x[δ(z − enc(x))] is matched to a chosen prior p(z)
  * by a GAN on the code: a discriminator D tells prior draws from codes, and the encoder (the
  * generator) learns to fool it. Unlike the VAE's KL term, this only needs samples of p(z), so
- * the prior can be anything — a mixture of 10 Gaussians or a swiss roll as well as N(0, I).
+ * the prior can be anything — a mixture of 10 Gaussians or a (thickened) swiss roll as well as
+ * N(0, I). It must have a density in the code space, though: a prior on a curve cannot be matched.
  *
  * Each training step has three phases, each with its own optimizer:
  *   1. reconstruction  ('main', encoder + decoder):  min −log p(x | dec(enc(x)))
@@ -39,13 +40,26 @@ export const PRIOR_KINDS: readonly PriorKind[] = ['normal', 'mixture', 'swissrol
 export const MIXTURE = { radialStd: 0.5, tangentialStd: 0.1, shift: 1.4 } as const;
 
 /**
+ * Swiss roll: an Archimedean spiral of `turns` turns out to `radius`, thickened by isotropic
+ * Gaussian noise of σ = `noiseStd` in both coordinates.
+ *
+ * The bare curve (as in the lecture's tensorflow-mnist-AAE) has zero width: its draws lie on a 1-D
+ * line and have no density in the plane. Only codes exactly on the line could fool D; any spread
+ * off it, however small, is a difference D can always exploit, so the adversarial game chases a
+ * target the encoder's codes can only approach, never match. σ = 0.1 matches the mixture's
+ * tangential σ (the roll is as thick as a mixture component is narrow) and is 1/15 of the gap
+ * between adjacent windings (radius/turns = 1.5), so the windings stay well apart.
+ */
+export const SWISSROLL = { radius: 3, turns: 2, noiseStd: 0.1 } as const;
+
+/**
  * Draws n points of a prior in `dim` dimensions, as an (n, dim) tensor.
  *
  *   'normal'     N(0, I).
  *   'mixture'    per pair of dims, a mixture of K Gaussians arranged on a circle: component k is
  *                N((1.4, 0), diag(0.5², 0.1²)) rotated by θ_k = 2πk/K (elongated along the radius).
- *   'swissroll'  per pair of dims, u = (k + U(0,1))/K, r = 3√u, φ = 4π√u, point (r cos φ, r sin φ);
- *                class k owns the k-th segment of the roll.
+ *   'swissroll'  per pair of dims, u = (k + U(0,1))/K, r = 3√u, φ = 4π√u, point
+ *                (r cos φ, r sin φ) + N(0, 0.1²·I) (SWISSROLL); class k owns the k-th segment of the roll.
  *
  * `labels[i]` ≥ 0 picks sample i's component/segment; otherwise (or without labels) it is uniform
  * over the K classes. Mixture and swiss roll need an even dim (each pair is an independent 2-D draw
@@ -82,10 +96,10 @@ export function samplePrior(prior: PriorKind, n: number, dim: number, gen: Gener
         y = a * s + b * c + MIXTURE.shift * s;
       } else {
         const u = (k + gen.random()) / K;
-        const r = 3 * Math.sqrt(u);
-        const phi = 4 * Math.PI * Math.sqrt(u);
-        x = r * Math.cos(phi);
-        y = r * Math.sin(phi);
+        const r = SWISSROLL.radius * Math.sqrt(u);
+        const phi = 2 * Math.PI * SWISSROLL.turns * Math.sqrt(u);
+        x = r * Math.cos(phi) + gen.normal() * SWISSROLL.noiseStd;
+        y = r * Math.sin(phi) + gen.normal() * SWISSROLL.noiseStd;
       }
       d[i * dim + p] = x;
       d[i * dim + p + 1] = y;

@@ -11,6 +11,11 @@
  *       Ω   = (1/B) Σ_b Σ_j |h_bj|
  *
  *   loss = −log p(x | x̂) + β·Ω        (per image, averaged over the batch)
+ *
+ * β is relative to the reconstruction term, so it depends on the loss: Ng's notes (UFLDL) use
+ * ½·Σ_d (x_d − x̂_d)² with β = 3, which is β = 6 against our Σ_d (x_d − x̂_d)² ('mse', the default;
+ * see DEFAULTS in index.ts). The summed BCE pulls much harder on the code, so with 'bce' a
+ * comparable sparsity needs a β several times larger.
  */
 import { noGrad } from '../autograd/tape.js';
 import { Sigmoid } from '../nn/index.js';

@@ -114,7 +114,7 @@ export interface SparseAEConfig extends Common {
   sparsity: 'kl' | 'l1';
   /** Target mean activation ρ. */
   rho: number;
-  /** Penalty weight β. */
+  /** Penalty weight β, relative to the per-image reconstruction term (default 6 with 'mse': Ng's β = 3 for ½·SSE). */
   beta: number;
 }
 

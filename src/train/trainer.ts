@@ -363,6 +363,9 @@ function validateConfig(c: TrainConfig): void {
   pos('batchSize', c.batchSize, true);
   pos('lr', c.lr);
   if (!(c.weightDecay >= 0)) throw new Error(`train: weightDecay must be ≥ 0, got ${c.weightDecay}`);
+  const schedules: readonly ScheduleName[] = ['none', 'step', 'exponential', 'cosine', 'plateau'];
+  if (!schedules.includes(c.schedule))
+    throw new Error(`train: schedule must be one of ${schedules.join(', ')}, got ${JSON.stringify(c.schedule)}`);
   if (c.clipNorm !== null) pos('clipNorm', c.clipNorm);
   if (c.earlyStopping !== null) pos('earlyStopping (patience)', c.earlyStopping, true);
 }

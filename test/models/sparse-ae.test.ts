@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SparseAE, defaultConfig, l1Activity, sparsityKL } from '../../src/models/index.js';
 import { Generator, tensor } from '../../src/index.js';
-import { digits, paramShapes, train } from './helpers.js';
+import { avgPart, digits, paramShapes, train } from './helpers.js';
 
 const make = (over: Record<string, unknown> = {}) =>
   new SparseAE(defaultConfig('sparse-ae', [1, 28, 28], { latent: 32, ...over }), { generator: new Generator(5) });
@@ -75,6 +75,21 @@ describe('SparseAE', () => {
     expect(sparse.last.sparsity).toBeLessThan(free.last.sparsity!);
     // both still learn to reconstruct
     expect(sparse.last.recon).toBeLessThan(400);
+  });
+
+  it('the default config brings the mean activation close to ρ on a short run', () => {
+    // Default: 100 sigmoid units, squared error, ρ = 0.05, β = 6 (Ng's β = 3 for ½·SSE). With the
+    // old default (BCE, β = 3) this run ended at ρ̂ ≈ 0.17, with these ≈ 0.07.
+    const cfg = defaultConfig('sparse-ae', [1, 28, 28]);
+    expect([cfg.loss, cfg.rho, cfg.beta, cfg.latent]).toEqual(['mse', 0.05, 6, 100]);
+    const m = new SparseAE(cfg, { generator: new Generator(5) });
+    const r = train(m, 200, { lr: 5e-3, batch: 32, pool: 2048 });
+    const act = m.meanActivation(digits(500, 8000).x); // held-out digits
+    const mean = act.reduce((a, b) => a + b, 0) / act.length;
+    expect(mean).toBeGreaterThan(cfg.rho / 2);
+    expect(mean).toBeLessThan(2 * cfg.rho);
+    // still an autoencoder: the squared error per image fell well below where it started
+    expect(avgPart(r.history, 'recon', 'last')).toBeLessThan(0.5 * avgPart(r.history, 'recon', 'first'));
   });
 
   it('the L1 variant trains, with less activity for a larger β', () => {

@@ -105,6 +105,7 @@ describe('Trainer', () => {
   it('rejects invalid configuration with the field name', () => {
     expect(() => new Trainer(fresh(), train, val, cfg({ epochs: 0 }))).toThrow(/epochs must be a positive integer/);
     expect(() => new Trainer(fresh(), train, val, cfg({ lr: -1 }))).toThrow(/lr must be a positive number/);
+    expect(() => new Trainer(fresh(), train, val, cfg({ schedule: 'cosin' as never }))).toThrow(/schedule must be one of/);
   });
 
   it('reads a checkpoint left as <dir>.old by a crash between renames', async () => {
