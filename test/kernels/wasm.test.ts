@@ -804,6 +804,10 @@ describe.each([
     // 1 input channel and 1 image (output-channel chunks).
     ['first layer, many images', convParams(64, 1, 28, 28, 16, 3, 3, { stride: [2, 2], pad: [1, 1] })],
     ['first layer, one image', convParams(1, 1, 64, 64, 32, 3, 3, { pad: [1, 1] })],
+    // Image blocks (several images side by side in one GEMM): a partial last block, and blocks
+    // inside the weight gradient's image groups.
+    ['image blocks, partial last block', convParams(23, 6, 9, 9, 10, 3, 3, { stride: [2, 2], pad: [1, 1] })],
+    ['first layer, stride 2, many images', convParams(40, 1, 28, 28, 8, 3, 3, { stride: [2, 2], pad: [1, 1] })],
   ];
 
   it('conv2d (with and without bias)', () => {
@@ -1532,6 +1536,8 @@ describe('wasm backend: determinism', () => {
       ['few images (channel chunks)', conv(2, 32, 16, 64, 3, 1, 1)],
       ['one image, many channels', conv(1, 64, 16, 64, 3, 1, 1)],
       ['conv AE encoder', conv(64, 16, 14, 32, 3, 2, 1)],
+      ['conv AE first layer (image blocks inside image groups)', conv(256, 1, 28, 32, 3, 2, 1)],
+      ['odd batch, image blocks', conv(67, 16, 14, 32, 3, 2, 1)],
       ['pointwise', conv(8, 64, 16, 128, 1, 1, 0)],
       ['groups', conv(16, 32, 16, 32, 3, 1, 1, 4)],
       ['im2col chunked', conv(1, 64, 32, 16, 3, 1, 1)],

@@ -158,6 +158,8 @@ const PAR_ELEMS_HEAVY = 1 << 14;
 const WG_IMAGE_GROUPS = 16;
 /** im2col buffer per thread, in floats: 2 MB keeps the column block in L2/L3. */
 const COL_CAP = 1 << 19;
+/** Columns (images × output pixels) the conv kernels aim at per GEMM (see conv.ts). */
+const CONV_COLS = 512;
 
 // ---------------------------------------------------------------------------------------------
 // Module loading and feature tests
@@ -792,6 +794,79 @@ class WasmBackendImpl implements WasmBackend {
     return Math.max(1, Math.min(P, Math.max(8, Math.floor(COL_CAP / Math.max(rows, 1) / 8) * 8)));
   }
 
+  /**
+   * Image blocking of the conv kernels for `rows` col rows (see conv.ts): blocks of `nb` whole
+   * images side by side, about CONV_COLS columns, within COL_CAP floats of col; or, for an
+   * image whose col does not fit, one image in pixel chunks (a whole one for a pointwise conv,
+   * which reads x in place). From the geometry alone.
+   *
+   * `weightsShared`: the forward and input-gradient GEMMs, where a block saves re-packing the
+   * weights (rows × ocg floats) and a ragged column tile (up to 7 columns) per image but costs
+   * a copy of the image's output or G (ocg × P floats). Measured on the conv AE: blocks pay for
+   * 32→64 channels at 7×7 (P = 49, 288 rows), not for 1→32 at 14×14 (P = 196, 9 rows), hence
+   * one image per block once P ≥ 8·rows. (The weight gradient always gains: K grows to nb·P.)
+   */
+  private static imageBlock(p: Conv2dParams, rows: number, weightsShared: boolean): { nb: number; pChunk: number } {
+    const P = p.outH * p.outW;
+    const fit = Math.floor(COL_CAP / Math.max(rows * P, 1));
+    if (fit < 1) return { nb: 1, pChunk: WasmBackendImpl.pointwise(p) ? P : WasmBackendImpl.pixelChunk(rows, P) };
+    if (weightsShared && P >= 8 * rows) return { nb: 1, pChunk: P };
+    return { nb: Math.max(1, Math.min(p.batch, fit, Math.round(CONV_COLS / P))), pChunk: P };
+  }
+
+  /**
+   * The image block size for a kernel whose results do not depend on it (forward, input
+   * gradient), with `perBlock` items per block: the size in [nb/2, nb] that gives every thread
+   * ≥ 2 items and the busiest thread the fewest images.
+   */
+  private static balancedBlock(nb: number, batch: number, perBlock: number, nth: number): number {
+    if (nth <= 1 || nb <= 1) return nb;
+    let best = 0;
+    let bestLoad = Infinity;
+    for (let n = nb; n >= Math.ceil(nb / 2); n--) {
+      const items = Math.ceil(batch / n) * perBlock;
+      const load = Math.ceil(items / nth) * n; // images of the busiest thread (× perBlock)
+      if (items >= 2 * nth && load < bestLoad) {
+        best = n;
+        bestLoad = load;
+      }
+    }
+    return best > 0 ? best : Math.max(1, Math.floor((batch * perBlock) / (2 * nth)));
+  }
+
+  /** Floats per phase row of the conv stage (WQ in conv.ts). */
+  private static stageWidth(p: Conv2dParams): number {
+    return Math.max(Math.ceil((p.inW + p.padW) / p.strideW), p.outW + Math.floor(((p.kW - 1) * p.dilW) / p.strideW));
+  }
+
+  /** Floats of the conv stage (one input channel's padded, phase-split rows; see conv.ts). */
+  private static stageFloats(p: Conv2dParams, pChunk: number): number {
+    if (WasmBackendImpl.pointwise(p)) return 0;
+    const wq = WasmBackendImpl.stageWidth(p);
+    const span = (p.kH - 1) * p.dilH + 1;
+    const whole = (p.outH - 1) * p.strideH + span;
+    const rows =
+      pChunk < p.outH * p.outW
+        ? Math.min(whole, (Math.floor((pChunk - 1) / p.outW) + 1) * p.strideH + span)
+        : Math.max(whole, p.inH + p.padH);
+    return rows * p.strideW * wq;
+  }
+
+  /**
+   * Per-thread conv scratch: the GEMM's packing buffers, then col, aux, stage and the weight
+   * gradient's transposed accumulator (sizes in floats), with 16 bytes of slack after col and
+   * stage (col2im's masked vector tails read and write up to 3 floats past a run). Returns the
+   * byte offsets of the four within a thread's block (arg slots 27–30; 0 = no accumulator).
+   */
+  private convScratch(colFloats: number, auxFloats: number, stageFloats: number, ctFloats = 0): [number, number, number, number] {
+    const col = roundUp(this.gemmScratch, 64);
+    const aux = col + roundUp(colFloats * 4 + 16, 64);
+    const stage = aux + roundUp(auxFloats * 4, 64);
+    const ct = stage + roundUp(stageFloats * 4 + 16, 64);
+    this.scratch(ct + ctFloats * 4);
+    return [col, aux, stage, ctFloats > 0 ? ct : 0];
+  }
+
   conv2d(x: F32, w: F32, bias: F32 | null, out: F32, p: Conv2dParams): void {
     const P = p.outH * p.outW;
     if (p.batch === 0 || p.outC === 0 || P === 0) return;
@@ -801,16 +876,24 @@ class WasmBackendImpl implements WasmBackend {
     const Kc = (p.inC / p.groups) * p.kH * p.kW;
     const nth = this.par(2 * p.batch * p.outC * P * Kc, PAR_FLOPS);
     const pointwise = WasmBackendImpl.pointwise(p);
-    let chunk = pointwise ? P : WasmBackendImpl.pixelChunk(Kc, P);
-    // Items are (image, pixel chunk): cut images too when there are fewer than 2 per thread.
-    if (nth > 1 && p.batch < 2 * nth) chunk = Math.min(chunk, roundUp(Math.ceil(P / Math.ceil((2 * nth) / p.batch)), 8));
-    this.scratch(this.gemmScratch + (pointwise ? 0 : Kc * chunk * 4 + 64));
+    // Items are (image block, pixel chunk). Each output element is one dot product over Kc
+    // whatever the blocking, so nb and the chunk may follow the thread count.
+    const blk = WasmBackendImpl.imageBlock(p, Kc, true);
+    const nb = WasmBackendImpl.balancedBlock(blk.nb, p.batch, 1, nth);
+    let chunk = blk.pChunk;
+    // Cut images into pixel chunks too when there are fewer than 2 per thread.
+    if (nb === 1 && nth > 1 && p.batch < 2 * nth) chunk = Math.min(chunk, roundUp(Math.ceil(P / Math.ceil((2 * nth) / p.batch)), 8));
+    const offs = this.convScratch(
+      pointwise && nb === 1 ? 0 : Kc * nb * chunk,
+      nb > 1 ? (p.outC / p.groups) * nb * P : 0,
+      WasmBackendImpl.stageFloats(p, chunk),
+    );
     try {
       this.convArgs(this.inp(x), this.inp(w), bias ? this.inp(bias) : 0, this.outp(out, false), p);
     } catch (e) {
       this.abort(e);
     }
-    this.setArgs(20, this.scratchOff, this.scratchStride, chunk, 0, 0);
+    this.setArgs(20, this.scratchOff, this.scratchStride, chunk, 0, 0, 0, nb, ...offs);
     this.run(K.conv2d, nth);
   }
 
@@ -827,22 +910,28 @@ class WasmBackendImpl implements WasmBackend {
       return;
     }
     const nth = this.par(2 * p.batch * p.outC * P * icg * kk, PAR_FLOPS);
-    // Items are (image, group, input-channel chunk): cut channels when there are fewer than 2
-    // (image, group) pairs per thread.
-    let cChunk = icg;
-    const pairs = p.batch * p.groups;
-    if (nth > 1 && pairs < 2 * nth) cChunk = Math.max(1, Math.ceil(icg / Math.ceil((2 * nth) / pairs)));
     const pointwise = WasmBackendImpl.pointwise(p);
-    // The pixel chunk sets the order in which col2im adds into dx: from the geometry only
-    // (not from cChunk, which depends on the thread count), so results do not depend on it.
-    const chunk = pointwise ? P : WasmBackendImpl.pixelChunk(icg * kk, P);
-    this.scratch(this.gemmScratch + (pointwise ? 0 : cChunk * kk * chunk * 4 + 64));
+    // The pixel chunk sets the order in which col2im adds into dx: from the geometry only (not
+    // from the thread count). nb does not change any value (col2im runs per image), so it may
+    // follow the thread count. Items are (image block, group, input-channel chunk): cut
+    // channels when there are fewer than 2 (block, group) pairs per thread.
+    const blk = WasmBackendImpl.imageBlock(p, icg * kk, true);
+    const nb = WasmBackendImpl.balancedBlock(blk.nb, p.batch, p.groups, nth);
+    const chunk = blk.pChunk;
+    let cChunk = icg;
+    const pairs = Math.ceil(p.batch / nb) * p.groups;
+    if (nth > 1 && pairs < 2 * nth) cChunk = Math.max(1, Math.ceil(icg / Math.ceil((2 * nth) / pairs)));
+    const offs = this.convScratch(
+      pointwise && nb === 1 ? 0 : cChunk * kk * nb * chunk,
+      nb > 1 ? (p.outC / p.groups) * nb * P : 0,
+      WasmBackendImpl.stageFloats(p, chunk),
+    );
     try {
       this.convArgs(this.inp(g), this.inp(w), 0, this.outp(out, false), p);
     } catch (e) {
       this.abort(e);
     }
-    this.setArgs(20, this.scratchOff, this.scratchStride, chunk, cChunk, 0);
+    this.setArgs(20, this.scratchOff, this.scratchStride, chunk, cChunk, 0, 0, nb, ...offs);
     this.run(K.conv2dBackwardInput, nth);
   }
 
@@ -874,13 +963,21 @@ class WasmBackendImpl implements WasmBackend {
         chunk = roundUp(Math.ceil(ocg / cuts), 4);
       } else chunk = 1;
     }
-    const rows = (mode === 0 ? chunk : icg) * kk;
     const pointwise = WasmBackendImpl.pointwise(p);
-    // The pixel chunk is the blocking of the sum over pixels: from the geometry only.
-    const pChunk = pointwise ? P : WasmBackendImpl.pixelChunk(icg * kk, P);
-    // Per-thread scratch: GEMM packing, then the im2col buffer.
-    const colBytes = pointwise ? 0 : roundUp(rows * pChunk * 4, 64);
-    this.scratch(roundUp(this.gemmScratch, 64) + colBytes);
+    // The image block (the GEMM's K = nb·P) and the pixel chunk are the blocking of the sum over
+    // images and pixels: from the geometry only.
+    const { nb, pChunk } = WasmBackendImpl.imageBlock(p, icg * kk, false);
+    const cols = (mode === 0 ? chunk : icg) * kk; // col rows = dW columns per item
+    const ocRows = mode === 1 ? chunk : ocg;
+    // dWᵀ when fewer 4×8 micro-kernel tiles cover it than dW (see conv.ts).
+    const tiles = (m: number, n: number): number => Math.ceil(m / 4) * Math.ceil(n / 8);
+    const transposed = tiles(cols, ocRows) < tiles(ocRows, cols);
+    const offs = this.convScratch(
+      pointwise && nb === 1 ? 0 : cols * nb * pChunk,
+      nb > 1 ? ocRows * nb * P : 0,
+      WasmBackendImpl.stageFloats(p, pChunk),
+      transposed ? cols * ocRows : 0,
+    );
     const items = mode === 2 ? Math.ceil(p.batch / chunk) : 0;
     let outPtr = 0;
     let partials = 0;
@@ -894,7 +991,7 @@ class WasmBackendImpl implements WasmBackend {
     } catch (e) {
       this.abort(e);
     }
-    this.setArgs(20, this.scratchOff, this.scratchStride, Math.max(1, pChunk), chunk, mode, partials);
+    this.setArgs(20, this.scratchOff, this.scratchStride, Math.max(1, pChunk), chunk, mode, partials, nb, ...offs);
     if (mode !== 2) {
       this.run(K.conv2dBackwardWeight, nth);
       return;

@@ -7,30 +7,52 @@
 //   backward input  dcol (Kc × P)        = W_gᵀ (Kc × ocg) · G[b, g] (ocg × P);  dx[b, g] = col2im(dcol)
 //   backward weight dW_g (ocg × Kc)     += G[b, g] (ocg × P) · colᵀ (P × Kc),  summed over b
 // where col[(c, ki, kj), (oh, ow)] = x[c, oh·sh − ph + ki·dh, ow·sw − pw + kj·dw] (0 outside).
-// The pixel dimension is processed in chunks so the col buffer stays small (cache-friendly
-// and bounded scratch); a 1×1 / stride 1 / no padding convolution skips im2col entirely
-// because col is then the input itself.
+//
+// Image blocks. Small images make small GEMMs (a 7×7 output is N = 49: a ragged last column
+// tile, and the weights re-packed for every image), so the kernels work on blocks of `nb`
+// images side by side: col holds the nb images' columns next to each other (Kc × nb·P), and
+//   forward         one GEMM into a scratch (ocg × nb·P), whose rows are then copied (+ bias)
+//                   into the NCHW output;
+//   backward input  G of the nb images gathered into ocg × nb·P, one GEMM, col2im per image;
+//   backward weight G gathered the same way, one GEMM with K = nb·P.
+// An image too big for the col buffer is cut into pixel chunks instead (nb = 1); a block of one
+// image reads G and writes the output in place. 1×1 / stride 1 / no padding convolutions
+// use x itself as col when they can (one image per block). The weight gradient computes
+// dWᵀ = col · Gᵀ instead when fewer micro-kernel tiles cover it (a first layer's 32 × 9 dW).
+//
+// im2col and col2im go through a staging copy of one input channel: its rows zero-padded and,
+// for a column stride sW > 1, split into sW phase rows (phase s holds padded columns s, s + sW,
+// …), so that every run of output pixels along a row reads (or, in col2im, adds to) a
+// contiguous stretch — plain vector copies without bounds checks. col2im adds into a zeroed
+// stage and then copies (or, for pixel chunks, adds) its interior into dx.
 //
 // Work items are disjoint pieces of the output, sized by the JS side through the chunk args:
-// forward — (image, pixel chunk); backward input — (image, group, input-channel chunk);
-// backward weight — (group, input-channel chunk) or (group, output-channel chunk).
+// forward — (image block, pixel chunk); backward input — (image block, group, input-channel
+// chunk); backward weight — (group, input-channel chunk) or (group, output-channel chunk).
 //
 // Args (f64 slots): 0 in0, 1 in1, 2 bias (0 = none), 3 out, 4 B, 5 C, 6 H, 7 W, 8 OC, 9 OH,
 // 10 OW, 11 kH, 12 kW, 13 sH, 14 sW, 15 pH, 16 pW, 17 dH, 18 dW, 19 groups, 20 scratch,
-// 21 scratch bytes per thread, 22 pixel chunk, 23 channel / image chunk, 24 mode, 25 the
-// per-item partial dW blocks (weight gradient mode 2).
+// 21 scratch bytes per thread, 22 pixel chunk (P unless nb = 1), 23 channel / image chunk,
+// 24 mode, 25 the per-item partial dW blocks (weight gradient mode 2), 26 nb (images per
+// block), 27–29 byte offsets in a thread's scratch of the col buffer, the aux buffer (GEMM
+// output or gathered G) and the stage, 30 the same for the weight gradient's transposed
+// accumulator (0 = none). The GEMM's packing scratch is at offset 0.
 //
 // Determinism: an output element's value depends only on the arguments, never on the thread
 // count or on which thread runs which item. Items only cut the output into disjoint pieces
-// (GEMM rows / columns, which does not change any element's sum), and the pixel chunk — the
-// one blocking that does change the order of a sum (col2im accumulation, weight-gradient
-// accumulation over pixels) — is chosen by the JS side from the layer's geometry alone. The
-// weight gradient's sum over images is either sequential within one item (modes 0, 1) or, in
-// mode 2, over image groups fixed by the geometry, with one partial per item added up in item
-// order by the caller.
+// (GEMM rows / columns and whole images, which do not change any element's sum), and the
+// blockings that do change the order of a sum are chosen by the JS side from the layer's
+// geometry alone: the pixel chunk (col2im accumulation, weight-gradient accumulation over
+// pixels) and, for the weight gradient only, nb (the GEMM's K = nb·P: its sum over pixels and
+// images). The forward and input-gradient values do not depend on nb (each output element is
+// one GEMM dot product over Kc or ocg, and col2im runs per image), so the JS side may pick nb
+// there to balance the threads; nor does the weight gradient's choice between dW and dWᵀ
+// (products commute, and the sum over K runs in the same order). The weight gradient's sum over images is either sequential
+// within one item (modes 0, 1) or, in mode 2, over image groups fixed by the geometry, with one
+// partial per item added up in item order by the caller.
 
 import { argP, argI, joinItems, beginItems, nextItem, endItems } from './common';
-import { gemmST, gemmScratchBytes } from './gemm';
+import { gemmST } from './gemm';
 
 // Geometry of the current call. Globals are per instance, and every thread has its own
 // instance, so these are thread-local.
@@ -38,8 +60,14 @@ let B: i32 = 0, C: i32 = 0, H: i32 = 0, W: i32 = 0, OC: i32 = 0, OH: i32 = 0, OW
 let KH: i32 = 0, KW: i32 = 0, SH: i32 = 1, SW: i32 = 1, PH: i32 = 0, PW: i32 = 0, DH: i32 = 1, DW: i32 = 1;
 let G: i32 = 1, ICG: i32 = 0, OCG: i32 = 0, KK: i32 = 0, KC: i32 = 0, P: i32 = 0, HW: i32 = 0;
 let pointwise = false;
+// Stage layout: padded row r (input row r − pH) is SW phase rows of WQ floats; phase s, index m
+// holds padded column m·sW + s (input column m·sW + s − pW). LR = bytes per padded row.
+let WQ: i32 = 0;
+let LR: usize = 0;
+// This thread's scratch: GEMM packing (at its start), col, aux and stage buffers.
+let scratch: usize = 0, colBuf: usize = 0, auxBuf: usize = 0, stage: usize = 0;
 
-function loadGeometry(args: usize): void {
+function loadGeometry(args: usize, tid: i32): void {
   B = argI(args, 4); C = argI(args, 5); H = argI(args, 6); W = argI(args, 7);
   OC = argI(args, 8); OH = argI(args, 9); OW = argI(args, 10);
   KH = argI(args, 11); KW = argI(args, 12); SH = argI(args, 13); SW = argI(args, 14);
@@ -47,14 +75,44 @@ function loadGeometry(args: usize): void {
   G = argI(args, 19);
   ICG = C / G; OCG = OC / G; KK = KH * KW; KC = ICG * KK; P = OH * OW; HW = H * W;
   pointwise = KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0;
+  // Every input column (for col2im's copy-out) and every column a kernel tap reads.
+  WQ = max((W + PW + SW - 1) / SW, OW + ((KW - 1) * DW) / SW);
+  LR = <usize>(SW * WQ) << 2;
+  scratch = argP(args, 20) + <usize>tid * argP(args, 21);
+  colBuf = scratch + argP(args, 27);
+  auxBuf = scratch + argP(args, 28);
+  stage = scratch + argP(args, 29);
 }
 
-/** Copies n floats (short runs: a vector loop beats the memory.copy call). */
+// --- short vector runs (memory.fill / memory.copy are slow runtime calls on shared memory) ---
+
+@inline function zeroRun(d: usize, n: i32): void {
+  const z = f32x4.splat(0);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const q = d + (<usize>i << 2);
+    v128.store(q, z);
+    v128.store(q, z, 16);
+  }
+  for (; i + 4 <= n; i += 4) v128.store(d + (<usize>i << 2), z);
+  for (; i < n; i++) store<f32>(d + (<usize>i << 2), 0);
+}
+
+/** dst[0, n) = src[0, n) (not overlapping); a ragged end is one vector overlapping the last. */
 @inline function copyRun(dst: usize, src: usize, n: i32): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
-  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+  if (i < n) {
+    if (n >= 4) {
+      const o = <usize>(n - 4) << 2;
+      v128.store(dst + o, v128.load(src + o));
+    } else {
+      for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+    }
+  }
 }
+
+/** dst[0, n) += src[0, n), scalar tail. */
 @inline function addRun(dst: usize, src: usize, n: i32): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) {
@@ -68,180 +126,258 @@ function loadGeometry(args: usize): void {
 }
 
 /**
- * Output columns ow whose input column ow·sW − pW + kj·dW lies inside [0, W): [owLo, owHi).
- * The same for every output row, so computed once per kernel column (no divisions per run).
- * Set as two globals (AssemblyScript has no multi-value returns).
+ * dst[0, n) += src[0, n) into the stage. A ragged end is one more vector with the lanes past n
+ * masked to +0, which reads up to 3 floats past src's run and adds +0 to up to 3 floats past
+ * dst's: that leaves every stage value unchanged (a sum started from +0 is never −0), and the
+ * JS side leaves slack after the col and stage buffers. (Overlapping the last vector instead
+ * would reload floats just stored, which stalls store-to-load forwarding.)
  */
-let owLo: i32 = 0, owHi: i32 = 0;
-function validColumns(kj: i32): void {
-  const a = PW - kj * DW; // iw ≥ 0  ⇔  ow·sW ≥ a
-  const lo = a <= 0 ? 0 : (a + SW - 1) / SW;
-  const b = W - 1 + PW - kj * DW; // iw ≤ W − 1  ⇔  ow·sW ≤ b
-  const hi = b < 0 ? 0 : min(OW, b / SW + 1);
-  owLo = min(lo, hi);
-  owHi = hi;
+@inline function addRunStage(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const d = dst + (<usize>i << 2);
+    v128.store(d, f32x4.add(v128.load(d), v128.load(src + (<usize>i << 2))));
+  }
+  if (i < n) {
+    const keep = i32x4.gt_s(i32x4.splat(n - i), i32x4(0, 1, 2, 3)); // lanes l < n − i
+    const d = dst + (<usize>i << 2);
+    v128.store(d, f32x4.add(v128.load(d), v128.and(v128.load(src + (<usize>i << 2)), keep)));
+  }
 }
 
-/** Zeroes n floats (short runs inline: memory.fill is a runtime call in V8). */
-@inline function zeroRun(d: usize, n: i32): void {
-  if (n >= 32) {
-    memory.fill(d, 0, <usize>n << 2);
+// --- the stage --------------------------------------------------------------------------------
+
+/** Stages padded rows [r0, r1) of channel plane xc (H × W) at dst. */
+function stageRows(xc: usize, r0: i32, r1: i32, dst: usize): void {
+  const evenOff = <usize>((PW & 1) * WQ + (PW >> 1)) << 2; // input column 2t → phase row of pW's parity
+  const oddOff = <usize>(((PW & 1) ^ 1) * WQ + ((PW + 1) >> 1)) << 2;
+  for (let r = r0; r < r1; r++) {
+    const row = dst + <usize>(r - r0) * LR;
+    zeroRun(row, SW * WQ);
+    const ih = r - PH;
+    if (ih < 0 || ih >= H) continue;
+    const src = xc + (<usize>(ih * W) << 2);
+    if (SW == 1) {
+      copyRun(row + (<usize>PW << 2), src, W);
+    } else if (SW == 2) {
+      // Even and odd input columns to their phase rows: input 2t → e[t], 2t + 1 → o[t].
+      const e = row + evenOff, o = row + oddOff;
+      let t = 0;
+      for (; 2 * t + 8 <= W; t += 4) {
+        const s = src + (<usize>t << 3);
+        const v0 = v128.load(s), v1 = v128.load(s, 16);
+        v128.store(e + (<usize>t << 2), v128.shuffle<f32>(v0, v1, 0, 2, 4, 6));
+        v128.store(o + (<usize>t << 2), v128.shuffle<f32>(v0, v1, 1, 3, 5, 7));
+      }
+      if (2 * t < W && W >= 8) {
+        // The last full 8 columns starting at an even one (rewrites some with the same values).
+        t = (W - 8) >> 1;
+        const s = src + (<usize>t << 3);
+        const v0 = v128.load(s), v1 = v128.load(s, 16);
+        v128.store(e + (<usize>t << 2), v128.shuffle<f32>(v0, v1, 0, 2, 4, 6));
+        v128.store(o + (<usize>t << 2), v128.shuffle<f32>(v0, v1, 1, 3, 5, 7));
+        t += 4;
+      }
+      for (let iw = 2 * t; iw < W; iw++) {
+        store<f32>((iw & 1 ? o : e) + (<usize>(iw >> 1) << 2), load<f32>(src + (<usize>iw << 2)));
+      }
+    } else {
+      let s = PW % SW, m = PW / SW;
+      for (let iw = 0; iw < W; iw++) {
+        store<f32>(row + (<usize>(s * WQ + m) << 2), load<f32>(src + (<usize>iw << 2)));
+        if (++s == SW) {
+          s = 0;
+          m++;
+        }
+      }
+    }
+  }
+}
+
+/** dx row (W floats) = (or +=) the interior of stage row `row`: the inverse of stageRows. */
+function unstageRow(row: usize, dst: usize, accumulate: bool): void {
+  if (SW == 1) {
+    if (accumulate) addRun(dst, row + (<usize>PW << 2), W);
+    else copyRun(dst, row + (<usize>PW << 2), W);
+  } else if (SW == 2) {
+    const e = row + (<usize>((PW & 1) * WQ + (PW >> 1)) << 2);
+    const o = row + (<usize>(((PW & 1) ^ 1) * WQ + ((PW + 1) >> 1)) << 2);
+    let t = 0;
+    for (; 2 * t + 8 <= W; t += 4) {
+      const ev = v128.load(e + (<usize>t << 2)), ov = v128.load(o + (<usize>t << 2));
+      const lo = v128.shuffle<f32>(ev, ov, 0, 4, 1, 5), hi = v128.shuffle<f32>(ev, ov, 2, 6, 3, 7);
+      const d = dst + (<usize>t << 3);
+      if (accumulate) {
+        v128.store(d, f32x4.add(v128.load(d), lo));
+        v128.store(d, f32x4.add(v128.load(d, 16), hi), 16);
+      } else {
+        v128.store(d, lo);
+        v128.store(d, hi, 16);
+      }
+    }
+    if (!accumulate && 2 * t < W && W >= 8) {
+      t = (W - 8) >> 1;
+      const ev = v128.load(e + (<usize>t << 2)), ov = v128.load(o + (<usize>t << 2));
+      const d = dst + (<usize>t << 3);
+      v128.store(d, v128.shuffle<f32>(ev, ov, 0, 4, 1, 5));
+      v128.store(d, v128.shuffle<f32>(ev, ov, 2, 6, 3, 7), 16);
+      t += 4;
+    }
+    for (let iw = 2 * t; iw < W; iw++) {
+      const v = load<f32>((iw & 1 ? o : e) + (<usize>(iw >> 1) << 2));
+      const d = dst + (<usize>iw << 2);
+      store<f32>(d, accumulate ? load<f32>(d) + v : v);
+    }
+  } else {
+    let s = PW % SW, m = PW / SW;
+    for (let iw = 0; iw < W; iw++) {
+      const v = load<f32>(row + (<usize>(s * WQ + m) << 2));
+      const d = dst + (<usize>iw << 2);
+      store<f32>(d, accumulate ? load<f32>(d) + v : v);
+      if (++s == SW) {
+        s = 0;
+        m++;
+      }
+    }
+  }
+}
+
+// --- im2col / col2im of one image ---------------------------------------------------------------
+
+/**
+ * im2col for one image `x` (channel planes of H × W): rows (c, ki, kj) for channels [c0, c1),
+ * columns = output pixels [p0, p1), written at dst with row stride ldB bytes.
+ */
+function im2col(x: usize, c0: i32, c1: i32, p0: i32, p1: i32, dst: usize, ldB: usize): void {
+  const np = p1 - p0;
+  if (pointwise) {
+    for (let c = c0; c < c1; c++) {
+      copyRun(dst + <usize>(c - c0) * ldB, x + ((<usize>c * <usize>HW + <usize>p0) << 2), np);
+    }
     return;
   }
-  let i = 0;
-  for (; i + 4 <= n; i += 4) v128.store(d + (<usize>i << 2), f32x4.splat(0));
-  for (; i < n; i++) store<f32>(d + (<usize>i << 2), 0);
+  const oh0 = p0 / OW, ow0 = p0 - oh0 * OW;
+  const oh1 = (p1 + OW - 1) / OW;
+  const r0 = oh0 * SH, r1 = (oh1 - 1) * SH + (KH - 1) * DH + 1;
+  const rowStep = <usize>SH * LR;
+  let row = dst;
+  for (let c = c0; c < c1; c++) {
+    stageRows(x + ((<usize>c * <usize>HW) << 2), r0, r1, stage);
+    for (let ki = 0; ki < KH; ki++) {
+      for (let kj = 0; kj < KW; kj++) {
+        const off = kj * DW;
+        // Output (oh0 + t, ow) reads stage row t·sH + ki·dH, phase off % sW, index off / sW + ow.
+        let s = stage + <usize>(ki * DH) * LR + (<usize>((off % SW) * WQ + off / SW) << 2);
+        let d = row;
+        let ow = ow0;
+        let left = np;
+        while (left > 0) {
+          const run = min(OW - ow, left);
+          copyRun(d, s + (<usize>ow << 2), run);
+          d += <usize>run << 2;
+          left -= run;
+          s += rowStep;
+          ow = 0;
+        }
+        row += ldB;
+      }
+    }
+  }
 }
 
 /**
- * im2col for one image: rows (c, ki, kj) for channels [c0, c1) of `x` (channel planes of
- * H × W), columns = output pixels [p0, p1). dst row stride = p1 − p0.
+ * The adjoint of im2col: dx[c, ih, iw] (+)= col[(c, ki, kj), p] over the same index map, for
+ * `nc` channels of one image starting at `dx`. With accumulate = false the range [p0, p1) must
+ * be all of the image's pixels and dx is overwritten; otherwise dx is added to.
  */
-function im2col(x: usize, c0: i32, c1: i32, p0: i32, p1: i32, dst: usize): void {
-  const ld = <usize>(p1 - p0) << 2;
-  let row = dst;
-  for (let c = c0; c < c1; c++) {
-    const plane = x + ((<usize>c * <usize>HW) << 2);
-    for (let ki = 0; ki < KH; ki++) {
-      for (let kj = 0; kj < KW; kj++) {
-        validColumns(kj);
-        let oh = p0 / OW, ow = p0 - oh * OW;
-        let p = p0;
-        let d = row;
-        while (p < p1) {
-          const run = min(OW - ow, p1 - p);
-          const ih = oh * SH - PH + ki * DH;
-          if (ih < 0 || ih >= H) {
-            zeroRun(d, run);
-          } else {
-            // Pixels t of this run are output columns ow + t; valid ones are [tLo, tHi).
-            const tLo = min(max(owLo - ow, 0), run);
-            const tHi = max(min(owHi - ow, run), tLo);
-            const iw0 = ow * SW - PW + kj * DW;
-            const src = plane + ((<usize>(ih * W)) << 2);
-            zeroRun(d, tLo);
-            if (SW == 1) {
-              copyRun(d + (<usize>tLo << 2), src + (<usize>(iw0 + tLo) << 2), tHi - tLo);
-            } else {
-              let t = tLo;
-              if (SW == 2) {
-                // Even lanes of two vectors; only while the 8 floats read stay inside the row.
-                for (; t + 4 <= tHi && iw0 + 2 * t + 8 <= W; t += 4) {
-                  const sp = src + (<usize>(iw0 + 2 * t) << 2);
-                  v128.store(d + (<usize>t << 2), v128.shuffle<f32>(v128.load(sp), v128.load(sp, 16), 0, 2, 4, 6));
-                }
-              }
-              for (; t < tHi; t++) {
-                store<f32>(d + (<usize>t << 2), load<f32>(src + (<usize>(iw0 + t * SW) << 2)));
-              }
-            }
-            zeroRun(d + (<usize>tHi << 2), run - tHi);
-          }
-          d += <usize>run << 2;
-          p += run;
-          ow = 0;
-          oh++;
-        }
-        row += ld;
-      }
+function col2im(src: usize, nc: i32, p0: i32, p1: i32, ldB: usize, dx: usize, accumulate: bool): void {
+  const np = p1 - p0;
+  if (pointwise) {
+    for (let c = 0; c < nc; c++) {
+      const d = dx + ((<usize>c * <usize>HW + <usize>p0) << 2);
+      if (accumulate) addRun(d, src + <usize>c * ldB, np);
+      else copyRun(d, src + <usize>c * ldB, np);
     }
+    return;
   }
-}
-
-/** The adjoint of im2col: x[c, ih, iw] += col[(c, ki, kj), p] over the same index map. */
-function col2im(src: usize, c0: i32, c1: i32, p0: i32, p1: i32, x: usize): void {
-  const ld = <usize>(p1 - p0) << 2;
+  const oh0 = p0 / OW, ow0 = p0 - oh0 * OW;
+  const oh1 = (p1 + OW - 1) / OW;
+  const r0 = oh0 * SH;
+  let r1 = (oh1 - 1) * SH + (KH - 1) * DH + 1;
+  // Overwriting: the stage also covers input rows no tap reaches, so they come out as zeros.
+  if (!accumulate) r1 = max(r1, H + PH);
+  const rowStep = <usize>SH * LR;
+  const ih0 = max(0, r0 - PH), ih1 = min(H, r1 - PH);
   let row = src;
-  for (let c = c0; c < c1; c++) {
-    const plane = x + ((<usize>c * <usize>HW) << 2);
+  for (let c = 0; c < nc; c++) {
+    zeroRun(stage, (r1 - r0) * SW * WQ);
     for (let ki = 0; ki < KH; ki++) {
       for (let kj = 0; kj < KW; kj++) {
-        validColumns(kj);
-        let oh = p0 / OW, ow = p0 - oh * OW;
-        let p = p0;
-        let s = row;
-        while (p < p1) {
-          const run = min(OW - ow, p1 - p);
-          const ih = oh * SH - PH + ki * DH;
-          if (ih >= 0 && ih < H) {
-            const tLo = min(max(owLo - ow, 0), run);
-            const tHi = max(min(owHi - ow, run), tLo);
-            const iw0 = ow * SW - PW + kj * DW;
-            const dstRow = plane + ((<usize>(ih * W)) << 2);
-            if (SW == 1) {
-              addRun(dstRow + (<usize>(iw0 + tLo) << 2), s + (<usize>tLo << 2), tHi - tLo);
-            } else {
-              let t = tLo;
-              if (SW == 2) {
-                // Spread 4 values to the even lanes of two vectors (odd lanes add 0).
-                const z = f32x4.splat(0);
-                for (; t + 4 <= tHi && iw0 + 2 * t + 8 <= W; t += 4) {
-                  const dp = dstRow + (<usize>(iw0 + 2 * t) << 2);
-                  const sv = v128.load(s + (<usize>t << 2));
-                  v128.store(dp, f32x4.add(v128.load(dp), v128.shuffle<f32>(sv, z, 0, 4, 1, 4)));
-                  v128.store(dp, f32x4.add(v128.load(dp, 16), v128.shuffle<f32>(sv, z, 2, 4, 3, 4)), 16);
-                }
-              }
-              for (; t < tHi; t++) {
-                const dp = dstRow + (<usize>(iw0 + t * SW) << 2);
-                store<f32>(dp, load<f32>(dp) + load<f32>(s + (<usize>t << 2)));
-              }
-            }
-          }
-          s += <usize>run << 2;
-          p += run;
+        const off = kj * DW;
+        let s = stage + <usize>(ki * DH) * LR + (<usize>((off % SW) * WQ + off / SW) << 2);
+        let d = row;
+        let ow = ow0;
+        let left = np;
+        while (left > 0) {
+          const run = min(OW - ow, left);
+          addRunStage(s + (<usize>ow << 2), d, run);
+          d += <usize>run << 2;
+          left -= run;
+          s += rowStep;
           ow = 0;
-          oh++;
         }
-        row += ld;
+        row += ldB;
       }
+    }
+    const plane = dx + ((<usize>c * <usize>HW) << 2);
+    for (let ih = ih0; ih < ih1; ih++) {
+      unstageRow(stage + <usize>(ih + PH - r0) * LR, plane + (<usize>(ih * W) << 2), accumulate);
     }
   }
 }
 
-@inline function colBuffer(scratch: usize): usize {
-  return (scratch + <usize>gemmScratchBytes() + 63) & ~(<usize>63);
-}
+// --- kernels ------------------------------------------------------------------------------------
 
-/** Forward: out (B, OC, OH, OW) = conv(x, w) + bias. Items: (image, pixel chunk). */
+/** Forward: out (B, OC, OH, OW) = conv(x, w) + bias. Items: (image block, pixel chunk). */
 export function conv2d(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  loadGeometry(args);
+  loadGeometry(args, tid);
   const x = argP(args, 0), w = argP(args, 1), bias = argP(args, 2), out = argP(args, 3);
-  const scratch = argP(args, 20) + <usize>tid * argP(args, 21);
-  const col = colBuffer(scratch);
-  const pChunk = argI(args, 22);
+  const pChunk = argI(args, 22), nb = argI(args, 26);
   const nChunks = (P + pChunk - 1) / pChunk;
-  const items = B * nChunks;
+  const items = ((B + nb - 1) / nb) * nChunks;
   beginItems(items);
   for (let it = nextItem(); it >= 0; it = nextItem()) {
-    const b = it / nChunks;
-    const p0 = (it - b * nChunks) * pChunk;
+    const blk = it / nChunks;
+    const p0 = (it - blk * nChunks) * pChunk;
     const p1 = min(P, p0 + pChunk);
     const np = p1 - p0;
-    const xb = x + ((<usize>b * <usize>C * <usize>HW) << 2);
+    const b0 = blk * nb, ni = min(nb, B - b0);
+    const n = ni * np;
     for (let g = 0; g < G; g++) {
       const wg = w + ((<usize>g * <usize>OCG * <usize>KC) << 2);
-      const og = out + (((<usize>b * <usize>OC + <usize>g * <usize>OCG) * <usize>P + <usize>p0) << 2);
-      if (pointwise) {
-        const xg = xb + ((<usize>g * <usize>ICG * <usize>HW + <usize>p0) << 2);
-        gemmST(OCG, np, KC, wg, KC, 1, xg, HW, 1, og, P, 1, 0, scratch);
+      // One image: the GEMM writes the output in place; a block: into aux, copied out below.
+      const og = out + (((<usize>b0 * <usize>OC + <usize>g * <usize>OCG) * <usize>P + <usize>p0) << 2);
+      const c = ni == 1 ? og : auxBuf;
+      const ldc = ni == 1 ? P : n;
+      if (pointwise && ni == 1) {
+        const xg = x + (((<usize>b0 * <usize>C + <usize>g * <usize>ICG) * <usize>HW + <usize>p0) << 2);
+        gemmST(OCG, np, KC, wg, KC, 1, xg, HW, 1, c, ldc, 1, 0, scratch);
       } else {
-        im2col(xb, g * ICG, (g + 1) * ICG, p0, p1, col);
-        gemmST(OCG, np, KC, wg, KC, 1, col, np, 1, og, P, 1, 0, scratch);
+        for (let i = 0; i < ni; i++) {
+          const xb = x + ((<usize>(b0 + i) * <usize>C * <usize>HW) << 2);
+          im2col(xb, g * ICG, (g + 1) * ICG, p0, p1, colBuf + (<usize>(i * np) << 2), <usize>n << 2);
+        }
+        gemmST(OCG, n, KC, wg, KC, 1, colBuf, n, 1, c, ldc, 1, 0, scratch);
       }
-      if (bias != 0) {
+      for (let i = 0; i < ni; i++) {
         for (let oc = 0; oc < OCG; oc++) {
-          const bv = f32x4.splat(load<f32>(bias + (<usize>(g * OCG + oc) << 2)));
-          const r = og + ((<usize>oc * <usize>P) << 2);
-          let j = 0;
-          for (; j + 4 <= np; j += 4) {
-            const q = r + (<usize>j << 2);
-            v128.store(q, f32x4.add(v128.load(q), bv));
-          }
-          for (; j < np; j++) {
-            const q = r + (<usize>j << 2);
-            store<f32>(q, load<f32>(q) + f32x4.extract_lane(bv, 0));
+          const bv = bias != 0 ? load<f32>(bias + (<usize>(g * OCG + oc) << 2)) : 0;
+          const dst = og + (((<usize>i * <usize>OC + <usize>oc) * <usize>P) << 2);
+          if (ni == 1) {
+            if (bias != 0) addConstRun(dst, bv, np);
+          } else {
+            copyAddRun(dst, auxBuf + ((<usize>oc * <usize>n + <usize>(i * np)) << 2), bv, np);
           }
         }
       }
@@ -251,40 +387,93 @@ export function conv2d(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   return items;
 }
 
+/** d[0, n) += v. */
+@inline function addConstRun(d: usize, v: f32, n: i32): void {
+  const vv = f32x4.splat(v);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const q = d + (<usize>j << 2);
+    v128.store(q, f32x4.add(v128.load(q), vv));
+  }
+  for (; j < n; j++) {
+    const q = d + (<usize>j << 2);
+    store<f32>(q, load<f32>(q) + v);
+  }
+}
+
+/** dst[0, n) = src[0, n) + v (not overlapping; a ragged end overlaps the last vector). */
+@inline function copyAddRun(dst: usize, src: usize, v: f32, n: i32): void {
+  const vv = f32x4.splat(v);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(dst + (<usize>j << 2), f32x4.add(v128.load(src + (<usize>j << 2)), vv));
+  if (j < n) {
+    if (n >= 4) {
+      const o = <usize>(n - 4) << 2;
+      v128.store(dst + o, f32x4.add(v128.load(src + o), vv));
+    } else {
+      for (; j < n; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>j << 2)) + v);
+    }
+  }
+}
+
+/**
+ * Gathers rows [oc0, oc0 + rows) of G (B, OC, P) for images [b0, b0 + ni) side by side into
+ * aux (rows × ni·P).
+ */
+function gatherG(gout: usize, b0: i32, ni: i32, oc0: i32, rows: i32): void {
+  const n = ni * P;
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < ni; i++) {
+      copyRun(
+        auxBuf + ((<usize>r * <usize>n + <usize>(i * P)) << 2),
+        gout + (((<usize>(b0 + i) * <usize>OC + <usize>(oc0 + r)) * <usize>P) << 2),
+        P,
+      );
+    }
+  }
+}
+
 /** Input gradient: g (B, OC, OH, OW) → out (B, C, H, W), overwritten.
- *  Items: (image, group, chunk of `cChunk` input channels within the group). */
+ *  Items: (image block, group, chunk of `cChunk` input channels within the group). */
 export function conv2dBackwardInput(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  loadGeometry(args);
+  loadGeometry(args, tid);
   const gout = argP(args, 0), w = argP(args, 1), dx = argP(args, 3);
-  const scratch = argP(args, 20) + <usize>tid * argP(args, 21);
-  const col = colBuffer(scratch);
-  const pChunk = argI(args, 22), cChunk = argI(args, 23);
+  const pChunk = argI(args, 22), cChunk = argI(args, 23), nb = argI(args, 26);
   const nCC = (ICG + cChunk - 1) / cChunk;
-  const items = B * G * nCC;
+  const items = ((B + nb - 1) / nb) * G * nCC;
   beginItems(items);
   for (let it = nextItem(); it >= 0; it = nextItem()) {
-    const b = it / (G * nCC);
-    const rem = it - b * G * nCC;
+    const blk = it / (G * nCC);
+    const rem = it - blk * G * nCC;
     const g = rem / nCC;
     const cl0 = (rem - g * nCC) * cChunk;
     const cl1 = min(ICG, cl0 + cChunk);
     const rows = (cl1 - cl0) * KK;
+    const b0 = blk * nb, ni = min(nb, B - b0);
     // A(i, k) = W[g·ocg + k, cl0·kk + i]: the transposed weight rows of this channel chunk.
     const a = w + ((<usize>g * <usize>OCG * <usize>KC + <usize>cl0 * <usize>KK) << 2);
-    const gb = gout + (((<usize>b * <usize>OC + <usize>g * <usize>OCG) * <usize>P) << 2);
-    const xc = dx + (((<usize>b * <usize>C + <usize>(g * ICG + cl0)) * <usize>HW) << 2);
-    if (pointwise) {
+    const gb = gout + (((<usize>b0 * <usize>OC + <usize>g * <usize>OCG) * <usize>P) << 2);
+    const xc = dx + (((<usize>b0 * <usize>C + <usize>(g * ICG + cl0)) * <usize>HW) << 2);
+    const imgB = (<usize>C * <usize>HW) << 2;
+    if (pointwise && ni == 1) {
       gemmST(rows, P, OCG, a, 1, KC, gb, P, 1, xc, HW, 1, 0, scratch);
       continue;
     }
-    memory.fill(xc, 0, (<usize>(cl1 - cl0) * <usize>HW) << 2);
+    // B operand: G in place for one image, else gathered side by side.
+    if (ni > 1) gatherG(gout, b0, ni, g * OCG, OCG);
+    const gs = ni == 1 ? gb : auxBuf;
+    const ldg = ni == 1 ? P : ni * P;
+    const chunked = pChunk < P; // only with ni == 1
+    if (chunked) zeroRun(xc, (cl1 - cl0) * HW);
     for (let p0 = 0; p0 < P; p0 += pChunk) {
       const p1 = min(P, p0 + pChunk);
       const np = p1 - p0;
-      gemmST(rows, np, OCG, a, 1, KC, gb + (<usize>p0 << 2), P, 1, col, np, 1, 0, scratch);
-      // col2im addresses channels relative to xc.
-      col2im(col, 0, cl1 - cl0, p0, p1, xc);
+      const n = ni * np;
+      gemmST(rows, n, OCG, a, 1, KC, gs + (<usize>p0 << 2), ldg, 1, colBuf, n, 1, 0, scratch);
+      for (let i = 0; i < ni; i++) {
+        col2im(colBuf + (<usize>(i * np) << 2), cl1 - cl0, p0, p1, <usize>n << 2, xc + <usize>i * imgB, chunked);
+      }
     }
   }
   endItems();
@@ -296,14 +485,17 @@ export function conv2dBackwardInput(args: usize, tid: i32, nth: i32, gen: u32): 
  *  mode 1 items: (group, chunk of output channels) — disjoint row blocks (im2col repeated);
  *  mode 2 items: chunks of images, each summed into its own partial dW (OC × Kc floats at
  *  arg 25 + item · OC·Kc·4, overwritten), which the caller adds up in item order after.
- *  Mode 2 is for layers with few channels and many images (a first layer on 1–3 channels). */
+ *  Mode 2 is for layers with few channels and many images (a first layer on 1–3 channels).
+ *  Within an item, images go in blocks of nb from the item's first image. */
 export function conv2dBackwardWeight(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  loadGeometry(args);
+  loadGeometry(args, tid);
   const x = argP(args, 0), gout = argP(args, 1), dw = argP(args, 3);
-  const scratch = argP(args, 20) + <usize>tid * argP(args, 21);
-  const col = colBuffer(scratch);
-  const pChunk = argI(args, 22), chunk = argI(args, 23), mode = argI(args, 24);
+  const pChunk = argI(args, 22), chunk = argI(args, 23), mode = argI(args, 24), nb = argI(args, 26);
+  // Transposed GEMMs (dWᵀ = col · Gᵀ into this scratch, copied out at the end): the JS side
+  // asks for them when fewer tiles of the micro-kernel cover dWᵀ than dW (e.g. 32 × 9: 3·4
+  // tiles of 4 × 8 instead of 8·2). Each element's sum is the same either way.
+  const ct = argP(args, 30) != 0 ? scratch + argP(args, 30) : 0;
   if (mode == 2) {
     // Item it sums images [it·chunk, (it+1)·chunk) into its own partial dW (by item, not by
     // thread, so the result does not depend on which thread ran it); the caller adds the
@@ -313,11 +505,8 @@ export function conv2dBackwardWeight(args: usize, tid: i32, nth: i32, gen: u32):
     const items = (B + chunk - 1) / chunk;
     beginItems(items);
     for (let it = nextItem(); it >= 0; it = nextItem()) {
-      const partial = partials + <usize>it * wBytes;
       const b0 = it * chunk, b1 = min(B, b0 + chunk);
-      for (let b = b0; b < b1; b++) {
-        for (let g = 0; g < G; g++) weightGradImage(x, gout, b, g, 0, ICG, 0, OCG, pChunk, col, partial, b == b0 ? 0 : 1, scratch);
-      }
+      for (let g = 0; g < G; g++) weightGrad(x, gout, b0, b1, nb, g, 0, ICG, 0, OCG, pChunk, partials + <usize>it * wBytes, ct);
     }
     endItems();
     return items;
@@ -333,35 +522,67 @@ export function conv2dBackwardWeight(args: usize, tid: i32, nth: i32, gen: u32):
     const oc0 = mode == 0 ? 0 : k, oc1 = mode == 0 ? OCG : min(OCG, k + chunk);
     if (B == 0 || P == 0) {
       const c = dw + ((<usize>(g * OCG + oc0) * <usize>KC + <usize>cl0 * <usize>KK) << 2);
-      for (let r = 0; r < oc1 - oc0; r++) memory.fill(c + ((<usize>r * <usize>KC) << 2), 0, <usize>((cl1 - cl0) * KK) << 2);
+      for (let r = 0; r < oc1 - oc0; r++) zeroRun(c + ((<usize>r * <usize>KC) << 2), (cl1 - cl0) * KK);
       continue;
     }
-    for (let b = 0; b < B; b++) weightGradImage(x, gout, b, g, cl0, cl1, oc0, oc1, pChunk, col, dw, b == 0 ? 0 : 1, scratch);
+    weightGrad(x, gout, 0, B, nb, g, cl0, cl1, oc0, oc1, pChunk, dw, ct);
   }
   endItems();
   return items;
 }
 
-/** dW[g, oc0:oc1, (cl0:cl1, ki, kj)] = beta·dW + G[b, g, oc0:oc1] · colᵀ over one image. */
-function weightGradImage(
-  x: usize, gout: usize, b: i32, g: i32, cl0: i32, cl1: i32, oc0: i32, oc1: i32,
-  pChunk: i32, col: usize, dw: usize, beta0: f32, scratch: usize,
+/**
+ * dW[g, oc0:oc1, (cl0:cl1, ki, kj)] = Σ over images [b0, b1) of G[b, g, oc0:oc1] · colᵀ, in
+ * blocks of nb images from b0 (overwritten). With a transposed scratch ct, the GEMMs compute
+ * dWᵀ there and it is copied out at the end.
+ */
+function weightGrad(
+  x: usize, gout: usize, b0: i32, b1: i32, nb: i32, g: i32, cl0: i32, cl1: i32, oc0: i32, oc1: i32,
+  pChunk: i32, dw: usize, ct: usize,
 ): void {
   const rows = oc1 - oc0, cols = (cl1 - cl0) * KK;
   const c = dw + ((<usize>(g * OCG + oc0) * <usize>KC + <usize>cl0 * <usize>KK) << 2);
-  const xb = x + ((<usize>b * <usize>C * <usize>HW) << 2);
-  const ga = gout + (((<usize>b * <usize>OC + <usize>(g * OCG + oc0)) * <usize>P) << 2);
+  for (let b = b0; b < b1; b += nb) {
+    weightGradBlock(x, gout, b, min(nb, b1 - b), g, cl0, cl1, oc0, oc1, pChunk, ct != 0 ? ct : c, ct != 0, b == b0 ? 0 : 1);
+  }
+  if (ct != 0) {
+    for (let r = 0; r < rows; r++) {
+      const d = c + ((<usize>r * <usize>KC) << 2);
+      for (let j = 0; j < cols; j++) store<f32>(d + (<usize>j << 2), load<f32>(ct + (<usize>(j * rows + r) << 2)));
+    }
+  }
+}
+
+/** dst (+)= the block's G[images, g, oc0:oc1] · colᵀ over images [b0, b0 + ni), in one GEMM
+ *  with K = ni·P (pixel chunks when ni = 1): dW's layout (row stride KC), or its transpose
+ *  (cols × rows, dense) when `tr`. beta0 = 0 overwrites. */
+function weightGradBlock(
+  x: usize, gout: usize, b0: i32, ni: i32, g: i32, cl0: i32, cl1: i32, oc0: i32, oc1: i32,
+  pChunk: i32, dst: usize, tr: bool, beta0: f32,
+): void {
+  const rows = oc1 - oc0, cols = (cl1 - cl0) * KK;
+  const ga = gout + (((<usize>b0 * <usize>OC + <usize>(g * OCG + oc0)) * <usize>P) << 2);
+  if (ni > 1) gatherG(gout, b0, ni, g * OCG + oc0, rows);
+  const as = ni == 1 ? ga : auxBuf;
+  const lda = ni == 1 ? P : ni * P;
   for (let p0 = 0; p0 < P; p0 += pChunk) {
     const p1 = min(P, p0 + pChunk);
     const np = p1 - p0;
+    const n = ni * np;
     const beta: f32 = p0 == 0 ? beta0 : 1;
-    if (pointwise) {
-      // B(k = pixel, j = channel) = x[channel, pixel]: transposed with column stride HW.
-      const xs = xb + ((<usize>(g * ICG + cl0) * <usize>HW + <usize>p0) << 2);
-      gemmST(rows, cols, np, ga + (<usize>p0 << 2), P, 1, xs, 1, HW, c, KC, 1, beta, scratch);
+    const a = as + (<usize>p0 << 2);
+    // col(j = channel row, k = pixel): im2col, or x itself for one image of a pointwise conv.
+    let cs = colBuf, ldc = n;
+    if (pointwise && ni == 1) {
+      cs = x + (((<usize>b0 * <usize>C + <usize>(g * ICG + cl0)) * <usize>HW + <usize>p0) << 2);
+      ldc = HW;
     } else {
-      im2col(xb, g * ICG + cl0, g * ICG + cl1, p0, p1, col);
-      gemmST(rows, cols, np, ga + (<usize>p0 << 2), P, 1, col, 1, np, c, KC, 1, beta, scratch);
+      for (let i = 0; i < ni; i++) {
+        const xb = x + ((<usize>(b0 + i) * <usize>C * <usize>HW) << 2);
+        im2col(xb, g * ICG + cl0, g * ICG + cl1, p0, p1, colBuf + (<usize>(i * np) << 2), <usize>n << 2);
+      }
     }
+    if (tr) gemmST(cols, rows, n, cs, ldc, 1, a, 1, lda, dst, rows, 1, beta, scratch);
+    else gemmST(rows, cols, n, a, lda, 1, cs, 1, ldc, dst, KC, 1, beta, scratch);
   }
 }
