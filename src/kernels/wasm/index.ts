@@ -144,8 +144,15 @@ const REDUCE_CODES: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
 
 // When to split a kernel across threads. Dispatch costs a few µs when workers are spinning and
 // tens of µs when they sleep, so only kernels well above that are split.
-/** GEMM / conv: floating-point operations. */
+/** GEMM: floating-point operations. */
 const PAR_FLOPS = 1 << 21;
+/**
+ * Convolutions: floating-point operations. Half the GEMM threshold because a convolution runs
+ * at roughly half the GEMM's rate (im2col / col2im around each GEMM), so the same count takes
+ * twice as long: a 1→32-channel 3×3 layer on 128 MNIST images (14 MFLOP, ~1 ms) then wakes
+ * sleeping workers (weight ≥ WAKE_WEIGHT in threads.ts) instead of running on the caller alone.
+ */
+const PAR_CONV_FLOPS = 1 << 20;
 /** Cheap elementwise ops, reductions, optimizer steps: elements. */
 const PAR_ELEMS = 1 << 16;
 /** Transcendental elementwise ops: elements. */
@@ -874,7 +881,7 @@ class WasmBackendImpl implements WasmBackend {
     checkLen('conv2d', 'out', out, p.batch * p.outC * P);
     if (bias) checkLen('conv2d', 'bias', bias, p.outC);
     const Kc = (p.inC / p.groups) * p.kH * p.kW;
-    const nth = this.par(2 * p.batch * p.outC * P * Kc, PAR_FLOPS);
+    const nth = this.par(2 * p.batch * p.outC * P * Kc, PAR_CONV_FLOPS);
     const pointwise = WasmBackendImpl.pointwise(p);
     // Items are (image block, pixel chunk). Each output element is one dot product over Kc
     // whatever the blocking, so nb and the chunk may follow the thread count.
@@ -909,7 +916,7 @@ class WasmBackendImpl implements WasmBackend {
       out.fill(0, 0, inSize);
       return;
     }
-    const nth = this.par(2 * p.batch * p.outC * P * icg * kk, PAR_FLOPS);
+    const nth = this.par(2 * p.batch * p.outC * P * icg * kk, PAR_CONV_FLOPS);
     const pointwise = WasmBackendImpl.pointwise(p);
     // The pixel chunk sets the order in which col2im adds into dx: from the geometry only (not
     // from the thread count). nb does not change any value (col2im runs per image), so it may
@@ -943,7 +950,7 @@ class WasmBackendImpl implements WasmBackend {
     if (wSize === 0) return;
     this.convCheck('conv2dBackwardWeight', p, x, out, g);
     const P = p.outH * p.outW;
-    const nth = this.par(2 * p.batch * p.outC * P * icg * kk, PAR_FLOPS);
+    const nth = this.par(2 * p.batch * p.outC * P * icg * kk, PAR_CONV_FLOPS);
     // mode 0: items (group, input-channel chunk) — no repeated work; mode 1: (group,
     // output-channel chunk), repeating im2col per item; mode 2: groups of images, each summed
     // into its own partial dW, for layers with too few input channels to split (a first layer
