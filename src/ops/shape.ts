@@ -87,7 +87,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const s = broadcastShapes('expand', x.shape, target);
   if (s.some((d, i) => d !== target[i])) throw new Error(`expand: cannot expand ${fmt(x.shape)} to ${fmt(shape)}`);
   if (x.shape.length === s.length && x.shape.every((d, i) => d === s[i])) return x;
-  const out = Tensor.empty(s);
+  const out = Tensor.uninit(s);
   getBackend().expand(x.data, padded, out.data, s);
   return record(out, 'expand', [x], {});
 }

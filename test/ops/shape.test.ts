@@ -126,6 +126,37 @@ describe('copies', () => {
     expect(() => expand(x, [3, 3])).toThrow(/expand/);
   });
 
+  it('expand: a scalar, repeated rows and leading dims, and a middle broadcast give the same copies', () => {
+    expect(expand(tensor([[7]]), [2, 3]).toArray()).toEqual([
+      [7, 7, 7],
+      [7, 7, 7],
+    ]);
+    const row = tensor([1, 2, 3]);
+    expect(expand(row, [2, 3]).toArray()).toEqual([
+      [1, 2, 3],
+      [1, 2, 3],
+    ]);
+    expect(expand(tensor([[[1, 2]], [[3, 4]]]), [2, 3, 2]).toArray()).toEqual([
+      [
+        [1, 2],
+        [1, 2],
+        [1, 2],
+      ],
+      [
+        [3, 4],
+        [3, 4],
+        [3, 4],
+      ],
+    ]);
+    expect(expand(tensor([[1, 2]]), [1, 3, 2]).toArray()).toEqual([
+      [
+        [1, 2],
+        [1, 2],
+        [1, 2],
+      ],
+    ]);
+  });
+
   it('slice: ranges, steps, negative indices, numbers drop the dim, ends clamp', () => {
     const x = r234();
     const a = slice(x, 1, [0, 3, 2], [-3, undefined]);

@@ -697,6 +697,28 @@ class WasmBackendImpl implements WasmBackend {
   }
 
   expand(x: F32, xShape: Shape, out: F32, outShape: Shape): void {
+    // A scalar (the gradient of sum / mean, every training step): one fill. Rows repeated
+    // (x (1, n) over (m, n), e.g. a bias): one copy per row. Anything else: the reference loop.
+    if (x.length === 1 && out.length > 0) {
+      this.fill(out, x[0]!);
+      return;
+    }
+    const n = x.length;
+    if (n > 0 && out.length % n === 0 && this.heap.owns(x) && this.heap.owns(out)) {
+      const r = outShape.length - xShape.length;
+      let lead = true; // x's shape is (1, …, 1, trailing dims equal to out's)
+      for (let d = 0; d < outShape.length; d++) {
+        const xd = d < r ? 1 : xShape[d - r]!;
+        if (lead && xd === 1 && outShape[d] !== 1) continue;
+        lead = false;
+        if (xd !== outShape[d]) {
+          jsBackend.expand(x, xShape, out, outShape);
+          return;
+        }
+      }
+      for (let o = 0; o < out.length; o += n) this.mem.copy(out.byteOffset + 4 * o, x.byteOffset, n);
+      return;
+    }
     jsBackend.expand(x, xShape, out, outShape);
   }
 
