@@ -810,6 +810,34 @@ describe.each([
     ['first layer, stride 2, many images', convParams(40, 1, 28, 28, 8, 3, 3, { stride: [2, 2], pad: [1, 1] })],
   ];
 
+  it('maxPool2d and its gradient equal the js reference exactly (padding, odd sizes, NaN, many planes)', () => {
+    const cases: [string, Pool2dParams][] = [
+      ['2x2/2 over 28x28, 64 planes', { batch: 8, channels: 8, inH: 28, inW: 28, outH: 14, outW: 14, kH: 2, kW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 }],
+      ['3x3/2 pad 1 over 7x9', { batch: 3, channels: 5, inH: 7, inW: 9, outH: 4, outW: 5, kH: 3, kW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 }],
+      ['3x2/1 over 5x4', { batch: 1, channels: 2, inH: 5, inW: 4, outH: 3, outW: 3, kH: 3, kW: 2, strideH: 1, strideW: 1, padH: 0, padW: 0 }],
+    ];
+    for (const [name, p] of cases) {
+      const planes = p.batch * p.channels;
+      const x = randArr(planes * p.inH * p.inW);
+      x[3] = NaN;
+      x[x.length - 1] = -Infinity;
+      const m = planes * p.outH * p.outW;
+      const [o1, i1] = [wb.alloc(m), wb.alloc(m)];
+      const [o2, i2] = [new Float32Array(m), new Float32Array(m)];
+      wb.maxPool2d(w(x), o1, i1, p);
+      js.maxPool2d(x, o2, i2, p);
+      expect(Array.from(o1), `${name} values`).toEqual(Array.from(o2));
+      expect(Array.from(i1), `${name} indices`).toEqual(Array.from(i2));
+      const g = randArr(m);
+      const d1 = wb.alloc(x.length);
+      d1.fill(7); // the kernel zeroes its output first
+      const d2 = new Float32Array(x.length);
+      wb.maxPool2dBackward(w(g), i1, d1, p);
+      js.maxPool2dBackward(g, i2, d2, p);
+      expect(Array.from(d1), `${name} gradient`).toEqual(Array.from(d2));
+    }
+  });
+
   it('conv2d (with and without bias)', () => {
     for (const [name, p] of convCases) {
       const x = randArr(p.batch * p.inC * p.inH * p.inW);

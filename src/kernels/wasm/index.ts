@@ -94,6 +94,8 @@ const KERNELS = [
   'reduce',
   'adamStep',
   'sgdStep',
+  'maxPool2d',
+  'maxPool2dBackward',
 ] as const;
 type KernelName = (typeof KERNELS)[number];
 const K = Object.fromEntries(KERNELS.map((name, i) => [name, i])) as Record<KernelName, number>;
@@ -1054,10 +1056,41 @@ class WasmBackendImpl implements WasmBackend {
     jsBackend.indexAdd(g, shape, axis, idx, out);
   }
   maxPool2d(x: F32, out: F32, idx: F32, p: Pool2dParams): void {
-    jsBackend.maxPool2d(x, out, idx, p);
+    const planes = p.batch * p.channels;
+    const outSize = planes * p.outH * p.outW;
+    if (outSize === 0) return;
+    checkLen('maxPool2d', 'x', x, planes * p.inH * p.inW);
+    checkLen('maxPool2d', 'out', out, outSize);
+    checkLen('maxPool2d', 'idx', idx, outSize);
+    this.setArgs(
+      0,
+      this.inp(x),
+      this.outp(out, false),
+      this.outp(idx, false),
+      planes,
+      p.inH,
+      p.inW,
+      p.outH,
+      p.outW,
+      p.kH,
+      p.kW,
+      p.strideH,
+      p.strideW,
+      p.padH,
+      p.padW,
+    );
+    this.run(K.maxPool2d, planes >= this.threads ? this.par(outSize * p.kH * p.kW, PAR_ELEMS) : 1);
   }
   maxPool2dBackward(g: F32, idx: F32, out: F32, p: Pool2dParams): void {
-    jsBackend.maxPool2dBackward(g, idx, out, p);
+    const planes = p.batch * p.channels;
+    const inPlane = p.inH * p.inW;
+    const outPlane = p.outH * p.outW;
+    if (planes * inPlane === 0) return;
+    checkLen('maxPool2dBackward', 'g', g, planes * outPlane);
+    checkLen('maxPool2dBackward', 'idx', idx, planes * outPlane);
+    checkLen('maxPool2dBackward', 'out', out, planes * inPlane);
+    this.setArgs(0, this.inp(g), this.inp(idx), this.outp(out, false), planes, inPlane, outPlane);
+    this.run(K.maxPool2dBackward, planes >= this.threads ? this.par(planes * inPlane, PAR_ELEMS) : 1);
   }
   avgPool2d(x: F32, out: F32, p: Pool2dParams): void {
     jsBackend.avgPool2d(x, out, p);
