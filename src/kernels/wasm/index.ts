@@ -528,7 +528,9 @@ class WasmBackendImpl implements WasmBackend {
    * memory) happens before the block is viewed.
    */
   private setArgs(first: number, ...values: number[]): void {
-    this.args.set(values, first);
+    // Indexed stores: TypedArray.set is a slow builtin path on shared memory (see fill).
+    const a = this.args;
+    for (let i = 0; i < values.length; i++) a[first + i] = values[i]!;
   }
 
   // --- memory -------------------------------------------------------------------------------
@@ -733,7 +735,7 @@ class WasmBackendImpl implements WasmBackend {
       return;
     }
     if (plan === 'copy') {
-      out.set(x);
+      this.copy(x, out);
       return;
     }
     this.setArgs(0, code, plan.mode, this.inp(x), this.outp(out, false), plan.d0, plan.d1, plan.d2);
@@ -937,7 +939,7 @@ class WasmBackendImpl implements WasmBackend {
     const icg = p.inC / p.groups;
     const kk = p.kH * p.kW;
     if (P === 0 || p.outC === 0) {
-      out.fill(0, 0, inSize);
+      this.fill(out.subarray(0, inSize), 0);
       return;
     }
     const nth = this.par(2 * p.batch * p.outC * P * icg * kk, PAR_CONV_FLOPS);
@@ -1030,7 +1032,7 @@ class WasmBackendImpl implements WasmBackend {
     this.run(K.conv2dBackwardWeight, nth, () => {
       // dW = Σ of the partials in item order (fixed by the geometry: see above).
       const dst = this.heap.f32(outPtr, wSize);
-      dst.set(this.heap.f32(partials, wSize));
+      this.mem.copy(outPtr, partials, wSize);
       for (let t = 1; t < items; t++) {
         const part = this.heap.f32(partials + t * wSize * 4, wSize);
         for (let i = 0; i < wSize; i++) dst[i]! += part[i]!;

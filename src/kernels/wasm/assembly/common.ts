@@ -243,11 +243,6 @@ export function storePartial(p: usize, v: v128, cnt: i32): void {
   return f32x4.extract_lane(b, 0);
 }
 
-/** Zeroes n floats at p. */
-export function zeroF32(p: usize, n: i32): void {
-  memory.fill(p, 0, <usize>n << 2);
-}
-
 /**
  * Fills n floats at p with v (called directly from JS, not through the thread pool: JS's
  * TypedArray fill and set are ~8× slower on shared memory than these bulk operations).

@@ -6,7 +6,7 @@
 // its gradient came from, in index order, so items never share an output element and the sums
 // do not depend on the thread count.
 
-import { argP, argI, joinItems, beginItems, nextItem, endItems, CHUNK } from './common';
+import { argP, argI, joinItems, beginItems, nextItem, endItems, fillF32, CHUNK } from './common';
 
 /** Planes per item: about CHUNK elements (the larger of input and output plane) per item. */
 function planesPerItem(planes: i32, planeSize: i32, nth: i32): i32 {
@@ -70,11 +70,7 @@ export function maxPool2dBackward(args: usize, tid: i32, nth: i32, gen: u32): i3
   beginItems(total);
   for (let it = nextItem(); it >= 0; it = nextItem()) {
     const c0 = it * per, c1 = min(planes, (it + 1) * per);
-    // zero this item's planes of out (SIMD stores: memory.fill is slow on shared memory)
-    const z0 = out + (<usize>(c0 * inPlane) << 2), zn = (c1 - c0) * inPlane;
-    let i = 0;
-    for (; i + 4 <= zn; i += 4) v128.store(z0 + (<usize>i << 2), f32x4.splat(0));
-    for (; i < zn; i++) store<f32>(z0 + (<usize>i << 2), 0);
+    fillF32(out + (<usize>(c0 * inPlane) << 2), (c1 - c0) * inPlane, 0); // this item's planes
     for (let j = c0 * outPlane; j < c1 * outPlane; j++) {
       const t = <i32>load<f32>(idx + (<usize>j << 2));
       if (t >= 0) {
