@@ -7,7 +7,7 @@
 import type { Conv2dParams, Pool2dParams } from '../kernels/backend.js';
 import { getBackend } from '../kernels/registry.js';
 import { Tensor } from '../tensor/tensor.js';
-import { add, binaryCrossEntropyGrad, clamp, div, eq, ge, gt, le, log, maximum, mul, neg, pow, sign, sub, unaryGrad, unaryOp, where } from '../ops/elementwise.js';
+import { add, binaryCrossEntropyGrad, binaryCrossEntropyWithLogitsGrad, clamp, div, eq, ge, gt, le, log, maximum, mul, neg, pow, sign, sub, unaryGrad, unaryOp, where } from '../ops/elementwise.js';
 import { conv2d, conv2dWeightGrad, convTranspose2d } from '../ops/conv.js';
 import { mm } from '../ops/linalg.js';
 import { sum } from '../ops/reduce.js';
@@ -61,6 +61,14 @@ defineGradRules({
     return [
       p.requiresGrad ? sumTo(mul(g, binaryCrossEntropyGrad(p, y)), p.shape) : null,
       y.requiresGrad ? sumTo(mul(g, sub(clampedLog(sub(1, p)), clampedLog(p))), y.shape) : null,
+    ];
+  },
+  // bceLogits(z, y) = max(z, 0) − z·y + log(1 + e^−|z|): d/dz = sigmoid(z) − y, d/dy = −z.
+  bceLogits: (g, n) => {
+    const [z, y] = n.inputs as [Tensor, Tensor];
+    return [
+      z.requiresGrad ? sumTo(mul(g, binaryCrossEntropyWithLogitsGrad(z, y)), z.shape) : null,
+      y.requiresGrad ? sumTo(mul(g, neg(z)), y.shape) : null,
     ];
   },
   minimum: (g, n) => {

@@ -9,9 +9,13 @@
  * `retainGraph` is set, so a training loop's memory stays flat.
  */
 import { getBackend } from '../kernels/registry.js';
-import { keep, Tensor, type GradNode } from '../tensor/tensor.js';
+import { keep, Tensor, tensorSerial, type GradNode } from '../tensor/tensor.js';
 
-/** A gradient rule: the upstream gradient, the node, the node's output → one gradient per input (null where none). */
+/**
+ * A gradient rule: the upstream gradient, the node, the node's output → one gradient per input
+ * (null where none). A tensor the rule creates and returns for one input only may become that
+ * leaf's .grad without a copy, so a rule must not keep such a tensor anywhere else.
+ */
 export type GradRule = (g: Tensor, node: GradNode, out: Tensor) => (Tensor | null)[];
 
 const rules = new Map<string, GradRule>();
@@ -130,6 +134,7 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
         );
       if (t.retainsGrad) accumulateLeaf(t, g);
       const rule = rules.get(node.op)!;
+      const mark = tensorSerial();
       const gin = rule(g, node, t);
       for (let j = 0; j < node.inputs.length; j++) {
         const x = node.inputs[j]!;
@@ -146,7 +151,10 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
             `autograd: rule '${node.op}' returned a gradient of shape [${gx.shape.join(', ')}] for input ${j} of shape [${x.shape.join(', ')}]`,
           );
         if (x.node === null) {
-          accumulateLeaf(x, gx);
+          // A gradient the rule made just now, with storage of its own and handed to this input
+          // only, is referenced by nothing else: it becomes .grad as it is, without a copy.
+          const fresh = gx.serial >= mark && gx.ownsStorage && gin.indexOf(gx) === j && gin.lastIndexOf(gx) === j;
+          accumulateLeaf(x, gx, fresh);
         } else {
           const prev = grads.get(x);
           grads.set(x, prev ? addInto(prev, gx) : gx);
@@ -170,15 +178,19 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
 
 /** acc += g, in place when acc is not shared with anything else. */
 function addInto(acc: Tensor, g: Tensor): Tensor {
-  const out = Tensor.empty(acc.shape);
+  const out = Tensor.uninit(acc.shape);
   getBackend().binary('add', acc.data, acc.shape, g.data, g.shape, out.data, out.shape);
   return out;
 }
 
-function accumulateLeaf(x: Tensor, g: Tensor): void {
+function accumulateLeaf(x: Tensor, g: Tensor, fresh = false): void {
   if (x.grad === null) {
+    if (fresh) {
+      x.grad = keep(g);
+      return;
+    }
     // Copy: a rule may hand the same tensor to several inputs, and .grad is accumulated in place later.
-    const copy = keep(Tensor.empty(x.shape));
+    const copy = keep(Tensor.uninit(x.shape));
     getBackend().copy(g.data, copy.data);
     x.grad = copy;
   } else {

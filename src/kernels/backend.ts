@@ -57,7 +57,11 @@ export type BinaryOp =
   /** Binary cross-entropy of probability a against target b, each log clamped at −100 (losses.bce). */
   | 'bce'
   /** d bce(a, b) / da, 0 where a log's clamp is active. */
-  | 'bceGrad';
+  | 'bceGrad'
+  /** Binary cross-entropy of logit a against target b: max(a, 0) − a·b + log(1 + e^−|a|) (losses.bceWithLogits). */
+  | 'bceLogits'
+  /** d bceLogits(a, b) / da = sigmoid(a) − b. */
+  | 'bceLogitsGrad';
 
 export type ReduceOp = 'sum' | 'max' | 'min';
 

@@ -16,6 +16,7 @@ import {
   abs,
   add,
   binaryCrossEntropy,
+  binaryCrossEntropyWithLogits,
   clamp,
   exp,
   gather,
@@ -25,7 +26,6 @@ import {
   mul,
   neg,
   reshape,
-  softplus,
   sub,
   sum,
 } from '../ops/index.js';
@@ -87,7 +87,7 @@ export function bce(probs: Tensor, target: Tensor, opts: LossOptions = {}): Tens
 /** BCE on logits, stable for any |x|: softplus(x) − x·y = max(x,0) − x·y + log(1 + e^−|x|). */
 export function bceWithLogits(logits: Tensor, target: Tensor, opts: LossOptions = {}): Tensor {
   sameShape('bceWithLogits', logits, target, 'logits');
-  return reduce(sub(softplus(logits), mul(logits, target)), opts.reduction);
+  return reduce(binaryCrossEntropyWithLogits(logits, target), opts.reduction);
 }
 
 export interface NllOptions extends LossOptions {

@@ -75,6 +75,13 @@ export const ne = (a: TensorLike, b: TensorLike): Tensor => binary('ne', a, b, f
 export const binaryCrossEntropy = (p: TensorLike, y: TensorLike): Tensor => binary('bce', p, y, true);
 /** Its derivative in p (a kernel, not differentiable): 0 where a log's clamp is active. */
 export const binaryCrossEntropyGrad = (p: TensorLike, y: TensorLike): Tensor => binary('bceGrad', p, y, false);
+/**
+ * Elementwise binary cross-entropy of logits z against targets y, max(z, 0) − z·y + log(1 + e^−|z|)
+ * (= softplus(z) − z·y, stable for any z), in one fused kernel (losses.bceWithLogits reduces it).
+ */
+export const binaryCrossEntropyWithLogits = (z: TensorLike, y: TensorLike): Tensor => binary('bceLogits', z, y, true);
+/** Its derivative in z, sigmoid(z) − y (a kernel, not differentiable). */
+export const binaryCrossEntropyWithLogitsGrad = (z: TensorLike, y: TensorLike): Tensor => binary('bceLogitsGrad', z, y, false);
 
 export const neg = (x: Tensor): Tensor => unaryOp('neg', x);
 export const exp = (x: Tensor): Tensor => unaryOp('exp', x);

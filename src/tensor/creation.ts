@@ -43,9 +43,9 @@ function fromValues(values: ArrayLike<number>, shape: Shape, opts?: CreateOption
   const n = shapeSize(shape);
   if (values.length !== n)
     throw new Error(`tensor(): ${values.length} values do not fill shape [${shape.join(', ')}] (${n} elements)`);
-  const t = Tensor.empty(shape);
-  const d = t.data;
-  for (let i = 0; i < n; i++) d[i] = values[i]!;
+  const t = Tensor.uninit(shape);
+  // One bulk set: an element loop into the wasm backend's shared memory is ~10× slower.
+  t.data.set(values);
   if (opts?.requiresGrad) t.requiresGrad = true;
   return t;
 }

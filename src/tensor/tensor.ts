@@ -114,6 +114,12 @@ export function keep<T extends Tensor>(t: T): T {
 }
 
 let liveTensors = 0;
+let nextSerial = 0;
+
+/** The serial number the next tensor will get (tensors are numbered in creation order). */
+export function tensorSerial(): number {
+  return nextSerial;
+}
 
 export class Tensor {
   /** Reverse-mode bookkeeping: set when this tensor was made by a recorded op. */
@@ -124,6 +130,8 @@ export class Tensor {
   retainsGrad = false;
   /** Set by nn.Parameter-style registration; purely informational. */
   isParameter = false;
+  /** Creation order (see tensorSerial). */
+  readonly serial = nextSerial++;
   readonly shape: number[];
   private storage: Storage;
   private disposed = false;
@@ -163,6 +171,11 @@ export class Tensor {
   /** A tensor sharing this one's storage with another shape (same element count). */
   shareWith(shape: Shape): Tensor {
     return new Tensor(this.liveStorage(), shape);
+  }
+
+  /** Whether no other tensor shares this one's storage (it is not a view, and has none). */
+  get ownsStorage(): boolean {
+    return this.storage.refs === 1;
   }
 
   get data(): Float32Array {

@@ -10,6 +10,7 @@ import {
   add,
   avgPool2d,
   binaryCrossEntropy,
+  binaryCrossEntropyWithLogits,
   clamp,
   clone,
   concat,
@@ -66,6 +67,7 @@ const cases: Record<string, () => [(...xs: Tensor[]) => Tensor, Tensor[]]> = {
   ],
   // probabilities well inside (0, 1) and soft targets, both differentiated
   bce: () => [binaryCrossEntropy, [uniform([2, 3], 0.3, 0.7, 60), uniform([2, 3], 0, 1, 61)]],
+  bceLogits: () => [binaryCrossEntropyWithLogits, [normal([2, 3], 62), uniform([2, 3], 0, 1, 63)]],
   minimum: () => [
     minimum,
     [tensor([0.1, 0.5, 0.9], undefined, { requiresGrad: true }), tensor([[0.3], [0.7]], undefined, { requiresGrad: true })],

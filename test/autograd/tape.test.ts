@@ -14,6 +14,7 @@ import {
   isGradEnabled,
   linear,
   losses,
+  mm,
   mul,
   noGrad,
   ones,
@@ -41,6 +42,38 @@ describe('backward', () => {
     sum(mul(x, 3)).backward();
     sum(mul(x, x)).backward();
     expect(x.grad!.toList()).toEqual([3 + 2, 3 + 4]);
+  });
+
+  it('a leaf whose rule made its gradient just now takes it without a copy, and later backwards accumulate into it', () => {
+    // mm's rule makes a fresh tensor for each input: it becomes .grad as is (no copy)
+    const a = tensor([1, 2, 3, 4], [2, 2], { requiresGrad: true });
+    const b = tensor([5, 6, 7, 8], [2, 2], { requiresGrad: true });
+    const y = sum(mm(a, b));
+    y.backward(undefined, { retainGraph: true });
+    expect(a.grad!.toList()).toEqual([11, 15, 11, 15]);
+    expect(b.grad!.toList()).toEqual([4, 4, 6, 6]);
+    y.backward();
+    expect(a.grad!.toList()).toEqual([22, 30, 22, 30]);
+    expect(b.grad!.toList()).toEqual([8, 8, 12, 12]);
+  });
+
+  it('a gradient handed to two leaves (add(x, y)) or to one leaf twice (add(x, x)) is not shared', () => {
+    const x = leaf([1, 2]);
+    const y = leaf([3, 4]);
+    sum(add(x, y)).backward();
+    sum(mul(x, 5)).backward(); // accumulates into x.grad in place
+    expect(x.grad!.toList()).toEqual([6, 6]);
+    expect(y.grad!.toList()).toEqual([1, 1]);
+    const z = leaf([1, 2]);
+    sum(mul(add(z, z), 3)).backward();
+    expect(z.grad!.toList()).toEqual([6, 6]);
+    // a view of the upstream gradient (reshape's rule) is copied, not taken
+    const w = leaf([1, 2, 3, 4]);
+    const v = reshape(w, [2, 2]);
+    const s = sum(mul(v, v));
+    s.backward();
+    sum(mul(w, 1)).backward();
+    expect(w.grad!.toList()).toEqual([3, 5, 7, 9]);
   });
 
   it('retainGraph lets backward run through the same graph twice (and accumulates)', () => {

@@ -367,6 +367,33 @@ describe.each([
         [2, 3],
         [2, 3],
       ],
+      // trailing broadcast (a per-row sum's gradient), leading + trailing (per-channel over
+      // NCHW), size-1 dims in between, and a middle broadcast (js path). x's shape comes padded
+      // to out's rank (the backend contract).
+      [
+        [128, 1],
+        [128, 784],
+      ],
+      [
+        [1, 3, 1, 1],
+        [2, 3, 4, 5],
+      ],
+      [
+        [1, 3, 1, 1],
+        [2, 3, 1, 7],
+      ],
+      [
+        [1, 3, 1],
+        [4, 3, 6],
+      ],
+      [
+        [2, 1, 1, 3],
+        [2, 4, 1, 3],
+      ],
+      [
+        [2, 1, 3, 1],
+        [2, 5, 3, 4],
+      ],
     ];
     for (const [xs, os] of cases) {
       const x = randArr(prod(xs));
@@ -479,7 +506,26 @@ describe.each([
 
   // --- binary --------------------------------------------------------------------------------
 
-  const binaryOps: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'gt', 'ge', 'lt', 'le', 'eq', 'ne'];
+  // (bce and bceGrad take probabilities: tested in test/nn/losses.test.ts on both backends)
+  const binaryOps: BinaryOp[] = [
+    'add',
+    'sub',
+    'mul',
+    'div',
+    'pow',
+    'maximum',
+    'minimum',
+    'gt',
+    'ge',
+    'lt',
+    'le',
+    'eq',
+    'ne',
+    'bceLogits',
+    'bceLogitsGrad',
+  ];
+  // exp and log polynomials: a few ulp
+  const binaryRtol = (op: BinaryOp): number => (op === 'pow' ? 1e-6 : op.startsWith('bce') ? 2e-6 : 1e-7);
   const broadcastCases: [Shape, Shape, Shape, string][] = [
     [[7], [7], [7], 'same'],
     [[3, 5, 7], [3, 5, 7], [3, 5, 7], 'same 3-d'],
@@ -518,7 +564,8 @@ describe.each([
         const o2 = new Float32Array(prod(os));
         wb.binary(op, w(a), as, w(b), bs, o1, os);
         js.binary(op, a, as, b, bs, o2, os);
-        expectClose(o1, o2, `binary ${op} ${name}`, { rtol: op === 'pow' ? 1e-6 : 1e-7 });
+        // bceLogits(Grad) subtract terms of the size of |a| (≤ 2 here): float32 rounding of those
+        expectClose(o1, o2, `binary ${op} ${name}`, { rtol: binaryRtol(op), scale: op.startsWith('bce') ? 2 : 0 });
         wb.free(o1);
       }
     }
@@ -539,7 +586,29 @@ describe.each([
       const o2 = new Float32Array(n * n);
       wb.binary(op, a, [n * n], b, [n * n], o1, [n * n]);
       js.binary(op, a, [n * n], b, [n * n], o2, [n * n]);
-      expectClose(o1, o2, `binary ${op} specials`, { rtol: 1e-6 });
+      expectClose(o1, o2, `binary ${op} specials`, { rtol: 2e-6, scale: op.startsWith('bce') ? 3 : 0 });
+    }
+  });
+
+  it('bceLogits over the whole range of logits, where e^−|z| and log(1 + t) take every branch', () => {
+    const n = 4001;
+    const z = new Float32Array(n);
+    const y = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      z[i] = (i - 2000) * 0.06; // −120 … 120: underflowing exp, both halves of log1p, √2 − 1 boundary
+      y[i] = (i % 7) / 6;
+    }
+    for (const op of ['bceLogits', 'bceLogitsGrad'] as BinaryOp[]) {
+      const o1 = wb.alloc(n);
+      const o2 = new Float32Array(n);
+      wb.binary(op, w(z), [n], w(y), [n], o1, [n]);
+      js.binary(op, z, [n], y, [n], o2, [n]);
+      // the terms subtracted are of the size of |z|: float32 rounding of those, and no more
+      for (let i = 0; i < n; i++) {
+        const tol = 2e-6 * (Math.abs(o2[i]!) + Math.abs(z[i]!) + 1);
+        if (!(Math.abs(o1[i]! - o2[i]!) <= tol)) throw new Error(`${op}(${z[i]}, ${y[i]}): got ${o1[i]}, want ${o2[i]}`);
+      }
+      wb.free(o1);
     }
   });
 

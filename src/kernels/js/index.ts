@@ -211,6 +211,10 @@ function binaryScalarFn(op: BinaryOp): (a: number, b: number) => number {
         const q = Math.fround(1 - p);
         return (q >= E100_F32 ? (1 - y) / q : 0) - (p >= E100_F32 ? y / p : 0);
       };
+    case 'bceLogits':
+      return (z, y) => Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z)));
+    case 'bceLogitsGrad':
+      return (z, y) => 1 / (1 + Math.exp(-z)) - y;
     default:
       throw new Error(`js backend: unknown binary op '${op as string}'`);
   }

@@ -141,6 +141,8 @@ const BINARY_CODES: Record<BinaryOp, number> = {
   ne: 12,
   bce: 13,
   bceGrad: 14,
+  bceLogits: 15,
+  bceLogitsGrad: 16,
 };
 const REDUCE_CODES: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
 
@@ -357,7 +359,11 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
     argsOffset: ARGS_OFFSET,
     threads,
   });
-  const mem: MemOps = { fill: exports.fillF32 as MemOps['fill'], copy: exports.copyF32 as MemOps['copy'] };
+  const mem: MemOps = {
+    fill: exports.fillF32 as MemOps['fill'],
+    copy: exports.copyF32 as MemOps['copy'],
+    repeatEach: exports.repeatEachF32 as MemOps['repeatEach'],
+  };
   return new WasmBackendImpl(new Heap(memory, maxPages), pool, gemmScratch, shared, relaxed ? 'relaxed-simd' : 'simd', mem);
 }
 
@@ -484,6 +490,7 @@ const POISON_UNINIT = typeof process !== 'undefined' && process.env?.AELAB_POISO
 interface MemOps {
   fill(p: number, n: number, v: number): void;
   copy(dst: number, src: number, n: number): void;
+  repeatEach(dst: number, src: number, n: number, t: number): void;
 }
 
 class WasmBackendImpl implements WasmBackend {
@@ -677,7 +684,7 @@ class WasmBackendImpl implements WasmBackend {
     }
     this.setArgs(0, code, plan.mode, this.inp(a), this.inp(b), this.outp(out, false), plan.d0, plan.d1, plan.d2);
     const rows = plan.mode <= 2 ? n : plan.mode <= 6 ? plan.d0 : plan.d0 * plan.d1;
-    const heavy = op === 'pow' || op === 'bce' || op === 'bceGrad';
+    const heavy = op === 'pow' || op === 'bce' || op === 'bceGrad' || op === 'bceLogits' || op === 'bceLogitsGrad';
     const nth = rows >= this.threads ? this.par(n, heavy ? PAR_ELEMS_HEAVY : PAR_ELEMS) : 1;
     this.run(K.binary, nth);
   }
@@ -701,8 +708,10 @@ class WasmBackendImpl implements WasmBackend {
   }
 
   expand(x: F32, xShape: Shape, out: F32, outShape: Shape): void {
-    // A scalar (the gradient of sum / mean, every training step): one fill. Rows repeated
-    // (x (1, n) over (m, n), e.g. a bias): one copy per row. Anything else: the reference loop.
+    // A scalar (the gradient of sum / mean, every training step): one fill. Otherwise, when x's
+    // shape (aligned right) is (1, …, 1, dims equal to out's, 1, …, 1): each element repeated
+    // over the trailing dims (a per-row sum's gradient), and that block copied over the leading
+    // dims (a bias). Anything else: the reference loop.
     if (x.length === 1 && out.length > 0) {
       this.fill(out, x[0]!);
       return;
@@ -710,17 +719,29 @@ class WasmBackendImpl implements WasmBackend {
     const n = x.length;
     if (n > 0 && out.length % n === 0 && this.heap.owns(x) && this.heap.owns(out)) {
       const r = outShape.length - xShape.length;
-      let lead = true; // x's shape is (1, …, 1, trailing dims equal to out's)
+      // phase 0: leading broadcast dims, 1: equal dims, 2: trailing broadcast dims
+      let phase = 0;
+      let inner = 1; // product of the trailing broadcast dims
       for (let d = 0; d < outShape.length; d++) {
         const xd = d < r ? 1 : xShape[d - r]!;
-        if (lead && xd === 1 && outShape[d] !== 1) continue;
-        lead = false;
-        if (xd !== outShape[d]) {
-          jsBackend.expand(x, xShape, out, outShape);
-          return;
+        const od = outShape[d]!;
+        if (xd === od) {
+          if (od === 1) continue;
+          if (phase === 2) return jsBackend.expand(x, xShape, out, outShape);
+          phase = 1;
+        } else if (xd !== 1) {
+          return jsBackend.expand(x, xShape, out, outShape);
+        } else if (phase === 0) {
+          continue;
+        } else {
+          phase = 2;
+          inner *= od;
         }
       }
-      for (let o = 0; o < out.length; o += n) this.mem.copy(out.byteOffset + 4 * o, x.byteOffset, n);
+      const block = n * inner;
+      if (inner > 1) this.mem.repeatEach(out.byteOffset, x.byteOffset, n, inner);
+      else this.mem.copy(out.byteOffset, x.byteOffset, n);
+      for (let o = block; o < out.length; o += block) this.mem.copy(out.byteOffset + 4 * o, out.byteOffset, block);
       return;
     }
     jsBackend.expand(x, xShape, out, outShape);

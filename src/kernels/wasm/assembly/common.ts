@@ -262,6 +262,14 @@ export function fillF32(p: usize, n: i32, v: f32): void {
   for (; i < n; i++) store<f32>(p + (<usize>i << 2), v);
 }
 
+/**
+ * Repeats each of n floats at src t times, contiguously: dst[i·t + j] = src[i] (expand over
+ * trailing dims, e.g. the gradient of a per-row sum). dst must not overlap src.
+ */
+export function repeatEachF32(dst: usize, src: usize, n: i32, t: i32): void {
+  for (let i = 0; i < n; i++) fillF32(dst + ((<usize>i * <usize>t) << 2), t, load<f32>(src + (<usize>i << 2)));
+}
+
 /** Copies n floats from src to dst (memmove semantics). */
 export function copyF32(dst: usize, src: usize, n: i32): void {
   if (dst <= src || dst >= src + (<usize>n << 2)) {

@@ -10,7 +10,7 @@
 // Op codes must match the tables in ../index.ts.
 
 import { argP, argI, argF, loadPartial, storePartial, joinItems, beginItems, nextItem, endItems, flatItems, flatLo, flatHi, CHUNK } from './common';
-import { expV, expm1V, logV, tanhV, sigmoidV, softplusV, powV } from './vmath';
+import { expV, expm1V, logV, log1pUnitV, tanhV, sigmoidV, softplusV, powV } from './vmath';
 
 const ZERO = f32x4.splat(0);
 const ONE = f32x4.splat(1);
@@ -158,7 +158,8 @@ function gradItem(op: i32, x: usize, g: usize, out: usize, lo: i32, hi: i32, p: 
 // ---------------------------------------------------------------------------------------------
 // binary: 0 add, 1 sub, 2 mul, 3 div, 4 pow, 5 maximum, 6 minimum, 7 gt, 8 ge, 9 lt, 10 le,
 // 11 eq, 12 ne (comparisons give 1 or 0), 13 bce, 14 bceGrad (binary cross-entropy of
-// probability a against target b and its derivative in a, as losses.bce defines them).
+// probability a against target b and its derivative in a, as losses.bce defines them),
+// 15 bceLogits, 16 bceLogitsGrad (the same of logit a, as losses.bceWithLogits).
 
 @final class BAdd { @inline f(a: v128, b: v128): v128 { return f32x4.add(a, b); } }
 @final class BSub { @inline f(a: v128, b: v128): v128 { return f32x4.sub(a, b); } }
@@ -197,6 +198,16 @@ const E100 = f32x4.splat(reinterpret<f32>(27));
     return f32x4.sub(gq, gp);
   }
 }
+
+/** max(z, 0) − z·y + log(1 + e^−|z|): one exp and one log, no division (PyTorch's formula). */
+@final class BBceLogits {
+  @inline f(z: v128, y: v128): v128 {
+    const l = log1pUnitV(expV(f32x4.neg(f32x4.abs(z))));
+    return f32x4.add(f32x4.sub(f32x4.pmax(z, ZERO), f32x4.mul(z, y)), l); // pmax keeps a NaN z
+  }
+}
+/** sigmoid(z) − y. */
+@final class BBceLogitsGrad { @inline f(z: v128, y: v128): v128 { return f32x4.sub(sigmoidV(z), y); } }
 
 // Three loop shapes over n elements: vector ⊕ vector, scalar ⊕ vector, vector ⊕ scalar
 // (separate loops: V8 does not unswitch loop-invariant branches).
@@ -255,7 +266,9 @@ function runVV(op: i32, a: usize, b: usize, out: usize, n: i32): void {
     case 11: loopVV<BEq>(a, b, out, n); break;
     case 12: loopVV<BNe>(a, b, out, n); break;
     case 13: loopVV<BBce>(a, b, out, n); break;
-    default: loopVV<BBceGrad>(a, b, out, n); break;
+    case 14: loopVV<BBceGrad>(a, b, out, n); break;
+    case 15: loopVV<BBceLogits>(a, b, out, n); break;
+    default: loopVV<BBceLogitsGrad>(a, b, out, n); break;
   }
 }
 function runSV(op: i32, s: f32, b: usize, out: usize, n: i32): void {
@@ -274,7 +287,9 @@ function runSV(op: i32, s: f32, b: usize, out: usize, n: i32): void {
     case 11: loopSV<BEq>(s, b, out, n); break;
     case 12: loopSV<BNe>(s, b, out, n); break;
     case 13: loopSV<BBce>(s, b, out, n); break;
-    default: loopSV<BBceGrad>(s, b, out, n); break;
+    case 14: loopSV<BBceGrad>(s, b, out, n); break;
+    case 15: loopSV<BBceLogits>(s, b, out, n); break;
+    default: loopSV<BBceLogitsGrad>(s, b, out, n); break;
   }
 }
 function runVS(op: i32, a: usize, s: f32, out: usize, n: i32): void {
@@ -293,7 +308,9 @@ function runVS(op: i32, a: usize, s: f32, out: usize, n: i32): void {
     case 11: loopVS<BEq>(a, s, out, n); break;
     case 12: loopVS<BNe>(a, s, out, n); break;
     case 13: loopVS<BBce>(a, s, out, n); break;
-    default: loopVS<BBceGrad>(a, s, out, n); break;
+    case 14: loopVS<BBceGrad>(a, s, out, n); break;
+    case 15: loopVS<BBceLogits>(a, s, out, n); break;
+    default: loopVS<BBceLogitsGrad>(a, s, out, n); break;
   }
 }
 

@@ -22,11 +22,19 @@ const K: usize = memory.data<f32>([
   -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1, // 25–28
   -5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1, // 29–33 tanh poly
   1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, // 34–39 expm1 Taylor
+  0.41421356237309505, // 40 √2 − 1
 ]);
 @inline function k(i: i32): v128 {
   return v128.load32_splat(K + (<usize>i << 2));
 }
-const ONE = 12, HALF = 13, TWO = 14;
+const ONE = 12, HALF = 13, TWO = 14, SQRT2M1 = 40;
+
+/** a·b + c: fused where the relaxed-SIMD build runs on a CPU with FMA (see gemm.ts). */
+@inline function fma(a: v128, b: v128, c: v128): v128 {
+  // @ts-ignore: RELAXED is defined by the compiler flag, not declared
+  if (RELAXED) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
 
 /** e^x. Range reduction x = n·ln2 + r, |r| ≤ ln2/2; e^r by a degree-6 polynomial; 2^n built in
  *  two halves so results down to the subnormal range (x ≥ -104) are representable. */
@@ -37,11 +45,11 @@ export function expV(x0: v128): v128 {
   let r = f32x4.sub(x, f32x4.mul(fx, k(3)));
   r = f32x4.sub(r, f32x4.mul(fx, k(4)));
   let y = k(6);
-  y = f32x4.add(f32x4.mul(y, r), k(7));
-  y = f32x4.add(f32x4.mul(y, r), k(8));
-  y = f32x4.add(f32x4.mul(y, r), k(9));
-  y = f32x4.add(f32x4.mul(y, r), k(10));
-  y = f32x4.add(f32x4.mul(y, r), k(11));
+  y = fma(y, r, k(7));
+  y = fma(y, r, k(8));
+  y = fma(y, r, k(9));
+  y = fma(y, r, k(10));
+  y = fma(y, r, k(11));
   y = f32x4.add(f32x4.mul(f32x4.mul(y, r), r), f32x4.add(r, k(ONE)));
   const n = i32x4.sub(t, k(5)); // the integer n, from the bit patterns
   const n1 = i32x4.shr_s(n, 1);
@@ -55,13 +63,13 @@ export function expV(x0: v128): v128 {
 /** e^x − 1 without cancellation near 0: Taylor series to x^8 for |x| < 0.5, e^x − 1 beyond. */
 export function expm1V(x: v128): v128 {
   let p = k(34);
-  p = f32x4.add(f32x4.mul(p, x), k(35));
-  p = f32x4.add(f32x4.mul(p, x), k(36));
-  p = f32x4.add(f32x4.mul(p, x), k(37));
-  p = f32x4.add(f32x4.mul(p, x), k(38));
-  p = f32x4.add(f32x4.mul(p, x), k(39));
-  p = f32x4.add(f32x4.mul(p, x), k(HALF));
-  p = f32x4.add(f32x4.mul(p, x), k(ONE));
+  p = fma(p, x, k(35));
+  p = fma(p, x, k(36));
+  p = fma(p, x, k(37));
+  p = fma(p, x, k(38));
+  p = fma(p, x, k(39));
+  p = fma(p, x, k(HALF));
+  p = fma(p, x, k(ONE));
   p = f32x4.mul(p, x);
   const big = f32x4.sub(expV(x), k(ONE));
   return v128.bitselect(p, big, f32x4.lt(f32x4.abs(x), k(HALF)));
@@ -82,14 +90,14 @@ export function logV(x0: v128): v128 {
   const fe = f32x4.convert_i32x4_s(e);
   const z = f32x4.mul(m, m);
   let y = k(20);
-  y = f32x4.add(f32x4.mul(y, m), k(21));
-  y = f32x4.add(f32x4.mul(y, m), k(22));
-  y = f32x4.add(f32x4.mul(y, m), k(23));
-  y = f32x4.add(f32x4.mul(y, m), k(24));
-  y = f32x4.add(f32x4.mul(y, m), k(25));
-  y = f32x4.add(f32x4.mul(y, m), k(26));
-  y = f32x4.add(f32x4.mul(y, m), k(27));
-  y = f32x4.add(f32x4.mul(y, m), k(28));
+  y = fma(y, m, k(21));
+  y = fma(y, m, k(22));
+  y = fma(y, m, k(23));
+  y = fma(y, m, k(24));
+  y = fma(y, m, k(25));
+  y = fma(y, m, k(26));
+  y = fma(y, m, k(27));
+  y = fma(y, m, k(28));
   y = f32x4.mul(f32x4.mul(y, m), z);
   y = f32x4.add(y, f32x4.mul(fe, k(4)));
   y = f32x4.sub(y, f32x4.mul(z, k(HALF)));
@@ -113,15 +121,40 @@ export function log1pV(x: v128): v128 {
   return v128.bitselect(x, r, f32x4.eq(d, f32x4.splat(0)));
 }
 
+/**
+ * ln(1 + t) for t in [0, 1] (a NaN stays NaN), without logV's special cases or log1pV's
+ * division: 1 + t = 2^e·(1 + f) with e = 0, f = t when 1 + t < √2, else e = 1,
+ * f = (t − 1)/2, both exact (no rounding of 1 + t), then logV's polynomial for ln(1 + f).
+ */
+export function log1pUnitV(t: v128): v128 {
+  const big = f32x4.gt(t, k(SQRT2M1)); // false for NaN
+  const f = v128.bitselect(f32x4.mul(f32x4.sub(t, k(ONE)), k(HALF)), t, big);
+  const fe = v128.and(big, k(ONE)); // e as a float: 1 or 0
+  const z = f32x4.mul(f, f);
+  let y = k(20);
+  y = fma(y, f, k(21));
+  y = fma(y, f, k(22));
+  y = fma(y, f, k(23));
+  y = fma(y, f, k(24));
+  y = fma(y, f, k(25));
+  y = fma(y, f, k(26));
+  y = fma(y, f, k(27));
+  y = fma(y, f, k(28));
+  y = f32x4.mul(f32x4.mul(y, f), z);
+  y = fma(fe, k(4), y);
+  y = f32x4.sub(y, f32x4.mul(z, k(HALF)));
+  return fma(fe, k(3), f32x4.add(f, y));
+}
+
 /** tanh: odd polynomial for |x| < 0.625, else 1 − 2/(e^{2|x|} + 1) with the sign of x. */
 export function tanhV(x: v128): v128 {
   const ax = f32x4.abs(x);
   const z = f32x4.mul(x, x);
   let p = k(29);
-  p = f32x4.add(f32x4.mul(p, z), k(30));
-  p = f32x4.add(f32x4.mul(p, z), k(31));
-  p = f32x4.add(f32x4.mul(p, z), k(32));
-  p = f32x4.add(f32x4.mul(p, z), k(33));
+  p = fma(p, z, k(30));
+  p = fma(p, z, k(31));
+  p = fma(p, z, k(32));
+  p = fma(p, z, k(33));
   const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
   const e = expV(f32x4.add(ax, ax));
   const big = f32x4.sub(k(ONE), f32x4.div(k(TWO), f32x4.add(e, k(ONE))));
