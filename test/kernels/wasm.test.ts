@@ -734,6 +734,10 @@ describe.each([
       [6, 2100, 10], // N crosses the 2048-column B block
       [128, 512, 784], // the dense layer (threaded)
       [257, 130, 33],
+      // threaded, with the shared operand packed once (gemm.ts packShared): B when M > N, A
+      // otherwise, over several K blocks and ragged panels
+      [600, 44, 900],
+      [42, 600, 1100],
     ];
     for (const [M, N, K] of shapes) {
       for (const transA of [false, true]) {
@@ -1668,6 +1672,7 @@ describe('wasm backend: determinism', () => {
       [1, 512, 512, 256, false, false],
       [1, 64, 700, 300, true, false],
       [1, 700, 45, 300, false, true],
+      [1, 601, 44, 900, true, true],
       [3, 130, 129, 257, true, true],
       [16, 96, 96, 96, false, false],
     ] as const) {

@@ -96,6 +96,7 @@ const KERNELS = [
   'sgdStep',
   'maxPool2d',
   'maxPool2dBackward',
+  'packShared',
 ] as const;
 type KernelName = (typeof KERNELS)[number];
 const K = Object.fromEntries(KERNELS.map((name, i) => [name, i])) as Record<KernelName, number>;
@@ -150,6 +151,8 @@ const REDUCE_CODES: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
 // tens of µs when they sleep, so only kernels well above that are split.
 /** GEMM: floating-point operations. */
 const PAR_FLOPS = 1 << 21;
+/** The GEMM's column block (NC in assembly/gemm.ts): a shared packed B must fit one. */
+const GEMM_NC = 2048;
 /**
  * Convolutions: floating-point operations. Half the GEMM threshold because a convolution runs
  * at roughly half the GEMM's rate (im2col / col2im around each GEMM), so the same count takes
@@ -778,11 +781,41 @@ class WasmBackendImpl implements WasmBackend {
     checkLen('matmul', 'b', b, strideB * (batch - 1) + Kd * N);
     checkLen('matmul', 'out', out, batch * M * N);
     this.scratch(this.gemmScratch);
+    const pa = this.inp(a);
+    const pb = this.inp(b);
+    const po = this.outp(out, beta !== 0);
+    const nth = this.par(2 * batch * M * N * Kd, PAR_FLOPS);
+    // Threaded single matrix: its items (blocks of C along the larger of M and N) all read the
+    // whole of the other operand; pack that once, threaded, instead of once per item.
+    let preA = 0;
+    let preB = 0;
+    if (batch === 1 && nth > 1 && Kd > 0) {
+      const splitN = N >= M;
+      if (splitN || N <= GEMM_NC) {
+        const rows = splitN ? M : N;
+        const bytes = 4 * Kd * roundUp(rows, 8);
+        if (bytes > this.packBytes) {
+          if (this.packBytes > 0) this.heap.free(this.packOff);
+          this.packOff = this.heap.alloc(bytes, false);
+          this.packBytes = bytes;
+        }
+        // op(A)(i, k) = a[i·rs + k·cs]; op(B)(k, j) = b[k·rs + j·cs]
+        if (splitN) this.setArgs(0, pa, transA ? 1 : Kd, transA ? M : 1, M, Kd, 0, this.packOff);
+        else this.setArgs(0, pb, transB ? 1 : N, transB ? Kd : 1, N, Kd, 1, this.packOff);
+        try {
+          this.pool.run(K.packShared, nth, this.weight);
+        } catch (e) {
+          this.abort(e);
+        }
+        if (splitN) preA = this.packOff;
+        else preB = this.packOff;
+      }
+    }
     this.setArgs(
       0,
-      this.inp(a),
-      this.inp(b),
-      this.outp(out, beta !== 0),
+      pa,
+      pb,
+      po,
       batch,
       M,
       N,
@@ -795,9 +828,14 @@ class WasmBackendImpl implements WasmBackend {
       beta,
       this.scratchOff,
       this.scratchStride,
+      preA,
+      preB,
     );
-    this.run(K.matmul, this.par(2 * batch * M * N * Kd, PAR_FLOPS));
+    this.run(K.matmul, nth);
   }
+  /** Buffer for the operand a threaded matmul's items share (grown, never shrunk). */
+  private packOff = 0;
+  private packBytes = 0;
 
   // --- convolution -----------------------------------------------------------------------------
 

@@ -266,15 +266,27 @@ function scaleC(M: i32, N: i32, c: usize, ldc: i32, beta: f32): void {
   }
 }
 
+/** The K block size gemmST uses for a given K (shared with packShared). */
+@inline function kBlock(K: i32): i32 {
+  return evenBlock(K, KC, 8);
+}
+
 /**
  * Single-threaded GEMM over one block: C(M × N, row stride ldc) = alpha·op(A)·op(B) + beta·C.
  * `scratch` needs gemmScratchBytes() bytes. Used directly by the conv kernels.
+ *
+ * preA / preB (0 = none): the whole of op(A) or op(B) already packed by packShared, which the
+ * threads of a matmul share instead of each packing the same operand again. preA holds, for
+ * each K block pc, the row panels of all M rows (rows padded to a multiple of 4): the panel of
+ * rows i..i+3 starts at float pc·Mpad + i·kc. preB likewise holds column panels (padded to a
+ * multiple of 8): float pc·Npad + j·kc; it needs N ≤ NC (one column block).
  */
 export function gemmST(
   M: i32, N: i32, K: i32,
   a: usize, rsA: i32, csA: i32,
   b: usize, rsB: i32, csB: i32,
   c: usize, ldc: i32, alpha: f32, beta: f32, scratch: usize,
+  preA: usize = 0, preB: usize = 0,
 ): void {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
@@ -285,23 +297,28 @@ export function gemmST(
   const pa = (scratch + 63) & ~(<usize>63);
   const pb = pa + PACK_A_BYTES;
   const tmp = pb + PACK_B_BYTES;
-  const ncB = evenBlock(N, NC, NR), kcB = evenBlock(K, KC, 8), mcB = evenBlock(M, MC, MR);
+  const ncB = preB != 0 ? N : evenBlock(N, NC, NR), kcB = kBlock(K), mcB = evenBlock(M, MC, MR);
+  const mPad = <usize>((M + MR - 1) & ~(MR - 1)), nPad = <usize>((N + NR - 1) & ~(NR - 1));
   for (let jc = 0; jc < N; jc += ncB) {
     const nc = min(ncB, N - jc);
     for (let pc = 0; pc < K; pc += kcB) {
       const kc = min(kcB, K - pc);
       const bt: f32 = pc == 0 ? beta : 1;
-      packB(b + ((<usize>pc * <usize>rsB + <usize>jc * <usize>csB) << 2), rsB, csB, kc, nc, pb);
+      let bBlock = pb;
+      if (preB != 0) bBlock = preB + ((<usize>pc * nPad) << 2);
+      else packB(b + ((<usize>pc * <usize>rsB + <usize>jc * <usize>csB) << 2), rsB, csB, kc, nc, pb);
       for (let ic = 0; ic < M; ic += mcB) {
         const mc = min(mcB, M - ic);
-        packA(a + ((<usize>ic * <usize>rsA + <usize>pc * <usize>csA) << 2), rsA, csA, mc, kc, pa);
+        let aBlock = pa;
+        if (preA != 0) aBlock = preA + ((<usize>pc * mPad + <usize>ic * <usize>kc) << 2);
+        else packA(a + ((<usize>ic * <usize>rsA + <usize>pc * <usize>csA) << 2), rsA, csA, mc, kc, pa);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = min(NR, nc - jr);
-          const bp = pb + ((<usize>jr * <usize>kc) << 2);
+          const bp = bBlock + ((<usize>jr * <usize>kc) << 2);
           const cc = c + <usize>ic * ldcB + (<usize>(jc + jr) << 2);
           for (let ir = 0; ir < mc; ir += MR) {
             const mr = min(MR, mc - ir);
-            const ap = pa + ((<usize>ir * <usize>kc) << 2);
+            const ap = aBlock + ((<usize>ir * <usize>kc) << 2);
             const cp = cc + <usize>ir * ldcB;
             if (mr == MR && nr == NR) {
               kernel4x8(kc, ap, bp, cp, ldcB, alpha, bt);
@@ -316,6 +333,40 @@ export function gemmST(
   }
 }
 
+/** Panels packed per packShared item. */
+const PACK_PANELS: i32 = 8;
+
+/**
+ * Packs a whole GEMM operand for gemmST's preA / preB, threaded. Args: 0 src, 1 rs, 2 cs,
+ * 3 rows (M of op(A), or N of op(B)), 4 K, 5 which (0 A, 1 B), 6 dst. op(A)(i, k) =
+ * src[i·rs + k·cs]; op(B)(k, j) = src[k·rs + j·cs]. Items: groups of PACK_PANELS panels of one
+ * K block. dst needs K·rows-padded floats (see gemmST).
+ */
+export function packShared(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
+  const src = argP(args, 0), rs = argI(args, 1), cs = argI(args, 2);
+  const rows = argI(args, 3), K = argI(args, 4), isB = argI(args, 5) != 0, dst = argP(args, 6);
+  const unit = isB ? NR : MR;
+  const pad = (rows + unit - 1) / unit * unit;
+  const panels = pad / unit;
+  const groups = (panels + PACK_PANELS - 1) / PACK_PANELS;
+  const kcB = kBlock(K);
+  const kBlocks = (K + kcB - 1) / kcB;
+  const total = kBlocks * groups;
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
+    const pc = (it / groups) * kcB, g = it % groups;
+    const kc = min(kcB, K - pc);
+    const r0 = g * PACK_PANELS * unit;
+    const r1 = min(rows, r0 + PACK_PANELS * unit);
+    const d = dst + ((<usize>pc * <usize>pad + <usize>r0 * <usize>kc) << 2);
+    if (isB) packB(src + ((<usize>pc * <usize>rs + <usize>r0 * <usize>cs) << 2), rs, cs, kc, r1 - r0, d);
+    else packA(src + ((<usize>r0 * <usize>rs + <usize>pc * <usize>cs) << 2), rs, cs, r1 - r0, kc, d);
+  }
+  endItems();
+  return total;
+}
+
 /**
  * Work items per thread for one matrix. Measured on 2 threads sharing a busy machine (512³,
  * 128×512×784, 512×784×128): 1 item per thread peaks highest (~75 GFLOP/s) but a briefly
@@ -327,7 +378,8 @@ const ITEMS_PER_THREAD: i32 = 4;
 /**
  * Batched matmul kernel. Args:
  *  0 a, 1 b, 2 c, 3 batch, 4 M, 5 N, 6 K, 7 transA, 8 transB, 9 strideA, 10 strideB,
- *  11 alpha, 12 beta, 13 scratch, 14 scratchStride (bytes per thread).
+ *  11 alpha, 12 beta, 13 scratch, 14 scratchStride (bytes per thread), 15 preA, 16 preB
+ *  (batch 1 only: the operand the items share, packed by packShared, or 0).
  * A is (M, K) or, transposed, (K, M); B is (K, N) or (N, K); C is (batch, M, N).
  * Items are whole matrices of the batch, each cut into `c` blocks of C along its larger
  * dimension (N in multiples of 8 columns, M of 4 rows) when the batch alone gives fewer than
@@ -345,6 +397,7 @@ export function matmul(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   const scratch = argP(args, 13) + <usize>tid * argP(args, 14);
   const rsA = transA ? 1 : K, csA = transA ? M : 1;
   const rsB = transB ? 1 : N, csB = transB ? K : 1;
+  const preA = argP(args, 15), preB = argP(args, 16);
   const strideC = (<usize>M * <usize>N) << 2;
   const splitN = N >= M;
   let chunks = 1;
@@ -359,18 +412,18 @@ export function matmul(args: usize, tid: i32, nth: i32, gen: u32): i32 {
     const i = it / chunks, ch = it - i * chunks;
     const ai = a + <usize>i * strideA, bi = b + <usize>i * strideB, ci = c + <usize>i * strideC;
     if (chunks == 1) {
-      gemmST(M, N, K, ai, rsA, csA, bi, rsB, csB, ci, N, alpha, beta, scratch);
+      gemmST(M, N, K, ai, rsA, csA, bi, rsB, csB, ci, N, alpha, beta, scratch, preA, preB);
     } else if (splitN) {
       const j0 = partLo(N, ch, chunks, NR), j1 = partHi(N, ch, chunks, NR);
       if (j1 > j0) {
         gemmST(M, j1 - j0, K, ai, rsA, csA, bi + ((<usize>j0 * <usize>csB) << 2), rsB, csB,
-          ci + (<usize>j0 << 2), N, alpha, beta, scratch);
+          ci + (<usize>j0 << 2), N, alpha, beta, scratch, preA, 0);
       }
     } else {
       const i0 = partLo(M, ch, chunks, MR), i1 = partHi(M, ch, chunks, MR);
       if (i1 > i0) {
         gemmST(i1 - i0, N, K, ai + ((<usize>i0 * <usize>rsA) << 2), rsA, csA, bi, rsB, csB,
-          ci + ((<usize>i0 * <usize>N) << 2), N, alpha, beta, scratch);
+          ci + ((<usize>i0 * <usize>N) << 2), N, alpha, beta, scratch, 0, preB);
       }
     }
   }

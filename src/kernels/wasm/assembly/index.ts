@@ -1,7 +1,7 @@
 // Entry point of the wasm kernels. Every kernel export has the signature (args, tid, nth, gen) → items:
 // `args` points at the f64 argument block the JS side wrote; threads claim work items from a shared
 // queue (see common.ts). The other exports are start-up queries.
-export { matmul, gemmScratchBytes } from './gemm';
+export { matmul, packShared, gemmScratchBytes } from './gemm';
 export { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv';
 export { unary, unaryGrad, binary, where, clamp } from './elementwise';
 export { reduce } from './reduce';
