@@ -27,6 +27,14 @@ const K: usize = memory.data<f32>([
 @inline function k(i: i32): v128 {
   return v128.load32_splat(K + (<usize>i << 2));
 }
+// Integer and special-value constants (bit patterns), read the same way.
+const KI: usize = memory.data<i32>([
+  127, 126, 23, 0x807fffff, 0x3f000000, 0x7f800000, 0xff800000, 0x7fc00000, 0, 0x80000000,
+]);
+@inline function ki(i: i32): v128 {
+  return v128.load32_splat(KI + (<usize>i << 2));
+}
+const I127 = 0, I126 = 1, I23 = 2, MANT = 3, HALF_EXP = 4, PINF = 5, NINF = 6, QNAN = 7, ZEROV = 8, SIGN = 9;
 const ONE = 12, HALF = 13, TWO = 14, SQRT2M1 = 40;
 
 /** a·b + c: fused where the relaxed-SIMD build runs on a CPU with FMA (see gemm.ts). */
@@ -54,7 +62,7 @@ export function expV(x0: v128): v128 {
   const n = i32x4.sub(t, k(5)); // the integer n, from the bit patterns
   const n1 = i32x4.shr_s(n, 1);
   const n2 = i32x4.sub(n, n1);
-  const bias = i32x4.splat(127);
+  const bias = ki(I127);
   const s1 = i32x4.shl(i32x4.add(n1, bias), 23);
   const s2 = i32x4.shl(i32x4.add(n2, bias), 23);
   return f32x4.mul(f32x4.mul(y, s1), s2);
@@ -81,9 +89,9 @@ export function logV(x0: v128): v128 {
   // Subnormal inputs: scale by 2^23 and subtract 23 from the exponent afterwards.
   const sub = f32x4.lt(x0, k(18));
   const x = v128.bitselect(f32x4.mul(x0, k(17)), x0, sub);
-  let e = i32x4.sub(i32x4.shr_u(x, 23), i32x4.splat(126));
-  e = i32x4.sub(e, v128.and(sub, i32x4.splat(23)));
-  let m = v128.or(v128.and(x, i32x4.splat(0x807fffff)), i32x4.splat(0x3f000000)); // [0.5, 1)
+  let e = i32x4.sub(i32x4.shr_u(x, 23), ki(I126));
+  e = i32x4.sub(e, v128.and(sub, ki(I23)));
+  let m = v128.or(v128.and(x, ki(MANT)), ki(HALF_EXP)); // [0.5, 1)
   const lt = f32x4.lt(m, k(19));
   e = i32x4.add(e, lt); // lt lanes are −1
   m = f32x4.sub(f32x4.add(m, v128.and(m, lt)), k(ONE));
@@ -104,9 +112,10 @@ export function logV(x0: v128): v128 {
   let r = f32x4.add(m, y);
   r = f32x4.add(r, f32x4.mul(fe, k(3)));
   // Specials, in order of precedence.
-  r = v128.bitselect(f32x4.splat(Infinity), r, f32x4.eq(x0, f32x4.splat(Infinity)));
-  r = v128.bitselect(f32x4.splat(-Infinity), r, f32x4.eq(x0, f32x4.splat(0)));
-  r = v128.bitselect(f32x4.splat(NaN), r, f32x4.lt(x0, f32x4.splat(0)));
+  const pinf = ki(PINF), zero = ki(ZEROV);
+  r = v128.bitselect(pinf, r, f32x4.eq(x0, pinf));
+  r = v128.bitselect(ki(NINF), r, f32x4.eq(x0, zero));
+  r = v128.bitselect(ki(QNAN), r, f32x4.lt(x0, zero));
   r = v128.bitselect(x0, r, f32x4.ne(x0, x0));
   return r;
 }
@@ -117,8 +126,8 @@ export function log1pV(x: v128): v128 {
   const d = f32x4.sub(u, k(ONE));
   const lu = logV(u);
   let r = f32x4.mul(lu, f32x4.div(x, d));
-  r = v128.bitselect(lu, r, f32x4.eq(u, f32x4.splat(Infinity)));
-  return v128.bitselect(x, r, f32x4.eq(d, f32x4.splat(0)));
+  r = v128.bitselect(lu, r, f32x4.eq(u, ki(PINF)));
+  return v128.bitselect(x, r, f32x4.eq(d, ki(ZEROV)));
 }
 
 /**
@@ -158,7 +167,7 @@ export function tanhV(x: v128): v128 {
   const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
   const e = expV(f32x4.add(ax, ax));
   const big = f32x4.sub(k(ONE), f32x4.div(k(TWO), f32x4.add(e, k(ONE))));
-  const signed = v128.or(big, v128.and(x, i32x4.splat(0x80000000)));
+  const signed = v128.or(big, v128.and(x, ki(SIGN)));
   return v128.bitselect(small, signed, f32x4.lt(ax, k(16)));
 }
 
