@@ -165,6 +165,19 @@ defineGradRules({
     return [ga, gb];
   },
 
+  // y = act(x·Wᵀ + b): g' = g·act'(y) from the output (relu: y > 0 exactly where x·Wᵀ + b > 0),
+  // then dx = g'·W, dW = g'ᵀ·x, db = Σ_rows g'.
+  linear: (g, n, y) => {
+    const [x, w, b] = n.inputs as [Tensor, Tensor, Tensor | undefined];
+    const act = s<string>(n, 'act');
+    const gp = act === 'none' ? g : unaryGrad(act as 'relu' | 'sigmoid' | 'tanh', y, g);
+    return [
+      x.requiresGrad ? mm(gp, w) : null,
+      w.requiresGrad ? mm(gp, x, true, false) : null,
+      b && b.requiresGrad ? sum(gp, [0]) : null,
+    ];
+  },
+
   // ---- convolution ------------------------------------------------------------------------------
   conv2d: (g, n) => {
     const p = s<Conv2dParams>(n, 'p');

@@ -99,6 +99,9 @@ export interface Pool2dParams {
   padW: number;
 }
 
+/** Activations a matmul can apply to its output (MatmulParams.act). */
+export type MatmulActivation = 'none' | 'relu' | 'sigmoid' | 'tanh';
+
 export interface MatmulParams {
   batch: number;
   M: number;
@@ -114,6 +117,13 @@ export interface MatmulParams {
   /** C = alpha·op(A)·op(B) + beta·C (beta 0 overwrites). */
   alpha?: number;
   beta?: number;
+  /**
+   * Epilogue, applied to C last (a fused linear layer): bias (length N) added to every row of
+   * every matrix, then the activation. The result is what the separate add and activation
+   * kernels would give.
+   */
+  bias?: Float32Array | null;
+  act?: MatmulActivation;
 }
 
 export interface AdamParams {

@@ -1,5 +1,8 @@
 /** Containers: Sequential (children named '0', '1', … as in PyTorch) and ModuleList. */
+import type { LinearActivation } from '../ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { ReLU, Sigmoid, Tanh } from './activation.js';
+import { Linear } from './linear.js';
 import { Module } from './module.js';
 
 type Layer = Module & { forward(x: Tensor): Tensor };
@@ -24,11 +27,34 @@ export class Sequential extends Module {
     if (!m) throw new Error(`Sequential: index ${i} out of range (${this.layers.length} layers)`);
     return m;
   }
+  /**
+   * Runs the layers in order. A Linear directly followed by a ReLU, Sigmoid or Tanh runs as one
+   * fused layer (the activation is the matrix product's epilogue: same values, one kernel and one
+   * tape node fewer). Only those exact classes are fused, never subclasses, and never a module
+   * whose forward was replaced on the instance (as summary() does to record each layer's output).
+   */
   forward(x: Tensor): Tensor {
-    for (const m of this.layers) x = m.forward(x);
+    const n = this.layers.length;
+    for (let i = 0; i < n; i++) {
+      const m = this.layers[i]!;
+      const next = this.layers[i + 1];
+      const act = m.constructor === Linear && next !== undefined && !wrapped(m) && !wrapped(next) ? FUSABLE.get(next.constructor) : undefined;
+      if (act !== undefined) {
+        x = (m as Linear).forwardWithActivation(x, act);
+        i++;
+      } else x = m.forward(x);
+    }
     return x;
   }
 }
+
+const wrapped = (m: object): boolean => Object.prototype.hasOwnProperty.call(m, 'forward');
+
+const FUSABLE = new Map<unknown, LinearActivation>([
+  [ReLU, 'relu'],
+  [Sigmoid, 'sigmoid'],
+  [Tanh, 'tanh'],
+]);
 
 export class ModuleList<M extends Module = Module> extends Module {
   readonly items: M[] = [];

@@ -1,5 +1,5 @@
 /** Dense layers and shape plumbing: Linear, Identity, Flatten, Unflatten. */
-import { flatten, linear, unflatten } from '../ops/index.js';
+import { flatten, linear, unflatten, type LinearActivation } from '../ops/index.js';
 import type { Generator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { defaultLayerInit_ } from './init.js';
@@ -28,6 +28,10 @@ export class Linear extends Module {
   }
   forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias);
+  }
+  /** act(x·Wᵀ + b) in one fused kernel: what Sequential runs for a Linear followed by ReLU, Sigmoid or Tanh. */
+  forwardWithActivation(x: Tensor, activation: LinearActivation): Tensor {
+    return linear(x, this.weight, this.bias, activation);
   }
   override extraRepr(): string {
     return `inFeatures=${this.inFeatures}, outFeatures=${this.outFeatures}, bias=${this.bias !== null}`;

@@ -2,7 +2,6 @@
 import { getBackend } from '../kernels/registry.js';
 import { record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { add } from './elementwise.js';
 import { expand, reshape } from './shape.js';
 import { checkTensor, fmt } from './util.js';
 
@@ -75,15 +74,42 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return out;
 }
 
-/** y = x·Wᵀ + b with W (out, in) as in PyTorch; x (…, in). */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+/** Activations `linear` can fuse into its matrix product. */
+export type LinearActivation = 'none' | 'relu' | 'sigmoid' | 'tanh';
+const LINEAR_ACTS: readonly LinearActivation[] = ['none', 'relu', 'sigmoid', 'tanh'];
+
+/**
+ * y = act(x·Wᵀ + b) with W (out, in) as in PyTorch; x (…, in); act 'none' by default. One fused
+ * kernel (the bias and the activation are the matrix product's epilogue) and one tape node,
+ * with the same values as mm, add and the activation op one after another.
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, activation: LinearActivation = 'none'): Tensor {
   checkTensor('linear', x);
   if (weight.ndim !== 2) throw new Error(`linear: weight must be 2-D (out, in), got ${fmt(weight.shape)}`);
   const inF = weight.shape[1]!;
+  const outF = weight.shape[0]!;
   if (x.shape[x.ndim - 1] !== inF)
     throw new Error(`linear: input ${fmt(x.shape)} has ${x.shape[x.ndim - 1]} features, weight ${fmt(weight.shape)} expects ${inF}`);
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF))
+    throw new Error(`linear: bias must have shape [${outF}], got ${fmt(bias.shape)}`);
+  if (!LINEAR_ACTS.includes(activation))
+    throw new Error(`linear: activation must be one of ${LINEAR_ACTS.join(', ')}, got '${String(activation)}'`);
   const x2 = x.ndim === 2 ? x : reshape(x, [-1, inF]);
-  let y = mm(x2, weight, false, true);
-  if (bias) y = add(y, bias);
-  return x.ndim === 2 ? y : reshape(y, [...x.shape.slice(0, -1), weight.shape[0]!]);
+  const rows = x2.shape[0]!;
+  const y = Tensor.uninit([rows, outF]);
+  getBackend().matmul(x2.data, weight.data, y.data, {
+    batch: 1,
+    M: rows,
+    N: outF,
+    K: inF,
+    transA: false,
+    transB: true,
+    strideA: 0,
+    strideB: 0,
+    bias: bias ? bias.data : null,
+    act: activation,
+  });
+  const inputs = bias ? [x2, weight, bias] : [x2, weight];
+  const r = record(y, 'linear', inputs, { act: activation });
+  return x.ndim === 2 ? r : reshape(r, [...x.shape.slice(0, -1), outF]);
 }

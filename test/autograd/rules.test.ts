@@ -22,6 +22,7 @@ import {
   expand,
   indexSelect,
   leakyRelu,
+  linear,
   log,
   max,
   maximum,
@@ -102,6 +103,8 @@ const cases: Record<string, () => [(...xs: Tensor[]) => Tensor, Tensor[]]> = {
   concat: () => [(a, b) => concat([a, b], 1), [normal([2, 1], 38), normal([2, 2], 39)]],
   indexSelect: () => [(x) => indexSelect(x, 0, [2, 0, 2]), [normal([3, 2], 40)]],
   mm: () => [(a, b) => mm(a, b, true, false), [normal([4, 3], 41), normal([4, 2], 42)]],
+  // (every activation, no bias and N-D inputs: test/ops/linalg.test.ts)
+  linear: () => [(x, w, b) => linear(x, w, b, 'tanh'), [normal([3, 4], 90), normal([5, 4], 91), normal([5], 92)]],
   conv2d: () => [
     (x, w, b) => conv2d(x, w, b, { stride: 2, padding: 1 }),
     [normal([2, 2, 5, 5], 43), normal([3, 2, 3, 3], 44), normal([3], 45)],

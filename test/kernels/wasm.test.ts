@@ -27,6 +27,7 @@ import type {
   BinaryOp,
   Conv2dParams,
   F32,
+  MatmulActivation,
   MatmulParams,
   Pool2dParams,
   ReduceOp,
@@ -764,6 +765,46 @@ describe.each([
         checkMatmul({ batch: 1, M, N, K, transA: true, transB: false, strideA: 0, strideB: 0, alpha, beta });
       }
     }
+  });
+
+  it('matmul epilogue (bias, activation): as the reference, and bit for bit as the separate kernels', () => {
+    const shapes: [number, number, number, number][] = [
+      [1, 5, 7, 3], // tails
+      [1, 128, 512, 784], // a dense layer (threaded, column blocks)
+      [1, 600, 44, 300], // row blocks
+      [3, 33, 65, 17], // batch
+    ];
+    for (const [batch, M, N, K] of shapes) {
+      for (const act of ['none', 'relu', 'sigmoid', 'tanh'] as MatmulActivation[]) {
+        for (const withBias of [true, false]) {
+          if (act === 'none' && !withBias) continue;
+          const a = randArr(batch * M * K);
+          const b = randArr(N * K);
+          const bias = withBias ? randArr(N) : null;
+          const p: MatmulParams = { batch, M, N, K, transA: false, transB: true, strideA: M * K, strideB: 0, bias, act };
+          const want = new Float32Array(batch * M * N);
+          js.matmul(a, b, want, p);
+          const got = wb.alloc(batch * M * N);
+          wb.matmul(w(a), w(b), got, { ...p, bias: bias ? w(bias) : null });
+          const what = `matmul epilogue ${act} bias=${withBias} ${batch}×${M}×${N}×${K}`;
+          // the GEMM's rounding, at the scale of the pre-activation (the activations are 1-Lipschitz)
+          const pre = new Float32Array(batch * M * N);
+          js.matmul(a, b, pre, { ...p, bias: null, act: 'none' });
+          expectClose(got, want, what, { rtol: 1e-5, scale: rms(pre) });
+          // the separate kernels, on the wasm backend
+          const sep = wb.alloc(batch * M * N);
+          wb.matmul(w(a), w(b), sep, { ...p, bias: null, act: 'none' });
+          if (bias) wb.binary('add', sep, [batch * M, N], w(bias), [1, N], sep, [batch * M, N]);
+          if (act !== 'none') wb.unary(act, sep, sep, 0);
+          expect(bitDiffs(got, sep), what).toBe(0);
+          wb.free(got);
+          wb.free(sep);
+        }
+      }
+    }
+    expect(() =>
+      wb.matmul(wb.alloc(6), wb.alloc(6), wb.alloc(4), { batch: 1, M: 2, N: 2, K: 3, transA: false, transB: true, strideA: 0, strideB: 0, bias: wb.alloc(3) }),
+    ).toThrow(/bias has 3 elements, needs 2/);
   });
 
   it('matmul: K = 0 leaves beta·C', () => {

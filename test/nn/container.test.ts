@@ -1,6 +1,7 @@
 /** Containers: Sequential (children '0', '1', … as in PyTorch) and ModuleList. */
 import { describe, expect, it } from 'vitest';
-import { nn, tensor } from '../../src/index.js';
+import { manualSeed, mul, nn, randn, sum, tensor } from '../../src/index.js';
+import { expectClose } from '../helpers/engine.js';
 
 describe('containers', () => {
   it('Sequential: at, length, append, negative index, out of range', () => {
@@ -10,6 +11,36 @@ describe('containers', () => {
     expect(s.at(-1).typeName).toBe('Tanh');
     expect(() => s.at(5)).toThrow(/Sequential: index 5 out of range \(2 layers\)/);
     expect(s.forward(tensor([-1, 1])).toList()).toEqual([0, Math.fround(Math.tanh(1))]);
+  });
+
+  it('Sequential fuses Linear + ReLU / Sigmoid / Tanh (one tape node) with the same values and gradients', () => {
+    manualSeed(3);
+    const net = new nn.Sequential(
+      new nn.Linear(6, 5),
+      new nn.ReLU(),
+      new nn.Linear(5, 4),
+      new nn.Tanh(),
+      new nn.Linear(4, 3),
+      new nn.Sigmoid(),
+      new nn.Linear(3, 2),
+    );
+    const x = randn([4, 6]);
+    const fused = net.forward(x);
+    expect(fused.node?.op).toBe('linear');
+    expect(fused.node?.inputs[0]?.node?.op).toBe('linear'); // the Sigmoid ran inside the third Linear
+    // the same layers one by one, unfused
+    let y = x;
+    for (const m of net.layers) y = m.forward(y);
+    expect(fused.data).toEqual(y.data);
+    sum(mul(fused, fused)).backward();
+    const g1 = net.parameters().map((p) => Float32Array.from(p.grad!.data));
+    net.zeroGrad();
+    sum(mul(y, y)).backward();
+    net.parameters().forEach((p, i) => expectClose(p.grad!.data, g1[i]!, 1e-6));
+    // a subclass (or a wrapped forward) is never fused
+    class MyReLU extends nn.ReLU {}
+    const sub = new nn.Sequential(new nn.Linear(6, 5), new MyReLU());
+    expect(sub.forward(x).node?.op).toBe('relu');
   });
 
   it('ModuleList names its items 0, 1, … and has no forward', () => {

@@ -3,7 +3,7 @@
  * every transpose-flag combination, batched and broadcast batches, 1-D operands, and shape errors.
  */
 import { describe, expect, it } from 'vitest';
-import { linear, matmul, mm, reshape, tensor, transpose, type Tensor } from '../../src/index.js';
+import { add, linear, matmul, mm, relu, reshape, sigmoid, tanh, tensor, transpose, type Tensor } from '../../src/index.js';
 import { expectClose, expectGrad, normal } from '../helpers/engine.js';
 
 const TIGHT = { eps: 1e-2, atol: 1e-4, rtol: 1e-3 };
@@ -150,6 +150,20 @@ describe('matmul forward', () => {
       1e-6,
     );
   });
+
+  it('linear with a fused activation gives exactly what the separate ops give', () => {
+    const x = normal([7, 9], 17, false);
+    const w = normal([6, 9], 18, false);
+    const b = normal([6], 19, false);
+    const pre = add(mm(x, w, false, true), b);
+    expect(linear(x, w, b).data).toEqual(pre.data);
+    expect(linear(x, w, b, 'relu').data).toEqual(relu(pre).data);
+    expect(linear(x, w, b, 'sigmoid').data).toEqual(sigmoid(pre).data);
+    expect(linear(x, w, b, 'tanh').data).toEqual(tanh(pre).data);
+    expect(linear(x, w, null, 'relu').data).toEqual(relu(mm(x, w, false, true)).data);
+    expect(() => linear(x, w, b, 'gelu' as 'relu')).toThrow(/linear: activation must be one of none, relu, sigmoid, tanh, got 'gelu'/);
+    expect(() => linear(x, w, tensor([1, 2]))).toThrow(/linear: bias must have shape \[6\], got \[2\]/);
+  });
 });
 
 describe('matmul gradients', () => {
@@ -193,6 +207,14 @@ describe('matmul gradients', () => {
     expectGrad((x, w) => linear(x, w), [normal([4, 3], 53), normal([2, 3], 54)], TIGHT);
     expectGrad((x, w, b) => linear(x, w, b), [normal([2, 2, 3], 55), normal([2, 3], 56), normal([2], 57)], TIGHT);
   });
+
+  for (const act of ['relu', 'sigmoid', 'tanh'] as const)
+    it(`linear with a fused ${act}, with and without bias, 2-D and 3-D input`, () => {
+      // inputs chosen so no pre-activation sits within eps of relu's kink
+      expectGrad((x, w, b) => linear(x, w, b, act), [normal([4, 3], 60), normal([2, 3], 61), normal([2], 62)], TIGHT);
+      expectGrad((x, w) => linear(x, w, null, act), [normal([4, 3], 63), normal([2, 3], 64)], TIGHT);
+      expectGrad((x, w, b) => linear(x, w, b, act), [normal([2, 2, 3], 65), normal([2, 3], 66), normal([2], 67)], TIGHT);
+    });
 });
 
 describe('linalg errors', () => {

@@ -685,7 +685,16 @@ export const jsBackend: Backend = {
   expand,
   reduce,
   argmax,
-  matmul: (a: F32, b: F32, out: F32, p: MatmulParams) => gemm(a, b, out, p),
+  matmul: (a: F32, b: F32, out: F32, p: MatmulParams) => {
+    gemm(a, b, out, p);
+    // The epilogue, as the separate kernels: bias over the rows, then the activation in place.
+    if (p.bias) {
+      const N = p.N;
+      if (p.bias.length !== N) throw new Error(`matmul: bias has ${p.bias.length} elements, needs ${N}`);
+      binary('add', out, [out.length / N, N], p.bias, [1, N], out, [out.length / N, N]);
+    }
+    if (p.act && p.act !== 'none') unary(p.act, out, out, 0);
+  },
   permute,
   slice,
   sliceAdd,

@@ -41,6 +41,7 @@ import type {
   BinaryOp,
   Conv2dParams,
   F32,
+  MatmulActivation,
   MatmulParams,
   Pool2dParams,
   ReduceOp,
@@ -146,6 +147,7 @@ const BINARY_CODES: Record<BinaryOp, number> = {
   bceLogitsGrad: 16,
 };
 const REDUCE_CODES: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
+const MATMUL_ACT: Record<MatmulActivation, number> = { none: 0, relu: 1, sigmoid: 2, tanh: 3 };
 
 // When to split a kernel across threads. Dispatch costs a few µs when workers are spinning and
 // tens of µs when they sleep, so only kernels well above that are split.
@@ -780,9 +782,13 @@ class WasmBackendImpl implements WasmBackend {
     checkLen('matmul', 'a', a, strideA * (batch - 1) + M * Kd);
     checkLen('matmul', 'b', b, strideB * (batch - 1) + Kd * N);
     checkLen('matmul', 'out', out, batch * M * N);
+    const act = p.act === undefined ? 0 : MATMUL_ACT[p.act];
+    if (act === undefined) throw new Error(`wasm backend: unknown matmul activation '${String(p.act)}'`);
+    if (p.bias && p.bias.length !== N) throw new Error(`wasm backend matmul: bias has ${p.bias.length} elements, needs ${N}`);
     this.scratch(this.gemmScratch);
     const pa = this.inp(a);
     const pb = this.inp(b);
+    const pbias = p.bias ? this.inp(p.bias) : 0;
     const po = this.outp(out, beta !== 0);
     const nth = this.par(2 * batch * M * N * Kd, PAR_FLOPS);
     // Threaded single matrix: its items (blocks of C along the larger of M and N) all read the
@@ -830,6 +836,8 @@ class WasmBackendImpl implements WasmBackend {
       this.scratchStride,
       preA,
       preB,
+      pbias,
+      act,
     );
     this.run(K.matmul, nth);
   }

@@ -18,7 +18,8 @@
 // transposition is just a choice of strides; the packers pick a SIMD path for the two
 // contiguous layouts (row-major and transposed) and a scalar path otherwise.
 
-import { argP, argI, argF, partLo, partHi, joinItems, beginItems, nextItem, endItems } from './common';
+import { argP, argI, argF, partLo, partHi, joinItems, beginItems, nextItem, endItems, loadPartial, storePartial } from './common';
+import { sigmoidV, tanhV } from './vmath';
 
 export const MR: i32 = 4;
 export const NR: i32 = 8;
@@ -333,6 +334,40 @@ export function gemmST(
   }
 }
 
+/** The epilogue for one activation: C = act(C + bias) over rows × cols (row stride ldc floats). */
+@inline function epilogueLoop<Op>(c: usize, rows: i32, cols: i32, ldc: i32, bias: usize): void {
+  const op = changetype<Op>(0);
+  for (let r = 0; r < rows; r++) {
+    const row = c + ((<usize>r * <usize>ldc) << 2);
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const o = <usize>j << 2;
+      let v = v128.load(row + o);
+      if (bias != 0) v = f32x4.add(v, v128.load(bias + o));
+      v128.store(row + o, op.f(v));
+    }
+    if (j < cols) {
+      const o = <usize>j << 2, n = cols - j;
+      let v = loadPartial(row + o, n);
+      if (bias != 0) v = f32x4.add(v, loadPartial(bias + o, n));
+      storePartial(row + o, op.f(v), n);
+    }
+  }
+}
+// Same definitions as the unary kernels (elementwise.ts), so a fused layer gives their bits.
+@final class ENone { @inline f(x: v128): v128 { return x; } }
+@final class ERelu { @inline f(x: v128): v128 { return v128.and(x, f32x4.gt(x, f32x4.splat(0))); } }
+@final class ESigmoid { @inline f(x: v128): v128 { return sigmoidV(x); } }
+@final class ETanh { @inline f(x: v128): v128 { return tanhV(x); } }
+
+/** C = act(C + bias) on a block of C, bias (0 = none) already offset to the block's first column. */
+function epilogue(c: usize, rows: i32, cols: i32, ldc: i32, bias: usize, act: i32): void {
+  if (act == 1) epilogueLoop<ERelu>(c, rows, cols, ldc, bias);
+  else if (act == 2) epilogueLoop<ESigmoid>(c, rows, cols, ldc, bias);
+  else if (act == 3) epilogueLoop<ETanh>(c, rows, cols, ldc, bias);
+  else if (bias != 0) epilogueLoop<ENone>(c, rows, cols, ldc, bias);
+}
+
 /** Panels packed per packShared item. */
 const PACK_PANELS: i32 = 8;
 
@@ -379,7 +414,9 @@ const ITEMS_PER_THREAD: i32 = 4;
  * Batched matmul kernel. Args:
  *  0 a, 1 b, 2 c, 3 batch, 4 M, 5 N, 6 K, 7 transA, 8 transB, 9 strideA, 10 strideB,
  *  11 alpha, 12 beta, 13 scratch, 14 scratchStride (bytes per thread), 15 preA, 16 preB
- *  (batch 1 only: the operand the items share, packed by packShared, or 0).
+ *  (batch 1 only: the operand the items share, packed by packShared, or 0), 17 bias (N
+ *  floats, or 0), 18 act (0 none, 1 relu, 2 sigmoid, 3 tanh): the epilogue C = act(C + bias),
+ *  applied by each item to its block of C right after computing it (while it is in cache).
  * A is (M, K) or, transposed, (K, M); B is (K, N) or (N, K); C is (batch, M, N).
  * Items are whole matrices of the batch, each cut into `c` blocks of C along its larger
  * dimension (N in multiples of 8 columns, M of 4 rows) when the batch alone gives fewer than
@@ -398,6 +435,8 @@ export function matmul(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   const rsA = transA ? 1 : K, csA = transA ? M : 1;
   const rsB = transB ? 1 : N, csB = transB ? K : 1;
   const preA = argP(args, 15), preB = argP(args, 16);
+  const bias = argP(args, 17), act = argI(args, 18);
+  const post = bias != 0 || act != 0;
   const strideC = (<usize>M * <usize>N) << 2;
   const splitN = N >= M;
   let chunks = 1;
@@ -413,17 +452,22 @@ export function matmul(args: usize, tid: i32, nth: i32, gen: u32): i32 {
     const ai = a + <usize>i * strideA, bi = b + <usize>i * strideB, ci = c + <usize>i * strideC;
     if (chunks == 1) {
       gemmST(M, N, K, ai, rsA, csA, bi, rsB, csB, ci, N, alpha, beta, scratch, preA, preB);
+      if (post) epilogue(ci, M, N, N, bias, act);
     } else if (splitN) {
       const j0 = partLo(N, ch, chunks, NR), j1 = partHi(N, ch, chunks, NR);
       if (j1 > j0) {
+        const cj = ci + (<usize>j0 << 2);
         gemmST(M, j1 - j0, K, ai, rsA, csA, bi + ((<usize>j0 * <usize>csB) << 2), rsB, csB,
-          ci + (<usize>j0 << 2), N, alpha, beta, scratch, preA, 0);
+          cj, N, alpha, beta, scratch, preA, 0);
+        if (post) epilogue(cj, M, j1 - j0, N, bias != 0 ? bias + (<usize>j0 << 2) : 0, act);
       }
     } else {
       const i0 = partLo(M, ch, chunks, MR), i1 = partHi(M, ch, chunks, MR);
       if (i1 > i0) {
+        const cr = ci + ((<usize>i0 * <usize>N) << 2);
         gemmST(i1 - i0, N, K, ai + ((<usize>i0 * <usize>rsA) << 2), rsA, csA, bi, rsB, csB,
-          ci + ((<usize>i0 * <usize>N) << 2), N, alpha, beta, scratch, 0, preB);
+          cr, N, alpha, beta, scratch, 0, preB);
+        if (post) epilogue(cr, i1 - i0, N, N, bias, act);
       }
     }
   }
