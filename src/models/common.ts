@@ -86,9 +86,7 @@ export function mlp(sizes: readonly number[], act: Activation, opts: MlpOptions 
 
 /** Runs all layers of a Sequential but the last (e.g. logits before a final Sigmoid). */
 export function forwardAllButLast(seq: Sequential, x: Tensor): Tensor {
-  const n = seq.length;
-  for (let i = 0; i < n - 1; i++) x = seq.at(i).forward(x);
-  return x;
+  return seq.forwardRange(x, 0, seq.length - 1);
 }
 
 /** Where StepDropout layers draw from; the model points it at the step's generator. */

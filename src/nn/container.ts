@@ -34,10 +34,15 @@ export class Sequential extends Module {
    * whose forward was replaced on the instance (as summary() does to record each layer's output).
    */
   forward(x: Tensor): Tensor {
-    const n = this.layers.length;
-    for (let i = 0; i < n; i++) {
+    return this.forwardRange(x, 0, this.layers.length);
+  }
+
+  /** Runs layers start..end−1 (fused as forward does), e.g. all but a final Sigmoid to get logits. */
+  forwardRange(x: Tensor, start: number, end: number): Tensor {
+    const n = Math.min(end, this.layers.length);
+    for (let i = Math.max(0, start); i < n; i++) {
       const m = this.layers[i]!;
-      const next = this.layers[i + 1];
+      const next = i + 1 < n ? this.layers[i + 1] : undefined;
       const act = m.constructor === Linear && next !== undefined && !wrapped(m) && !wrapped(next) ? FUSABLE.get(next.constructor) : undefined;
       if (act !== undefined) {
         x = (m as Linear).forwardWithActivation(x, act);

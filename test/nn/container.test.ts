@@ -37,6 +37,11 @@ describe('containers', () => {
     net.zeroGrad();
     sum(mul(y, y)).backward();
     net.parameters().forEach((p, i) => expectClose(p.grad!.data, g1[i]!, 1e-6));
+    // forwardRange stops before `end`: the last Linear's Sigmoid is then not applied
+    const logits = net.forwardRange(x, 0, 5);
+    expect(logits.node?.op).toBe('linear');
+    expect(logits.data).toEqual(net.at(4).forward(net.forwardRange(x, 0, 4)).data);
+    expect(net.forwardRange(x, 0, 6).data).toEqual(net.forwardRange(x, 0, 7 - 1).data);
     // a subclass (or a wrapped forward) is never fused
     class MyReLU extends nn.ReLU {}
     const sub = new nn.Sequential(new nn.Linear(6, 5), new MyReLU());
