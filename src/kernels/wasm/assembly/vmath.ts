@@ -83,6 +83,24 @@ export function expm1V(x: v128): v128 {
   return v128.bitselect(p, big, f32x4.lt(f32x4.abs(x), k(HALF)));
 }
 
+/** ln(1 + f) + e·ln 2 for f in [√½ − 1, √2 − 1] (Cephes' degree-9 polynomial), e as a float. */
+@inline function lnScaled(f: v128, fe: v128): v128 {
+  const z = f32x4.mul(f, f);
+  let y = k(20);
+  y = fma(y, f, k(21));
+  y = fma(y, f, k(22));
+  y = fma(y, f, k(23));
+  y = fma(y, f, k(24));
+  y = fma(y, f, k(25));
+  y = fma(y, f, k(26));
+  y = fma(y, f, k(27));
+  y = fma(y, f, k(28));
+  y = f32x4.mul(f32x4.mul(y, f), z);
+  y = fma(fe, k(4), y);
+  y = f32x4.sub(y, f32x4.mul(z, k(HALF)));
+  return fma(fe, k(3), f32x4.add(f, y));
+}
+
 /** ln x. x = m·2^e with m in [√½, √2); ln(1+f) by a degree-9 polynomial. Specials as Math.log:
  *  ln 0 = −∞, ln(x<0) = NaN, ln ∞ = ∞, NaN stays NaN; subnormals are rescaled first. */
 export function logV(x0: v128): v128 {
@@ -95,22 +113,7 @@ export function logV(x0: v128): v128 {
   const lt = f32x4.lt(m, k(19));
   e = i32x4.add(e, lt); // lt lanes are −1
   m = f32x4.sub(f32x4.add(m, v128.and(m, lt)), k(ONE));
-  const fe = f32x4.convert_i32x4_s(e);
-  const z = f32x4.mul(m, m);
-  let y = k(20);
-  y = fma(y, m, k(21));
-  y = fma(y, m, k(22));
-  y = fma(y, m, k(23));
-  y = fma(y, m, k(24));
-  y = fma(y, m, k(25));
-  y = fma(y, m, k(26));
-  y = fma(y, m, k(27));
-  y = fma(y, m, k(28));
-  y = f32x4.mul(f32x4.mul(y, m), z);
-  y = f32x4.add(y, f32x4.mul(fe, k(4)));
-  y = f32x4.sub(y, f32x4.mul(z, k(HALF)));
-  let r = f32x4.add(m, y);
-  r = f32x4.add(r, f32x4.mul(fe, k(3)));
+  let r = lnScaled(m, f32x4.convert_i32x4_s(e));
   // Specials, in order of precedence.
   const pinf = ki(PINF), zero = ki(ZEROV);
   r = v128.bitselect(pinf, r, f32x4.eq(x0, pinf));
@@ -138,21 +141,7 @@ export function log1pV(x: v128): v128 {
 export function log1pUnitV(t: v128): v128 {
   const big = f32x4.gt(t, k(SQRT2M1)); // false for NaN
   const f = v128.bitselect(f32x4.mul(f32x4.sub(t, k(ONE)), k(HALF)), t, big);
-  const fe = v128.and(big, k(ONE)); // e as a float: 1 or 0
-  const z = f32x4.mul(f, f);
-  let y = k(20);
-  y = fma(y, f, k(21));
-  y = fma(y, f, k(22));
-  y = fma(y, f, k(23));
-  y = fma(y, f, k(24));
-  y = fma(y, f, k(25));
-  y = fma(y, f, k(26));
-  y = fma(y, f, k(27));
-  y = fma(y, f, k(28));
-  y = f32x4.mul(f32x4.mul(y, f), z);
-  y = fma(fe, k(4), y);
-  y = f32x4.sub(y, f32x4.mul(z, k(HALF)));
-  return fma(fe, k(3), f32x4.add(f, y));
+  return lnScaled(f, v128.and(big, k(ONE))); // e as a float: 1 or 0
 }
 
 /** tanh: odd polynomial for |x| < 0.625, else 1 − 2/(e^{2|x|} + 1) with the sign of x. */
