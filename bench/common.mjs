@@ -85,3 +85,9 @@ export const RESULT_MARK = '@@BENCH_RESULT ';
 export function emit(result) {
   process.stdout.write(`\n${RESULT_MARK}${JSON.stringify(result)}\n`);
 }
+
+/** The value after `--name` in argv, or `dflt`: the option syntax of the stand-alone bench scripts. */
+export function argValue(argv, name, dflt) {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
+}

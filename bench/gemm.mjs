@@ -20,12 +20,13 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import os from 'node:os';
 import ts from 'typescript';
+import { argValue } from './common.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
+  const v = argValue(argv, name, undefined);
+  return v === undefined ? dflt : Number(v);
 };
 const reps = opt('reps', argv.includes('--quick') ? 5 : 15);
 const maxThreads = opt('threads', os.availableParallelism());

@@ -25,13 +25,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { argValue } from './common.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
+const opt = (name, dflt) => argValue(args, name, dflt);
 const flag = (name) => args.includes(`--${name}`);
 const only = new Set(opt('only', 'vae,mlp,cnn,pca').split(','));
 const epochs = Number(opt('epochs', '10'));

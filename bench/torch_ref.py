@@ -338,44 +338,73 @@ def vae_loss(recon_x, x, mu, logvar):
     return bce + kld
 
 
-def vae_quality(epochs, seed, data_dir):
-    torch.manual_seed(seed)
-    train_path = os.path.join(data_dir, "train-images-idx3-ubyte.gz")
-    test_path = os.path.join(data_dir, "t10k-images-idx3-ubyte.gz")
-    for p in (train_path, test_path):
+FASHION_FILES = {"xtr": "train-images-idx3-ubyte.gz", "ytr": "train-labels-idx1-ubyte.gz",
+                 "xte": "t10k-images-idx3-ubyte.gz", "yte": "t10k-labels-idx1-ubyte.gz"}
+
+
+def fashion_paths(data_dir, flag, keys):
+    """Paths of the Fashion-MNIST files `keys` (of FASHION_FILES); a clear exit when one is missing."""
+    paths = {k: os.path.join(data_dir, FASHION_FILES[k]) for k in keys}
+    for p in paths.values():
         if not os.path.exists(p):
-            raise SystemExit(f"--vae-quality needs Fashion-MNIST: {p} not found (apt-get install dataset-fashion-mnist)")
-    train = torch.from_numpy(read_images(train_path)[0])
-    test = torch.from_numpy(read_images(test_path)[0])
-    model = VAE()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+            raise SystemExit(f"{flag} needs Fashion-MNIST: {p} not found (apt-get install dataset-fashion-mnist)")
+    return paths
+
+
+def run_epochs(model, opt, n, step_loss, evaluate, epochs, seed, train_key, sched=None):
+    """
+    Trains for `epochs` epochs over a seeded shuffle of n samples in batches of BATCH, as
+    DataLoader(shuffle=True) does with the last batch kept. step_loss(idx) gives the batch's loss
+    and its weight in the epoch's total (total / n is reported as `train_key`); evaluate() gives
+    the test fields, run in eval mode without gradients. The scheduler, if any, steps once per
+    epoch, as aelab's Trainer does. Prints each epoch's record to stderr; returns them all.
+    """
     gen = torch.Generator().manual_seed(seed)
     history = []
     for epoch in range(1, epochs + 1):
         model.train()
         t0 = time.perf_counter()
-        perm = torch.randperm(train.shape[0], generator=gen)
+        perm = torch.randperm(n, generator=gen)
         total = 0.0
-        for i in range(0, train.shape[0], BATCH):  # DataLoader(shuffle=True), last batch kept
-            x = train[perm[i:i + BATCH]]
+        for i in range(0, n, BATCH):
             opt.zero_grad()
-            recon, mu, logvar = model(x)
-            loss = vae_loss(recon, x, mu, logvar)
+            loss, weight = step_loss(perm[i:i + BATCH])
             loss.backward()
-            total += loss.item()
+            total += loss.item() * weight
             opt.step()
+        if sched is not None:
+            sched.step()
         secs = time.perf_counter() - t0
         model.eval()
-        test_total = 0.0
         with torch.no_grad():
-            for i in range(0, test.shape[0], BATCH):
-                x = test[i:i + BATCH]
-                recon, mu, logvar = model(x)
-                test_total += vae_loss(recon, x, mu, logvar).item()
-        rec = {"epoch": epoch, "trainNegElboPerImage": total / train.shape[0],
-               "testNegElboPerImage": test_total / test.shape[0], "secondsPerEpoch": secs}
+            rec = {"epoch": epoch, train_key: total / n, **evaluate(), "secondsPerEpoch": secs}
         history.append(rec)
         print(json.dumps(rec), file=sys.stderr, flush=True)
+    return history
+
+
+def vae_quality(epochs, seed, data_dir):
+    torch.manual_seed(seed)
+    paths = fashion_paths(data_dir, "--vae-quality", ("xtr", "xte"))
+    train = torch.from_numpy(read_images(paths["xtr"])[0])
+    test = torch.from_numpy(read_images(paths["xte"])[0])
+    model = VAE()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step_loss(idx):  # summed over the batch: weight 1
+        x = train[idx]
+        recon, mu, logvar = model(x)
+        return vae_loss(recon, x, mu, logvar), 1
+
+    def evaluate():
+        test_total = 0.0
+        for i in range(0, test.shape[0], BATCH):
+            x = test[i:i + BATCH]
+            recon, mu, logvar = model(x)
+            test_total += vae_loss(recon, x, mu, logvar).item()
+        return {"testNegElboPerImage": test_total / test.shape[0]}
+
+    history = run_epochs(model, opt, train.shape[0], step_loss, evaluate, epochs, seed, "trainNegElboPerImage")
     return {
         "ok": True, "engine": "torch", "mode": "vae-quality", "version": torch.__version__,
         "threads": torch.get_num_threads(), "seed": seed, "epochs": epochs,
@@ -414,12 +443,7 @@ def mlp_classifier(dropout, hidden=(512, 256)):
 
 def mlp_quality(epochs, seed, data_dir, dropout, standardize, weight_decay, schedule):
     torch.manual_seed(seed)
-    paths = {k: os.path.join(data_dir, f) for k, f in (
-        ("xtr", "train-images-idx3-ubyte.gz"), ("ytr", "train-labels-idx1-ubyte.gz"),
-        ("xte", "t10k-images-idx3-ubyte.gz"), ("yte", "t10k-labels-idx1-ubyte.gz"))}
-    for p in paths.values():
-        if not os.path.exists(p):
-            raise SystemExit(f"--mlp-quality needs Fashion-MNIST: {p} not found (apt-get install dataset-fashion-mnist)")
+    paths = fashion_paths(data_dir, "--mlp-quality", ("xtr", "ytr", "xte", "yte"))
     xtr = torch.from_numpy(read_images(paths["xtr"])[0])
     xte = torch.from_numpy(read_images(paths["xte"])[0])
     ytr = torch.from_numpy(read_labels(paths["ytr"]))
@@ -429,34 +453,17 @@ def mlp_quality(epochs, seed, data_dir, dropout, standardize, weight_decay, sche
         xtr, xte = (xtr - m) / s, (xte - m) / s
     model = mlp_classifier(dropout)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=weight_decay)
-    # stepped once per epoch, as aelab's Trainer does
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs) if schedule == "cosine" else None
-    gen = torch.Generator().manual_seed(seed)
-    history = []
-    for epoch in range(1, epochs + 1):
-        model.train()
-        t0 = time.perf_counter()
-        perm = torch.randperm(xtr.shape[0], generator=gen)
-        total = 0.0
-        for i in range(0, xtr.shape[0], BATCH):  # DataLoader(shuffle=True), last batch kept
-            idx = perm[i:i + BATCH]
-            opt.zero_grad()
-            loss = F.cross_entropy(model(xtr[idx]), ytr[idx])
-            loss.backward()
-            total += loss.item() * idx.shape[0]
-            opt.step()
-        if sched is not None:
-            sched.step()
-        secs = time.perf_counter() - t0
-        model.eval()
-        with torch.no_grad():
-            logits = model(xte)
-            test_ce = F.cross_entropy(logits, yte).item()
-            acc = (logits.argmax(1) == yte).float().mean().item()
-        rec = {"epoch": epoch, "trainCe": total / xtr.shape[0], "testCe": test_ce, "testAccuracy": acc,
-               "secondsPerEpoch": secs}
-        history.append(rec)
-        print(json.dumps(rec), file=sys.stderr, flush=True)
+
+    def step_loss(idx):  # the batch mean: weight = batch size
+        return F.cross_entropy(model(xtr[idx]), ytr[idx]), idx.shape[0]
+
+    def evaluate():
+        logits = model(xte)
+        return {"testCe": F.cross_entropy(logits, yte).item(),
+                "testAccuracy": (logits.argmax(1) == yte).float().mean().item()}
+
+    history = run_epochs(model, opt, xtr.shape[0], step_loss, evaluate, epochs, seed, "trainCe", sched)
     return {
         "ok": True, "engine": "torch", "mode": "mlp-quality", "version": torch.__version__,
         "threads": torch.get_num_threads(), "seed": seed, "epochs": epochs,

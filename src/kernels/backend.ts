@@ -100,7 +100,8 @@ export interface Pool2dParams {
 }
 
 /** Activations a matmul can apply to its output (MatmulParams.act). */
-export type MatmulActivation = 'none' | 'relu' | 'sigmoid' | 'tanh';
+export const MATMUL_ACTIVATIONS = ['none', 'relu', 'sigmoid', 'tanh'] as const;
+export type MatmulActivation = (typeof MATMUL_ACTIVATIONS)[number];
 
 export interface MatmulParams {
   batch: number;

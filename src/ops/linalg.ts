@@ -1,4 +1,5 @@
 /** Matrix products. One primitive, `mm`, covers transposed operands and batches. */
+import { MATMUL_ACTIVATIONS, type MatmulActivation } from '../kernels/backend.js';
 import { getBackend } from '../kernels/registry.js';
 import { record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -74,9 +75,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return out;
 }
 
-/** Activations `linear` can fuse into its matrix product. */
-export type LinearActivation = 'none' | 'relu' | 'sigmoid' | 'tanh';
-const LINEAR_ACTS: readonly LinearActivation[] = ['none', 'relu', 'sigmoid', 'tanh'];
+/** Activations `linear` can fuse into its matrix product: those of the matmul kernel's epilogue. */
+export type LinearActivation = MatmulActivation;
+const LINEAR_ACTS: readonly LinearActivation[] = MATMUL_ACTIVATIONS;
 
 /**
  * y = act(x·Wᵀ + b) with W (out, in) as in PyTorch; x (…, in); act 'none' by default. One fused

@@ -746,7 +746,12 @@ class WasmBackendImpl implements WasmBackend {
       const block = n * inner;
       if (inner > 1) this.mem.repeatEach(out.byteOffset, x.byteOffset, n, inner);
       else this.mem.copy(out.byteOffset, x.byteOffset, n);
-      for (let o = block; o < out.length; o += block) this.mem.copy(out.byteOffset + 4 * o, out.byteOffset, block);
+      // Copies of the filled prefix double it: log₂(repeats) calls rather than one per repeat.
+      for (let filled = block; filled < out.length; ) {
+        const c = Math.min(filled, out.length - filled);
+        this.mem.copy(out.byteOffset + 4 * filled, out.byteOffset, c);
+        filled += c;
+      }
       return;
     }
     jsBackend.expand(x, xShape, out, outShape);

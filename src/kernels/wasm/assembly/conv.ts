@@ -244,6 +244,40 @@ function unstageRow(row: usize, dst: usize, accumulate: bool): void {
 
 // --- im2col / col2im of one image ---------------------------------------------------------------
 
+// What one tap's run of output pixels does between a col row (col) and the staged channel (st).
+@final class TapGather { @inline f(st: usize, col: usize, n: i32): void { copyRun(col, st, n); } }
+@final class TapScatter { @inline f(st: usize, col: usize, n: i32): void { addRunStage(st, col, n); } }
+
+/**
+ * The KH·KW taps of one staged channel against the col rows starting at `row` (row stride ldB
+ * bytes), for the output pixels [p0, p0 + np) with p0 at output column ow0: output (oh0 + t, ow)
+ * reads stage row t·sH + ki·dH, phase off % sW, index off / sW + ow (off = kj·dW). Op moves
+ * each run (im2col gathers, col2im scatters-adds). Returns the row after the last tap's.
+ */
+@inline function walkTaps<Op>(row: usize, ldB: usize, ow0: i32, np: i32): usize {
+  const op = changetype<Op>(0);
+  const rowStep = <usize>SH * LR;
+  for (let ki = 0; ki < KH; ki++) {
+    for (let kj = 0; kj < KW; kj++) {
+      const off = kj * DW;
+      let s = stage + <usize>(ki * DH) * LR + (<usize>((off % SW) * WQ + off / SW) << 2);
+      let d = row;
+      let ow = ow0;
+      let left = np;
+      while (left > 0) {
+        const run = min(OW - ow, left);
+        op.f(s + (<usize>ow << 2), d, run);
+        d += <usize>run << 2;
+        left -= run;
+        s += rowStep;
+        ow = 0;
+      }
+      row += ldB;
+    }
+  }
+  return row;
+}
+
 /**
  * im2col for one image `x` (channel planes of H × W): rows (c, ki, kj) for channels [c0, c1),
  * columns = output pixels [p0, p1), written at dst with row stride ldB bytes.
@@ -259,29 +293,10 @@ function im2col(x: usize, c0: i32, c1: i32, p0: i32, p1: i32, dst: usize, ldB: u
   const oh0 = p0 / OW, ow0 = p0 - oh0 * OW;
   const oh1 = (p1 + OW - 1) / OW;
   const r0 = oh0 * SH, r1 = (oh1 - 1) * SH + (KH - 1) * DH + 1;
-  const rowStep = <usize>SH * LR;
   let row = dst;
   for (let c = c0; c < c1; c++) {
     stageRows(x + ((<usize>c * <usize>HW) << 2), r0, r1, stage);
-    for (let ki = 0; ki < KH; ki++) {
-      for (let kj = 0; kj < KW; kj++) {
-        const off = kj * DW;
-        // Output (oh0 + t, ow) reads stage row t·sH + ki·dH, phase off % sW, index off / sW + ow.
-        let s = stage + <usize>(ki * DH) * LR + (<usize>((off % SW) * WQ + off / SW) << 2);
-        let d = row;
-        let ow = ow0;
-        let left = np;
-        while (left > 0) {
-          const run = min(OW - ow, left);
-          copyRun(d, s + (<usize>ow << 2), run);
-          d += <usize>run << 2;
-          left -= run;
-          s += rowStep;
-          ow = 0;
-        }
-        row += ldB;
-      }
-    }
+    row = walkTaps<TapGather>(row, ldB, ow0, np);
   }
 }
 
@@ -306,29 +321,11 @@ function col2im(src: usize, nc: i32, p0: i32, p1: i32, ldB: usize, dx: usize, ac
   let r1 = (oh1 - 1) * SH + (KH - 1) * DH + 1;
   // Overwriting: the stage also covers input rows no tap reaches, so they come out as zeros.
   if (!accumulate) r1 = max(r1, H + PH);
-  const rowStep = <usize>SH * LR;
   const ih0 = max(0, r0 - PH), ih1 = min(H, r1 - PH);
   let row = src;
   for (let c = 0; c < nc; c++) {
     zeroRun(stage, (r1 - r0) * SW * WQ);
-    for (let ki = 0; ki < KH; ki++) {
-      for (let kj = 0; kj < KW; kj++) {
-        const off = kj * DW;
-        let s = stage + <usize>(ki * DH) * LR + (<usize>((off % SW) * WQ + off / SW) << 2);
-        let d = row;
-        let ow = ow0;
-        let left = np;
-        while (left > 0) {
-          const run = min(OW - ow, left);
-          addRunStage(s + (<usize>ow << 2), d, run);
-          d += <usize>run << 2;
-          left -= run;
-          s += rowStep;
-          ow = 0;
-        }
-        row += ldB;
-      }
-    }
+    row = walkTaps<TapScatter>(row, ldB, ow0, np);
     const plane = dx + ((<usize>c * <usize>HW) << 2);
     for (let ih = ih0; ih < ih1; ih++) {
       unstageRow(stage + <usize>(ih + PH - r0) * LR, plane + (<usize>(ih * W) << 2), accumulate);
