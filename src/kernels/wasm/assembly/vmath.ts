@@ -7,6 +7,10 @@
 // read with v128.load32_splat (one vbroadcastss each); f32x4.min/max with wasm's NaN rules
 // expand to ~7 instructions, f32x4.pmin/pmax to one (and still propagate a NaN in the first
 // argument); rounding uses the 1.5·2²³ "magic number" trick instead of nearest + trunc_sat.
+// Every function is @inline: in the full module Binaryen otherwise keeps them as calls (one
+// call per 4 elements, constants reloaded after each), which made unary exp 1.8× and log 1.5×
+// slower than the same loop with the function inlined (100k elements, 281 → 157 µs and
+// 441 → 293 µs; bce 954 → 658 µs).
 
 const LOG2E: f32 = 1.44269504088896341;
 const LN2_HI: f32 = 0.693359375; // ln2 split in two so n·ln2 is exact in the range reduction
@@ -46,7 +50,7 @@ const ONE = 12, HALF = 13, TWO = 14, SQRT2M1 = 40;
 
 /** e^x. Range reduction x = n·ln2 + r, |r| ≤ ln2/2; e^r by a degree-6 polynomial; 2^n built in
  *  two halves so results down to the subnormal range (x ≥ -104) are representable. */
-export function expV(x0: v128): v128 {
+@inline export function expV(x0: v128): v128 {
   const x = f32x4.pmin(f32x4.pmax(x0, k(0)), k(1)); // NaN stays NaN (first argument)
   const t = f32x4.add(f32x4.mul(x, k(2)), k(5)); // round(x·log2e) in the low mantissa bits
   const fx = f32x4.sub(t, k(5));
@@ -69,7 +73,7 @@ export function expV(x0: v128): v128 {
 }
 
 /** e^x − 1 without cancellation near 0: Taylor series to x^8 for |x| < 0.5, e^x − 1 beyond. */
-export function expm1V(x: v128): v128 {
+@inline export function expm1V(x: v128): v128 {
   let p = k(34);
   p = fma(p, x, k(35));
   p = fma(p, x, k(36));
@@ -103,7 +107,7 @@ export function expm1V(x: v128): v128 {
 
 /** ln x. x = m·2^e with m in [√½, √2); ln(1+f) by a degree-9 polynomial. Specials as Math.log:
  *  ln 0 = −∞, ln(x<0) = NaN, ln ∞ = ∞, NaN stays NaN; subnormals are rescaled first. */
-export function logV(x0: v128): v128 {
+@inline export function logV(x0: v128): v128 {
   // Subnormal inputs: scale by 2^23 and subtract 23 from the exponent afterwards.
   const sub = f32x4.lt(x0, k(18));
   const x = v128.bitselect(f32x4.mul(x0, k(17)), x0, sub);
@@ -124,7 +128,7 @@ export function logV(x0: v128): v128 {
 }
 
 /** ln(1 + x) accurate for tiny x (Goldberg's trick: u = 1 + x; ln(u)·x/(u − 1)). x ≥ 0 here. */
-export function log1pV(x: v128): v128 {
+@inline export function log1pV(x: v128): v128 {
   const u = f32x4.add(x, k(ONE));
   const d = f32x4.sub(u, k(ONE));
   const lu = logV(u);
@@ -138,14 +142,14 @@ export function log1pV(x: v128): v128 {
  * division: 1 + t = 2^e·(1 + f) with e = 0, f = t when 1 + t < √2, else e = 1,
  * f = (t − 1)/2, both exact (no rounding of 1 + t), then logV's polynomial for ln(1 + f).
  */
-export function log1pUnitV(t: v128): v128 {
+@inline export function log1pUnitV(t: v128): v128 {
   const big = f32x4.gt(t, k(SQRT2M1)); // false for NaN
   const f = v128.bitselect(f32x4.mul(f32x4.sub(t, k(ONE)), k(HALF)), t, big);
   return lnScaled(f, v128.and(big, k(ONE))); // e as a float: 1 or 0
 }
 
 /** tanh: odd polynomial for |x| < 0.625, else 1 − 2/(e^{2|x|} + 1) with the sign of x. */
-export function tanhV(x: v128): v128 {
+@inline export function tanhV(x: v128): v128 {
   const ax = f32x4.abs(x);
   const z = f32x4.mul(x, x);
   let p = k(29);
@@ -161,18 +165,18 @@ export function tanhV(x: v128): v128 {
 }
 
 /** 1 / (1 + e^{−x}). */
-export function sigmoidV(x: v128): v128 {
+@inline export function sigmoidV(x: v128): v128 {
   return f32x4.div(k(ONE), f32x4.add(k(ONE), expV(f32x4.neg(x))));
 }
 
 /** softplus as PyTorch (beta 1, threshold 20): x > 20 ? x : log1p(e^x). */
-export function softplusV(x: v128): v128 {
+@inline export function softplusV(x: v128): v128 {
   const r = log1pV(expV(x));
   return v128.bitselect(x, r, f32x4.gt(x, k(15)));
 }
 
 /** Lane-wise Math.pow in float64 (exact semantics of the reference for every special case). */
-export function powV(a: v128, b: v128): v128 {
+@inline export function powV(a: v128, b: v128): v128 {
   let r = f32x4.splat(0);
   r = f32x4.replace_lane(r, 0, <f32>Math.pow(<f64>f32x4.extract_lane(a, 0), <f64>f32x4.extract_lane(b, 0)));
   r = f32x4.replace_lane(r, 1, <f32>Math.pow(<f64>f32x4.extract_lane(a, 1), <f64>f32x4.extract_lane(b, 1)));
