@@ -100,6 +100,16 @@ export class DataLoader implements Iterable<Batch> {
    * moves on to the next epoch, so the following call starts it).
    */
   nextBatch(): Batch | null {
+    const indices = this.nextIndices();
+    return indices === null ? null : this.gather(indices);
+  }
+
+  /**
+   * Advances exactly as nextBatch does but returns only which samples make up the batch, for a
+   * caller that copies them into memory of its own with gatherInto (the Trainer fills a tensor's
+   * storage directly, saving a copy and an allocation per step).
+   */
+  nextIndices(): Int32Array | null {
     if (this.position >= this.length) {
       this.startNextEpoch();
       return null;
@@ -107,22 +117,36 @@ export class DataLoader implements Iterable<Batch> {
     const start = this.position * this.batchSize;
     const end = Math.min(start + this.batchSize, this.dataset.n);
     this.position += 1;
-    return this.gather(this.order.subarray(start, end));
+    return this.order.subarray(start, end);
   }
 
   /** Copies the given samples into a fresh batch (callers may keep or mutate it). */
   gather(indices: Int32Array): Batch {
+    const size = indices.length;
+    const x = new Float32Array(size * sampleSize(this.dataset));
+    const y = this.gatherInto(indices, x);
+    return { x, y, size, indices: Int32Array.from(indices) };
+  }
+
+  /**
+   * Copies the given samples, in order, into the start of `out` (which must hold
+   * indices.length × sample size floats) and returns their labels, or null for unlabelled data.
+   */
+  gatherInto(indices: Int32Array, out: Float32Array): Int32Array | null {
     const ds = this.dataset;
     const d = sampleSize(ds);
     const size = indices.length;
-    const x = new Float32Array(size * d);
+    if (out.length < size * d) {
+      throw new DataError(`DataLoader.gatherInto: out holds ${out.length} floats, the ${size} samples need ${size * d}`);
+    }
     const y = ds.labels ? new Int32Array(size) : null;
     for (let j = 0; j < size; j++) {
       const i = indices[j]!;
-      x.set(ds.images.subarray(i * d, (i + 1) * d), j * d);
+      if (!(i >= 0 && i < ds.n)) throw new DataError(`DataLoader.gatherInto: index ${i} at position ${j} is outside 0..${ds.n - 1}`);
+      out.set(ds.images.subarray(i * d, (i + 1) * d), j * d);
       if (y) y[j] = ds.labels![i]!;
     }
-    return { x, y, size, indices: Int32Array.from(indices) };
+    return y;
   }
 
   /** Iterates the rest of the current epoch, then advances to the next epoch. */

@@ -13,13 +13,12 @@ import { join } from 'node:path';
 import { noGrad } from '../autograd/tape.js';
 import { DataLoader, type DataLoaderState } from '../data/loader.js';
 import type { ImageDataset } from '../data/dataset.js';
-import type { FamilyModel, OptimizerLike } from '../models/types.js';
+import type { Batch, FamilyModel, OptimizerLike } from '../models/types.js';
 import { createOptimizer, type OptimizerName } from '../optim/factory.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { CosineAnnealingLR, ExponentialLR, ReduceLROnPlateau, StepLR } from '../optim/schedulers.js';
-import { tensor } from '../tensor/creation.js';
 import { defaultGenerator, Generator, type GeneratorState } from '../tensor/random.js';
-import { tidy, type Tensor } from '../tensor/tensor.js';
+import { tidy, Tensor } from '../tensor/tensor.js';
 import { loadCheckpoint, saveCheckpoint, toJson } from './checkpoint.js';
 
 export type ScheduleName = 'none' | 'step' | 'exponential' | 'cosine' | 'plateau';
@@ -161,10 +160,17 @@ export class Trainer {
     return (this.optimizers.main ?? Object.values(this.optimizers)[0])!.lr;
   }
 
-  private toBatch(x: Float32Array, size: number): Tensor {
+  /**
+   * The samples `indices` of `loader` as a model batch: gathered straight into a new tensor's
+   * storage (no intermediate array), shaped as the model wants it. Call inside tidy.
+   */
+  private batchOf(loader: DataLoader, indices: Int32Array): Batch {
     const d = this.train;
+    const size = indices.length;
     const shape = this.model.inputLayout === 'image' ? [size, d.channels, d.height, d.width] : [size, d.channels * d.height * d.width];
-    return tensor(x, shape);
+    const x = Tensor.uninit(shape);
+    const y = loader.gatherInto(indices, x.data);
+    return { x, y };
   }
 
   /** Mean of every part over a dataset, evaluated in eval mode without gradients. */
@@ -176,13 +182,14 @@ export class Trainer {
     const ctx = { generator: new Generator(this.config.seed + 7), epoch: this.epoch };
     try {
       noGrad(() => {
-        for (const b of loader) {
+        for (let idx = loader.nextIndices(); idx !== null; idx = loader.nextIndices()) {
+          const indices = idx;
           tidy(() => {
-            const out = this.model.evaluate({ x: this.toBatch(b.x, b.size), y: b.y }, ctx);
+            const out = this.model.evaluate(this.batchOf(loader, indices), ctx);
             const parts = { loss: out.loss.item(), ...out.parts };
-            for (const [k, v] of Object.entries(parts)) sums[k] = (sums[k] ?? 0) + v * b.size;
+            for (const [k, v] of Object.entries(parts)) sums[k] = (sums[k] ?? 0) + v * indices.length;
           });
-          n += b.size;
+          n += indices.length;
         }
       });
     } finally {
@@ -274,12 +281,13 @@ export class Trainer {
       rep?.epochStart(this.epoch, this.config.epochs, steps);
       const sums: Record<string, number> = {};
       let seen = 0;
-      let b = this.loader.nextBatch();
-      while (b !== null) {
-        const batch = b;
+      let idx = this.loader.nextIndices();
+      while (idx !== null) {
+        const indices = idx;
+        const size = indices.length;
         const parts = tidy(() =>
           this.model.trainStep(
-            { x: this.toBatch(batch.x, batch.size), y: batch.y },
+            this.batchOf(this.loader, indices),
             this.optimizers,
             { ...ctxBase, epoch: this.epoch },
             this.config.clipNorm ?? undefined,
@@ -295,9 +303,9 @@ export class Trainer {
               this.step,
             );
           }
-          sums[k] = (sums[k] ?? 0) + v * batch.size;
+          sums[k] = (sums[k] ?? 0) + v * size;
         }
-        seen += batch.size;
+        seen += size;
         this.step++;
         const sps = seen / ((performance.now() - t0) / 1000);
         rep?.step(this.step, parts, sps);
@@ -308,7 +316,7 @@ export class Trainer {
           rep?.message(`stopped at epoch ${this.epoch + 1}, step ${this.step}; checkpoint saved — continue with --resume`);
           return this.result('interrupted');
         }
-        b = this.loader.nextBatch();
+        idx = this.loader.nextIndices();
       }
       const seconds = (performance.now() - t0) / 1000;
       const train: Record<string, number> = {};

@@ -53,6 +53,34 @@ describe('DataLoader', () => {
     expect(l.length).toBe(2);
   });
 
+  it('nextIndices + gatherInto serve the same batches as nextBatch, into the caller\'s memory', () => {
+    const a = new DataLoader(ds(10), { batchSize: 4, seed: 3 });
+    const b = new DataLoader(ds(10), { batchSize: 4, seed: 3 });
+    for (let step = 0; step < 8; step++) {
+      const batch = a.nextBatch();
+      const idx = b.nextIndices();
+      if (batch === null) {
+        expect(idx).toBeNull();
+        continue;
+      }
+      expect(Array.from(idx!)).toEqual(Array.from(batch.indices));
+      const out = new Float32Array(12).fill(7); // one spare sample at the end stays untouched
+      const y = b.gatherInto(idx!, out);
+      expect(Array.from(out.subarray(0, batch.size * 2))).toEqual(Array.from(batch.x));
+      expect(Array.from(out.subarray(batch.size * 2))).toEqual(new Array(12 - batch.size * 2).fill(7));
+      expect(Array.from(y!)).toEqual(Array.from(batch.y!));
+    }
+    expect(b.epoch).toBe(a.epoch);
+    expect(new DataLoader(ds(3, false), { batchSize: 2 }).gatherInto(Int32Array.of(2, 0), new Float32Array(4))).toBeNull();
+  });
+
+  it('gatherInto names a buffer that is too small and an index outside the dataset', () => {
+    const loader = new DataLoader(ds(5), { batchSize: 2 });
+    expect(() => loader.gatherInto(Int32Array.of(0, 1), new Float32Array(3))).toThrow(/out holds 3 floats, the 2 samples need 4/);
+    expect(() => loader.gatherInto(Int32Array.of(0, 5), new Float32Array(4))).toThrow(/index 5 at position 1 is outside 0\.\.4/);
+    expect(() => loader.gather(Int32Array.of(-1))).toThrow(/index -1 at position 0/);
+  });
+
   it('resumes from a saved state exactly, mid-epoch and across epochs', () => {
     const ref = new DataLoader(ds(23), { batchSize: 4, seed: 99 });
     const full: number[][] = [];
