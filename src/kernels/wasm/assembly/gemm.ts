@@ -70,9 +70,16 @@ export function gemmScratchBytes(): i32 {
 
 /**
  * The 4×8 micro-kernel. pa: kc×4 packed A panel (k-major), pb: kc×8 packed B panel (k-major).
- * Writes the tile to c (row stride ldcB bytes) with C = alpha·acc + beta·C.
+ * Writes the tile to c (row stride ldcB bytes) with C = alpha·acc + beta·C; `mode` (see
+ * tileMode) says which of those terms are needed.
+ *
+ * Always inlined into a loop over tiles (fullTiles, kernel4x8): V8 does not fold the constant
+ * offsets of the three A broadcasts into their addressing mode, and only when the k loop sits
+ * inside an outer loop in the same function does it hoist those address computations out of
+ * the k loop. Called as a function of its own, the k loop carries 3 extra `lea`s per iteration
+ * (25 instead of 21 instructions per 8 FMAs) and runs ~10 % slower (44 vs 48 GFLOP/s in L1).
  */
-function kernel4x8(kc: i32, pa: usize, pb: usize, c: usize, ldcB: usize, alpha: f32, beta: f32): void {
+@inline function micro4x8(kc: i32, pa: usize, pb: usize, c: usize, ldcB: usize, av: v128, bv: v128, mode: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   let a = pa, b = pb;
@@ -93,9 +100,6 @@ function kernel4x8(kc: i32, pa: usize, pb: usize, c: usize, ldcB: usize, alpha: 
     a += 16;
     b += 32;
   }
-  const av = f32x4.splat(alpha), bv = f32x4.splat(beta);
-  // mode: 0 plain store, 1 scaled store, 2 C += alpha·acc, 3 general
-  const mode = beta == 0 ? (alpha == 1 ? 0 : 1) : beta == 1 ? 2 : 3;
   if (mode == 0) {
     upd(c, c00, c01, av, bv, 0);
     upd(c + ldcB, c10, c11, av, bv, 0);
@@ -116,6 +120,33 @@ function kernel4x8(kc: i32, pa: usize, pb: usize, c: usize, ldcB: usize, alpha: 
     upd(c + ldcB, c10, c11, av, bv, 3);
     upd(c + 2 * ldcB, c20, c21, av, bv, 3);
     upd(c + 3 * ldcB, c30, c31, av, bv, 3);
+  }
+}
+
+/** How a tile is written: 0 plain store, 1 scaled store, 2 C += alpha·acc, 3 general. */
+@inline function tileMode(alpha: f32, beta: f32): i32 {
+  return beta == 0 ? (alpha == 1 ? 0 : 1) : beta == 1 ? 2 : 3;
+}
+
+/** One tile, for the edges (written to a dense tmp tile first). */
+function kernel4x8(kc: i32, pa: usize, pb: usize, c: usize, ldcB: usize, alpha: f32, beta: f32): void {
+  micro4x8(kc, pa, pb, c, ldcB, f32x4.splat(alpha), f32x4.splat(beta), tileMode(alpha, beta));
+}
+
+/**
+ * Every full 4×8 tile of an mc × nc block (mFull, nFull: the multiples of 4 and 8 in it),
+ * B panels outer so each stays in L1 while the A panels stream past it from L2.
+ */
+function fullTiles(
+  mFull: i32, nFull: i32, kc: i32, aBlock: usize, bBlock: usize, cc: usize, ldcB: usize, alpha: f32, beta: f32,
+): void {
+  const av = f32x4.splat(alpha), bv = f32x4.splat(beta), mode = tileMode(alpha, beta);
+  for (let jr = 0; jr < nFull; jr += NR) {
+    const bp = bBlock + ((<usize>jr * <usize>kc) << 2);
+    const cj = cc + (<usize>jr << 2);
+    for (let ir = 0; ir < mFull; ir += MR) {
+      micro4x8(kc, aBlock + ((<usize>ir * <usize>kc) << 2), bp, cj + <usize>ir * ldcB, ldcB, av, bv, mode);
+    }
   }
 }
 
@@ -313,19 +344,18 @@ export function gemmST(
         let aBlock = pa;
         if (preA != 0) aBlock = preA + ((<usize>pc * mPad + <usize>ic * <usize>kc) << 2);
         else packA(a + ((<usize>ic * <usize>rsA + <usize>pc * <usize>csA) << 2), rsA, csA, mc, kc, pa);
-        for (let jr = 0; jr < nc; jr += NR) {
-          const nr = min(NR, nc - jr);
-          const bp = bBlock + ((<usize>jr * <usize>kc) << 2);
-          const cc = c + <usize>ic * ldcB + (<usize>(jc + jr) << 2);
-          for (let ir = 0; ir < mc; ir += MR) {
-            const mr = min(MR, mc - ir);
-            const ap = aBlock + ((<usize>ir * <usize>kc) << 2);
-            const cp = cc + <usize>ir * ldcB;
-            if (mr == MR && nr == NR) {
-              kernel4x8(kc, ap, bp, cp, ldcB, alpha, bt);
-            } else {
-              kernel4x8(kc, ap, bp, tmp, 32, 1, 0);
-              edgeUpdate(mr, nr, tmp, cp, ldcB, alpha, bt);
+        const mFull = mc & ~(MR - 1), nFull = nc & ~(NR - 1);
+        const cc = c + <usize>ic * ldcB + (<usize>jc << 2);
+        fullTiles(mFull, nFull, kc, aBlock, bBlock, cc, ldcB, alpha, bt);
+        // Edge tiles (last rows and/or columns): the kernel writes a dense 4×8 tile to tmp.
+        if (mFull < mc || nFull < nc) {
+          for (let jr = 0; jr < nc; jr += NR) {
+            const nr = min(NR, nc - jr);
+            const bp = bBlock + ((<usize>jr * <usize>kc) << 2);
+            for (let ir = jr < nFull ? mFull : 0; ir < mc; ir += MR) {
+              const mr = min(MR, mc - ir);
+              kernel4x8(kc, aBlock + ((<usize>ir * <usize>kc) << 2), bp, tmp, 32, 1, 0);
+              edgeUpdate(mr, nr, tmp, cc + <usize>ir * ldcB + (<usize>jr << 2), ldcB, alpha, bt);
             }
           }
         }
