@@ -8,11 +8,13 @@
 //         pack A(ic:ic+mc, pc:pc+kc) into MR-tall row panels
 //         for jr in nc step NR:     one B panel (KC × NR = 8 KB) stays in L1
 //           for ir in mc step MR:   4×8 micro-kernel, 8 f32x4 accumulators in registers
+//                                   (full tiles: fullTiles; edge tiles: kernel4x8 + edgeUpdate)
 //
 // Why 4×8: measured on Zen 3 under V8, a 4×8 tile keeps 8 accumulators + 2 B vectors + 1 A
-// broadcast + 1 product temp in 12 of the 15 usable xmm registers and runs at ~33 GFLOP/s per
-// core in L1 (wasm has no FMA, so mul+add go to the separate FP mul and add pipes). 6×8 and
-// 4×12 need 16 registers, spill, and drop to ~25 GFLOP/s.
+// broadcast in 11 of the 15 usable xmm registers. With the relaxed-SIMD build's FMA it runs at
+// ~48 GFLOP/s per core from L1, the 128-bit peak of 2 FMAs per cycle; 6×8, 5×8 and 4×12 tiles
+// make V8 spill and drop to ~20–25. The tile is inlined into the loop over the block's tiles
+// (fullTiles), which is what lets V8 keep its address arithmetic out of the k loop (see micro4x8).
 //
 // op(A)(i, k) = A[i·rsA + k·csA] and op(B)(k, j) = B[k·rsB + j·csB] (strides in elements), so
 // transposition is just a choice of strides; the packers pick a SIMD path for the two
