@@ -2,7 +2,7 @@
 // The browser row: aelab's MLP AE trained with the wasm backend inside a Web Worker in headless
 // Chromium, next to the same configuration in Node.
 //
-//   node bench/browser.mjs [--model mlp] [--steps 30] [--warmup 5] [--repeats 3] [--threads N]
+//   node bench/browser.mjs [--model mlp] [--steps 50] [--warmup 30] [--repeats 3] [--threads N]
 //                          [--dist DIR] [--no-node] [--json]
 //
 // How: bundles bench/train-loop.mjs + the engine modules of dist/ (tensor, ops, nn, optim,
@@ -28,8 +28,11 @@ const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
 function parseArgs(argv) {
   const o = {
     model: 'mlp',
-    steps: 30,
-    warmup: 5,
+    // More warm-up than npm run bench's 5 steps: Chromium takes ~20 steps to reach its steady
+    // speed (per-step ms of the MLP AE, 2 threads, 2026-11-23: 27–36 for steps 1–10, 18 for
+    // 11–20, then 10.5–11.5), where Node is there after a few. Node runs the same count.
+    steps: 50,
+    warmup: 30,
     repeats: 3,
     threads: CORES,
     maxSeconds: 90,
@@ -59,7 +62,7 @@ function parseArgs(argv) {
     else if (a === '--quick') Object.assign(o, { steps: 10, warmup: 2, repeats: 1 });
     else if (a === '-h' || a === '--help') {
       process.stdout.write(
-        'usage: node bench/browser.mjs [--model mlp|conv] [--steps 30] [--warmup 5] [--repeats 3] [--threads N] [--dist DIR] [--no-node] [--quick] [--json] [--stall S] [--timeout S]\n',
+        'usage: node bench/browser.mjs [--model mlp|conv] [--steps 50] [--warmup 30] [--repeats 3] [--threads N] [--dist DIR] [--no-node] [--quick] [--json] [--stall S] [--timeout S]\n',
       );
       process.exit(0);
     } else throw new Error(`unknown option '${a}'`);
