@@ -4,7 +4,7 @@
  * op's output) to one gradient per input, shaped like that input; broadcasting is undone by
  * `sumTo`. Composite ops (mean, softmax, batchNorm, …) need no rule.
  */
-import type { Conv2dParams, Pool2dParams } from '../kernels/backend.js';
+import { F32_TINY, type Conv2dParams, type Pool2dParams } from '../kernels/backend.js';
 import { getBackend } from '../kernels/registry.js';
 import { Tensor } from '../tensor/tensor.js';
 import { add, binaryCrossEntropyGrad, binaryCrossEntropyWithLogitsGrad, clamp, div, eq, ge, gt, le, log, maximum, mul, neg, pow, sign, sub, unaryGrad, unaryOp, where } from '../ops/elementwise.js';
@@ -57,7 +57,7 @@ defineGradRules({
   // d/dp by the fused kernel, d/dy = lq − lp.
   bce: (g, n) => {
     const [p, y] = n.inputs as [Tensor, Tensor];
-    const clampedLog = (x: Tensor) => maximum(log(clamp(x, 2 ** -149)), -100);
+    const clampedLog = (x: Tensor) => maximum(log(clamp(x, F32_TINY)), -100);
     return [
       p.requiresGrad ? sumTo(mul(g, binaryCrossEntropyGrad(p, y)), p.shape) : null,
       y.requiresGrad ? sumTo(mul(g, sub(clampedLog(sub(1, p)), clampedLog(p))), y.shape) : null,

@@ -23,31 +23,45 @@ function checkChannels(op: string, inC: number, outC: number, groups: number): v
     throw new Error(`${op}: groups=${groups} must divide inChannels ${inC} and outChannels ${outC}`);
 }
 
-/** Weight (out, in/groups, kH, kW). */
-export class Conv2d extends Module {
+/**
+ * What Conv2d and ConvTranspose2d share: the channel checks, the weight and bias with PyTorch's
+ * default init, and the printed form. `transposed` picks the weight layout: (out, in/groups,
+ * kH, kW) for a convolution, (in, out/groups, kH, kW) for a transposed one, as in PyTorch.
+ */
+abstract class ConvLayer<O extends Conv2dLayerOptions> extends Module {
   weight: Tensor;
   bias: Tensor | null;
   readonly kernelSize: [number, number];
   constructor(
+    op: string,
     readonly inChannels: number,
     readonly outChannels: number,
     kernelSize: Size2,
-    readonly opts: Conv2dLayerOptions = {},
+    readonly opts: O,
+    transposed: boolean,
   ) {
     super();
     const groups = opts.groups ?? 1;
-    checkChannels('Conv2d', inChannels, outChannels, groups);
+    checkChannels(op, inChannels, outChannels, groups);
     this.kernelSize = pair(kernelSize);
-    this.weight = this.registerParameter('weight', Tensor.empty([outChannels, inChannels / groups, ...this.kernelSize]));
+    const [rows, cols] = transposed ? [inChannels, outChannels / groups] : [outChannels, inChannels / groups];
+    this.weight = this.registerParameter('weight', Tensor.empty([rows, cols, ...this.kernelSize]));
     this.bias = opts.bias === false ? this.registerParameter('bias', null) : this.registerParameter('bias', Tensor.empty([outChannels]));
     defaultLayerInit_(this.weight, this.bias, opts.generator);
-  }
-  forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight, this.bias, this.opts);
   }
   override extraRepr(): string {
     const o = this.opts;
     return `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize}], stride=${JSON.stringify(o.stride ?? 1)}, padding=${JSON.stringify(o.padding ?? 0)}`;
+  }
+}
+
+/** Weight (out, in/groups, kH, kW). */
+export class Conv2d extends ConvLayer<Conv2dLayerOptions> {
+  constructor(inChannels: number, outChannels: number, kernelSize: Size2, opts: Conv2dLayerOptions = {}) {
+    super('Conv2d', inChannels, outChannels, kernelSize, opts, false);
+  }
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.bias, this.opts);
   }
 }
 
@@ -56,29 +70,14 @@ export interface ConvTranspose2dLayerOptions extends Conv2dLayerOptions {
 }
 
 /** Weight (in, out/groups, kH, kW), as PyTorch's ConvTranspose2d. */
-export class ConvTranspose2d extends Module {
-  weight: Tensor;
-  bias: Tensor | null;
-  readonly kernelSize: [number, number];
-  constructor(
-    readonly inChannels: number,
-    readonly outChannels: number,
-    kernelSize: Size2,
-    readonly opts: ConvTranspose2dLayerOptions = {},
-  ) {
-    super();
-    const groups = opts.groups ?? 1;
-    checkChannels('ConvTranspose2d', inChannels, outChannels, groups);
-    this.kernelSize = pair(kernelSize);
-    this.weight = this.registerParameter('weight', Tensor.empty([inChannels, outChannels / groups, ...this.kernelSize]));
-    this.bias = opts.bias === false ? this.registerParameter('bias', null) : this.registerParameter('bias', Tensor.empty([outChannels]));
-    defaultLayerInit_(this.weight, this.bias, opts.generator);
+export class ConvTranspose2d extends ConvLayer<ConvTranspose2dLayerOptions> {
+  constructor(inChannels: number, outChannels: number, kernelSize: Size2, opts: ConvTranspose2dLayerOptions = {}) {
+    super('ConvTranspose2d', inChannels, outChannels, kernelSize, opts, true);
   }
   forward(x: Tensor): Tensor {
     return convTranspose2d(x, this.weight, this.bias, this.opts);
   }
   override extraRepr(): string {
-    const o = this.opts;
-    return `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize}], stride=${JSON.stringify(o.stride ?? 1)}, padding=${JSON.stringify(o.padding ?? 0)}, outputPadding=${JSON.stringify(o.outputPadding ?? 0)}`;
+    return `${super.extraRepr()}, outputPadding=${JSON.stringify(this.opts.outputPadding ?? 0)}`;
   }
 }

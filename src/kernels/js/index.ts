@@ -17,6 +17,7 @@ import type {
   UnaryGradOp,
   UnaryOp,
 } from '../backend.js';
+import { F32_TINY } from '../backend.js';
 import { gemm } from './gemm.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv.js';
 
@@ -164,15 +165,12 @@ function unaryGrad(op: UnaryGradOp, x: F32, g: F32, out: F32, p: number): void {
   }
 }
 
-/** The smallest positive float32 (a denormal): its log, −103.3, is below the −100 clamp. */
-const TINY_F32 = 2 ** -149;
-
 /** 27·2^−149, the smallest float32 whose log is above −100: the clamp is inactive from it up. */
-const E100_F32 = 27 * 2 ** -149;
+const E100_F32 = 27 * F32_TINY;
 
 /** log(max(x, TINY)) clamped below at −100 (PyTorch's binary_cross_entropy clamp). */
 function bceLog(x: number): number {
-  return Math.max(Math.log(Math.max(x, TINY_F32)), -100);
+  return Math.max(Math.log(Math.max(x, F32_TINY)), -100);
 }
 
 /** Applies a binary op elementwise; `f` is selected once per call, and the loops are specialised. */

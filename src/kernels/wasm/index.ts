@@ -498,6 +498,22 @@ interface MemOps {
   repeatEach(dst: number, src: number, n: number, t: number): void;
 }
 
+/** A heap block that only grows: reallocated (contents dropped) when more bytes are asked for. */
+class GrowingBlock {
+  off = 0;
+  private bytes = 0;
+  constructor(private readonly heap: Heap) {}
+  /** Makes the block at least `bytes` long; returns its offset. */
+  ensure(bytes: number): number {
+    if (bytes > this.bytes) {
+      if (this.bytes > 0) this.heap.free(this.off);
+      this.off = this.heap.alloc(bytes, false);
+      this.bytes = bytes;
+    }
+    return this.off;
+  }
+}
+
 class WasmBackendImpl implements WasmBackend {
   readonly name = 'wasm';
   readonly threads: number;
@@ -508,9 +524,11 @@ class WasmBackendImpl implements WasmBackend {
   /** Views into shared memory survive growth; views into ordinary memory are detached by it. */
   private readonly stableViews: boolean;
   private argsView: Float64Array;
-  /** Per-thread scratch: offset of thread 0's block and the stride between threads. */
-  private scratchOff = 0;
+  /** Per-thread scratch: thread t's block starts at scratchBlock.off + t·scratchStride. */
+  private readonly scratchBlock: GrowingBlock;
   private scratchStride = 0;
+  /** The operand a threaded matmul's items share, packed once (see matmul). */
+  private readonly packBlock: GrowingBlock;
   /** Temporaries of the current call: foreign inputs copied in, foreign outputs to copy back. */
   private readonly temps: number[] = [];
   private readonly backs: [number, F32][] = [];
@@ -521,6 +539,8 @@ class WasmBackendImpl implements WasmBackend {
     this.simd = simd;
     this.mem = mem;
     this.heap = heap;
+    this.scratchBlock = new GrowingBlock(heap);
+    this.packBlock = new GrowingBlock(heap);
     this.pool = pool;
     this.threads = pool.threads;
     this.gemmScratch = gemmScratch;
@@ -614,8 +634,7 @@ class WasmBackendImpl implements WasmBackend {
   private scratch(bytes: number): void {
     const stride = roundUp(bytes + 64, 64);
     if (stride <= this.scratchStride) return;
-    if (this.scratchStride > 0) this.heap.free(this.scratchOff);
-    this.scratchOff = this.heap.alloc(stride * this.threads, false);
+    this.scratchBlock.ensure(stride * this.threads);
     this.scratchStride = stride;
   }
 
@@ -804,22 +823,17 @@ class WasmBackendImpl implements WasmBackend {
       const splitN = N >= M;
       if (splitN || N <= GEMM_NC) {
         const rows = splitN ? M : N;
-        const bytes = 4 * Kd * roundUp(rows, 8);
-        if (bytes > this.packBytes) {
-          if (this.packBytes > 0) this.heap.free(this.packOff);
-          this.packOff = this.heap.alloc(bytes, false);
-          this.packBytes = bytes;
-        }
+        const packed = this.packBlock.ensure(4 * Kd * roundUp(rows, 8));
         // op(A)(i, k) = a[i·rs + k·cs]; op(B)(k, j) = b[k·rs + j·cs]
-        if (splitN) this.setArgs(0, pa, transA ? 1 : Kd, transA ? M : 1, M, Kd, 0, this.packOff);
-        else this.setArgs(0, pb, transB ? 1 : N, transB ? Kd : 1, N, Kd, 1, this.packOff);
+        if (splitN) this.setArgs(0, pa, transA ? 1 : Kd, transA ? M : 1, M, Kd, 0, packed);
+        else this.setArgs(0, pb, transB ? 1 : N, transB ? Kd : 1, N, Kd, 1, packed);
         try {
           this.pool.run(K.packShared, nth, this.weight);
         } catch (e) {
           this.abort(e);
         }
-        if (splitN) preA = this.packOff;
-        else preB = this.packOff;
+        if (splitN) preA = packed;
+        else preB = packed;
       }
     }
     this.setArgs(
@@ -837,7 +851,7 @@ class WasmBackendImpl implements WasmBackend {
       strideB,
       alpha,
       beta,
-      this.scratchOff,
+      this.scratchBlock.off,
       this.scratchStride,
       preA,
       preB,
@@ -846,9 +860,6 @@ class WasmBackendImpl implements WasmBackend {
     );
     this.run(K.matmul, nth);
   }
-  /** Buffer for the operand a threaded matmul's items share (grown, never shrunk). */
-  private packOff = 0;
-  private packBytes = 0;
 
   // --- convolution -----------------------------------------------------------------------------
 
@@ -998,7 +1009,7 @@ class WasmBackendImpl implements WasmBackend {
     } catch (e) {
       this.abort(e);
     }
-    this.setArgs(20, this.scratchOff, this.scratchStride, chunk, 0, 0, 0, nb, ...offs);
+    this.setArgs(20, this.scratchBlock.off, this.scratchStride, chunk, 0, 0, 0, nb, ...offs);
     this.run(K.conv2d, nth);
   }
 
@@ -1036,7 +1047,7 @@ class WasmBackendImpl implements WasmBackend {
     } catch (e) {
       this.abort(e);
     }
-    this.setArgs(20, this.scratchOff, this.scratchStride, chunk, cChunk, 0, 0, nb, ...offs);
+    this.setArgs(20, this.scratchBlock.off, this.scratchStride, chunk, cChunk, 0, 0, nb, ...offs);
     this.run(K.conv2dBackwardInput, nth);
   }
 
@@ -1096,7 +1107,7 @@ class WasmBackendImpl implements WasmBackend {
     } catch (e) {
       this.abort(e);
     }
-    this.setArgs(20, this.scratchOff, this.scratchStride, Math.max(1, pChunk), chunk, mode, partials, nb, ...offs);
+    this.setArgs(20, this.scratchBlock.off, this.scratchStride, Math.max(1, pChunk), chunk, mode, partials, nb, ...offs);
     if (mode !== 2) {
       this.run(K.conv2dBackwardWeight, nth);
       return;
