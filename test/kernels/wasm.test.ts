@@ -952,6 +952,53 @@ describe.each([
     }
   });
 
+  it('avgPool2d, upsampleNearest and their gradients equal the js reference exactly (padding, odd sizes, many planes)', () => {
+    const cases: [string, Pool2dParams][] = [
+      ['2x2/2 over 28x28, 64 planes', { batch: 8, channels: 8, inH: 28, inW: 28, outH: 14, outW: 14, kH: 2, kW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 }],
+      ['3x3/2 pad 1 over 7x9', { batch: 3, channels: 5, inH: 7, inW: 9, outH: 4, outW: 5, kH: 3, kW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 }],
+      ['3x2/1 pad 1,0 over 5x4', { batch: 1, channels: 2, inH: 5, inW: 4, outH: 5, outW: 3, kH: 3, kW: 2, strideH: 1, strideW: 1, padH: 1, padW: 0 }],
+      ['2x2/2 over 32x32, 128 planes (threaded)', { batch: 8, channels: 16, inH: 32, inW: 32, outH: 16, outW: 16, kH: 2, kW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 }],
+    ];
+    for (const [name, p] of cases) {
+      const planes = p.batch * p.channels;
+      const x = randArr(planes * p.inH * p.inW);
+      const m = planes * p.outH * p.outW;
+      const o1 = wb.alloc(m);
+      const o2 = new Float32Array(m);
+      wb.avgPool2d(w(x), o1, p);
+      js.avgPool2d(x, o2, p);
+      expect(Array.from(o1), `${name} values`).toEqual(Array.from(o2));
+      const g = randArr(m);
+      const d1 = wb.alloc(x.length);
+      d1.fill(7); // the kernel zeroes its output first
+      const d2 = new Float32Array(x.length);
+      wb.avgPool2dBackward(w(g), d1, p);
+      js.avgPool2dBackward(g, d2, p);
+      expect(Array.from(d1), `${name} gradient`).toEqual(Array.from(d2));
+    }
+    for (const [planes, h, wd, sh, sw] of [
+      [64, 14, 14, 2, 2],
+      [128, 16, 16, 2, 2], // threaded
+      [3, 5, 7, 3, 1],
+      [2, 1, 3, 1, 4],
+    ]) {
+      const x = randArr(planes * h * wd);
+      const big = x.length * sh * sw;
+      const u1 = wb.alloc(big);
+      const u2 = new Float32Array(big);
+      wb.upsampleNearest(w(x), planes, h, wd, sh, sw, u1);
+      js.upsampleNearest(x, planes, h, wd, sh, sw, u2);
+      expect(Array.from(u1), `upsample ${planes}x${h}x${wd} by ${sh}x${sw}`).toEqual(Array.from(u2));
+      const g = randArr(big);
+      const d1 = wb.alloc(x.length);
+      d1.fill(7);
+      const d2 = new Float32Array(x.length);
+      wb.upsampleNearestBackward(w(g), planes, h, wd, sh, sw, d1);
+      js.upsampleNearestBackward(g, planes, h, wd, sh, sw, d2);
+      expect(Array.from(d1), `upsample gradient ${planes}x${h}x${wd} by ${sh}x${sw}`).toEqual(Array.from(d2));
+    }
+  });
+
   it('conv2d (with and without bias)', () => {
     for (const [name, p] of convCases) {
       const x = randArr(p.batch * p.inC * p.inH * p.inW);

@@ -1,8 +1,9 @@
 /**
  * The WebAssembly SIMD backend: the hot kernels (GEMM, conv, elementwise, reduce, optimizer
- * steps) run as AssemblyScript f32x4 code over one shared memory, split across worker threads;
- * the rest (indexing, pooling, permutes) delegate to the js reference backend on the same arrays
- * (views into wasm memory are ordinary Float32Arrays).
+ * steps, max/average pooling, nearest upsampling) run as AssemblyScript code over one shared
+ * memory, split across worker threads; the rest (indexing, permutes, slices, argmax, and the
+ * broadcasts the wasm plans do not cover) delegate to the js reference backend on the same
+ * arrays (views into wasm memory are ordinary Float32Arrays).
  *
  *   const backend = await createWasmBackend({ threads: 2 });
  *   const a = backend.alloc(512 * 512); // a view into wasm memory
@@ -98,6 +99,10 @@ const KERNELS = [
   'maxPool2d',
   'maxPool2dBackward',
   'packShared',
+  'avgPool2d',
+  'avgPool2dBackward',
+  'upsampleNearest',
+  'upsampleNearestBackward',
 ] as const;
 type KernelName = (typeof KERNELS)[number];
 const K = Object.fromEntries(KERNELS.map((name, i) => [name, i])) as Record<KernelName, number>;
@@ -1178,16 +1183,37 @@ class WasmBackendImpl implements WasmBackend {
     this.run(K.maxPool2dBackward, planes >= this.threads ? this.par(planes * inPlane, PAR_ELEMS) : 1);
   }
   avgPool2d(x: F32, out: F32, p: Pool2dParams): void {
-    jsBackend.avgPool2d(x, out, p);
+    this.avgPoolCall(K.avgPool2d, 'avgPool2d', x, out, p, false);
   }
   avgPool2dBackward(g: F32, out: F32, p: Pool2dParams): void {
-    jsBackend.avgPool2dBackward(g, out, p);
+    this.avgPoolCall(K.avgPool2dBackward, 'avgPool2dBackward', g, out, p, true);
+  }
+  /** Average pooling forward (x → out) or backward (g → out, input-sized). */
+  private avgPoolCall(k: number, what: string, src: F32, out: F32, p: Pool2dParams, backward: boolean): void {
+    const planes = p.batch * p.channels;
+    const inSize = planes * p.inH * p.inW;
+    const outSize = planes * p.outH * p.outW;
+    if ((backward ? inSize : outSize) === 0) return;
+    checkLen(what, backward ? 'g' : 'x', src, backward ? outSize : inSize);
+    checkLen(what, 'out', out, backward ? inSize : outSize);
+    this.setArgs(0, this.inp(src), this.outp(out, false), planes, p.inH, p.inW, p.outH, p.outW, p.kH, p.kW, p.strideH, p.strideW, p.padH, p.padW);
+    this.run(k, planes >= this.threads ? this.par(outSize * p.kH * p.kW, PAR_ELEMS) : 1);
   }
   upsampleNearest(x: F32, planes: number, h: number, w: number, sh: number, sw: number, out: F32): void {
-    jsBackend.upsampleNearest(x, planes, h, w, sh, sw, out);
+    this.upsampleCall(K.upsampleNearest, 'upsampleNearest', x, planes, h, w, sh, sw, out, false);
   }
   upsampleNearestBackward(g: F32, planes: number, h: number, w: number, sh: number, sw: number, out: F32): void {
-    jsBackend.upsampleNearestBackward(g, planes, h, w, sh, sw, out);
+    this.upsampleCall(K.upsampleNearestBackward, 'upsampleNearestBackward', g, planes, h, w, sh, sw, out, true);
+  }
+  /** Nearest upsampling forward (x → out) or backward (g → out, input-sized). */
+  private upsampleCall(k: number, what: string, src: F32, planes: number, h: number, w: number, sh: number, sw: number, out: F32, backward: boolean): void {
+    const small = planes * h * w;
+    const big = small * sh * sw;
+    if (small === 0) return;
+    checkLen(what, backward ? 'g' : 'x', src, backward ? big : small);
+    checkLen(what, 'out', out, backward ? small : big);
+    this.setArgs(0, this.inp(src), this.outp(out, false), planes, h, w, sh, sw);
+    this.run(k, planes >= this.threads ? this.par(big, PAR_ELEMS) : 1);
   }
 
   // --- optimizers ------------------------------------------------------------------------------

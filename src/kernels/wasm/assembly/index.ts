@@ -7,7 +7,7 @@ export { unary, unaryGrad, binary, where, clamp } from './elementwise';
 export { reduce } from './reduce';
 export { ctrlOffset, claimedItems, fillF32, copyF32, repeatEachF32 } from './common';
 export { adamStep, sgdStep } from './optim';
-export { maxPool2d, maxPool2dBackward } from './pool';
+export { maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, upsampleNearest, upsampleNearestBackward } from './pool';
 
 /** End of the module's static data; the JS allocator starts above its reserved region. */
 export function heapBase(): usize {

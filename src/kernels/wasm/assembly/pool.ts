@@ -1,4 +1,5 @@
-// Max pooling and its gradient (NCHW planes), as the js reference computes them: the first
+// Pooling and upsampling kernels over NCHW planes (max and average pooling, nearest-neighbour
+// upsampling, and their gradients). Max pooling, as the js reference computes it: the first
 // maximum of each window wins, a NaN sticks, and an all-padding window gives −∞ and index −1.
 // The flat input index of each maximum is stored as a float in `idx` for the backward pass.
 //
@@ -6,7 +7,7 @@
 // its gradient came from, in index order, so items never share an output element and the sums
 // do not depend on the thread count.
 
-import { argP, argI, joinItems, beginItems, nextItem, endItems, fillF32, CHUNK } from './common';
+import { argP, argI, joinItems, beginItems, nextItem, endItems, fillF32, copyF32, CHUNK } from './common';
 
 /** Planes per item: about CHUNK elements (the larger of input and output plane) per item. */
 function planesPerItem(planes: i32, planeSize: i32, nth: i32): i32 {
@@ -76,6 +77,154 @@ export function maxPool2dBackward(args: usize, tid: i32, nth: i32, gen: u32): i3
       if (t >= 0) {
         const d = out + (<usize>t << 2);
         store<f32>(d, load<f32>(d) + load<f32>(g + (<usize>j << 2)));
+      }
+    }
+  }
+  endItems();
+  return total;
+}
+
+// --- average pooling and nearest upsampling, as the js reference computes them ------------------
+// Sums run in f64 in the reference's order and are rounded to f32 once, so both backends give
+// the same bits. Items are runs of whole planes, as for max pooling.
+
+/**
+ * Average pooling with count_include_pad: each window's divisor counts the padded positions
+ * inside the padded input. Args: 0 x, 1 out, 2 planes, 3 inH, 4 inW, 5 outH, 6 outW, 7 kH,
+ * 8 kW, 9 strideH, 10 strideW, 11 padH, 12 padW.
+ */
+export function avgPool2d(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
+  const x = argP(args, 0), out = argP(args, 1);
+  const planes = argI(args, 2), inH = argI(args, 3), inW = argI(args, 4), outH = argI(args, 5), outW = argI(args, 6);
+  const kH = argI(args, 7), kW = argI(args, 8), sH = argI(args, 9), sW = argI(args, 10), pH = argI(args, 11), pW = argI(args, 12);
+  const inPlane = inH * inW, outPlane = outH * outW;
+  const per = planesPerItem(planes, inPlane, nth);
+  const total = (planes + per - 1) / per;
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
+    const c1 = min(planes, (it + 1) * per);
+    for (let c = it * per; c < c1; c++) {
+      const xb = c * inPlane;
+      let o = <usize>(c * outPlane);
+      for (let oh = 0; oh < outH; oh++) {
+        const h0 = oh * sH - pH;
+        const hEnd = min(h0 + kH, inH + pH);
+        const ih0 = max(h0, 0), ih1 = min(hEnd, inH);
+        for (let ow = 0; ow < outW; ow++) {
+          const w0 = ow * sW - pW;
+          const wEnd = min(w0 + kW, inW + pW);
+          const iw0 = max(w0, 0), iw1 = min(wEnd, inW);
+          let s: f64 = 0;
+          for (let ih = ih0; ih < ih1; ih++) {
+            const row = xb + ih * inW;
+            for (let iw = iw0; iw < iw1; iw++) s += <f64>load<f32>(x + (<usize>(row + iw) << 2));
+          }
+          store<f32>(out + (o << 2), <f32>(s / <f64>((hEnd - h0) * (wEnd - w0))));
+          o++;
+        }
+      }
+    }
+  }
+  endItems();
+  return total;
+}
+
+/** Gradient of avgPool2d: out (input-sized) = 0, then each window adds g / count. Args as avgPool2d with 0 g, 1 out. */
+export function avgPool2dBackward(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
+  const g = argP(args, 0), out = argP(args, 1);
+  const planes = argI(args, 2), inH = argI(args, 3), inW = argI(args, 4), outH = argI(args, 5), outW = argI(args, 6);
+  const kH = argI(args, 7), kW = argI(args, 8), sH = argI(args, 9), sW = argI(args, 10), pH = argI(args, 11), pW = argI(args, 12);
+  const inPlane = inH * inW, outPlane = outH * outW;
+  const per = planesPerItem(planes, inPlane, nth);
+  const total = (planes + per - 1) / per;
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
+    const c0 = it * per, c1 = min(planes, (it + 1) * per);
+    fillF32(out + (<usize>(c0 * inPlane) << 2), (c1 - c0) * inPlane, 0); // this item's planes
+    for (let c = c0; c < c1; c++) {
+      const xb = c * inPlane;
+      let o = <usize>(c * outPlane);
+      for (let oh = 0; oh < outH; oh++) {
+        const h0 = oh * sH - pH;
+        const hEnd = min(h0 + kH, inH + pH);
+        const ih0 = max(h0, 0), ih1 = min(hEnd, inH);
+        for (let ow = 0; ow < outW; ow++) {
+          const w0 = ow * sW - pW;
+          const wEnd = min(w0 + kW, inW + pW);
+          const iw0 = max(w0, 0), iw1 = min(wEnd, inW);
+          const gv = <f64>load<f32>(g + (o << 2)) / <f64>((hEnd - h0) * (wEnd - w0));
+          for (let ih = ih0; ih < ih1; ih++) {
+            const row = xb + ih * inW;
+            for (let iw = iw0; iw < iw1; iw++) {
+              const d = out + (<usize>(row + iw) << 2);
+              store<f32>(d, <f32>(<f64>load<f32>(d) + gv));
+            }
+          }
+          o++;
+        }
+      }
+    }
+  }
+  endItems();
+  return total;
+}
+
+/**
+ * Nearest-neighbour upsampling by integer factors: each input pixel becomes an sh × sw block.
+ * Args: 0 x, 1 out, 2 planes, 3 h, 4 w, 5 sh, 6 sw.
+ */
+export function upsampleNearest(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
+  const x = argP(args, 0), out = argP(args, 1);
+  const planes = argI(args, 2), h = argI(args, 3), w = argI(args, 4), sh = argI(args, 5), sw = argI(args, 6);
+  const W = w * sw;
+  const per = planesPerItem(planes, h * sh * W, nth);
+  const total = (planes + per - 1) / per;
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
+    const c1 = min(planes, (it + 1) * per);
+    for (let c = it * per; c < c1; c++) {
+      for (let i = 0; i < h; i++) {
+        const src = x + (<usize>(c * h * w + i * w) << 2);
+        const dst = out + (<usize>((c * h + i) * sh * W) << 2);
+        let o = dst;
+        for (let j = 0; j < w; j++) {
+          const v = load<f32>(src + (<usize>j << 2));
+          for (let r = 0; r < sw; r++) {
+            store<f32>(o, v);
+            o += 4;
+          }
+        }
+        for (let r = 1; r < sh; r++) copyF32(dst + (<usize>(r * W) << 2), dst, W);
+      }
+    }
+  }
+  endItems();
+  return total;
+}
+
+/** Gradient of upsampleNearest: out (input-sized) = the sum of each block of g. Args as upsampleNearest with 0 g, 1 out. */
+export function upsampleNearestBackward(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
+  const g = argP(args, 0), out = argP(args, 1);
+  const planes = argI(args, 2), h = argI(args, 3), w = argI(args, 4), sh = argI(args, 5), sw = argI(args, 6);
+  const W = w * sw;
+  const per = planesPerItem(planes, h * sh * W, nth);
+  const total = (planes + per - 1) / per;
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
+    const c0 = it * per, c1 = min(planes, (it + 1) * per);
+    fillF32(out + (<usize>(c0 * h * w) << 2), (c1 - c0) * h * w, 0); // this item's planes
+    for (let c = c0; c < c1; c++) {
+      for (let I = 0; I < h * sh; I++) {
+        const row = out + (<usize>(c * h * w + (I / sh) * w) << 2);
+        const gRow = g + (<usize>((c * h * sh + I) * W) << 2);
+        for (let J = 0; J < W; J++) {
+          const d = row + (<usize>(J / sw) << 2);
+          store<f32>(d, load<f32>(d) + load<f32>(gRow + (<usize>J << 2)));
+        }
       }
     }
   }
