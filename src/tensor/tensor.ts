@@ -17,27 +17,34 @@ export type Shape = readonly number[];
 
 export class Storage {
   refs = 0;
+  /** What the finalizer frees if this storage is collected without a release (wasm only). */
+  handle: StorageHandle | null = null;
   constructor(
     public data: Float32Array,
     public readonly backend: Backend,
   ) {}
 }
 
+interface StorageHandle {
+  data: Float32Array;
+  backend: Backend;
+  freed: boolean;
+}
+
 /** Returns backend memory of storages the program forgot to dispose. */
 const finalizer =
   typeof FinalizationRegistry !== 'undefined'
-    ? new FinalizationRegistry<{ data: Float32Array; backend: Backend; freed: boolean }>((h) => {
+    ? new FinalizationRegistry<StorageHandle>((h) => {
         if (!h.freed) h.backend.free(h.data);
       })
     : null;
 
-const storageHandles = new WeakMap<Storage, { data: Float32Array; backend: Backend; freed: boolean }>();
-
 function newStorage(data: Float32Array, backend: Backend): Storage {
   const s = new Storage(data, backend);
   if (finalizer && backend.name !== 'js') {
-    const h = { data, backend, freed: false };
-    storageHandles.set(s, h);
+    // The handle must not reference the storage (or the registry would keep it alive).
+    const h: StorageHandle = { data, backend, freed: false };
+    s.handle = h;
     finalizer.register(s, h, s);
   }
   return s;
@@ -46,9 +53,10 @@ function newStorage(data: Float32Array, backend: Backend): Storage {
 function releaseStorage(s: Storage): void {
   s.refs--;
   if (s.refs > 0) return;
-  const h = storageHandles.get(s);
+  const h = s.handle;
   if (h) {
     h.freed = true;
+    s.handle = null;
     finalizer?.unregister(s);
   }
   s.backend.free(s.data);
