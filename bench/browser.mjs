@@ -30,7 +30,9 @@ function parseArgs(argv) {
     model: 'mlp',
     // More warm-up than npm run bench's 5 steps: Chromium takes ~20 steps to reach its steady
     // speed (per-step ms of the MLP AE, 2 threads, 2026-11-23: 27–36 for steps 1–10, 18 for
-    // 11–20, then 10.5–11.5), where Node is there after a few. Node runs the same count.
+    // 11–20, then 10.5–11.5), where Node is there after a few. Node runs the same count. The
+    // slow steps are V8 optimizing the engine's JavaScript while both cores compute: with
+    // --js-flags "--no-opt --no-maglev" they go (12 ms from step 5; see bench/README.md).
     steps: 50,
     warmup: 30,
     repeats: 3,
@@ -39,6 +41,8 @@ function parseArgs(argv) {
     dist: join(ROOT, 'dist'),
     node: true,
     json: false,
+    jsFlags: '',
+    traceSteps: false,
     timeout: 600,
     stall: 120,
   };
@@ -59,10 +63,12 @@ function parseArgs(argv) {
     else if (a === '--stall') o.stall = Number(v());
     else if (a === '--timeout') o.timeout = Number(v());
     else if (a === '--json') o.json = true;
+    else if (a === '--js-flags') o.jsFlags = v();
+    else if (a === '--trace-steps') o.traceSteps = true;
     else if (a === '--quick') Object.assign(o, { steps: 10, warmup: 2, repeats: 1 });
     else if (a === '-h' || a === '--help') {
       process.stdout.write(
-        'usage: node bench/browser.mjs [--model mlp|conv] [--steps 50] [--warmup 30] [--repeats 3] [--threads N] [--dist DIR] [--no-node] [--quick] [--json] [--stall S] [--timeout S]\n',
+        'usage: node bench/browser.mjs [--model mlp|conv] [--steps 50] [--warmup 30] [--repeats 3] [--threads N] [--dist DIR] [--no-node] [--quick] [--json] [--js-flags FLAGS] [--trace-steps] [--stall S] [--timeout S]\n',
       );
       process.exit(0);
     } else throw new Error(`unknown option '${a}'`);
@@ -118,7 +124,10 @@ try {
   const w = new Worker('/bench-worker.js', { type: 'module' });
   window.__steps = 0;
   w.onmessage = (e) => {
-    if (e.data.type === 'step') window.__steps = e.data.i + 1;
+    if (e.data.type === 'step') {
+      window.__steps = e.data.i + 1;
+      (window.__stepMs ??= []).push(e.data.ms);
+    }
     else window.__result = e.data;
   };
   w.onerror = (e) => (window.__result = { ok: false, error: 'worker error: ' + (e.message || 'failed to load') });
@@ -226,6 +235,13 @@ async function browserRun(browser, url, o) {
     const r = await page.evaluate(() => window.__result);
     if (!r.ok && consoleLines.length) r.console = consoleLines.slice(-5);
     r.wallSeconds = (Date.now() - t0) / 1000;
+    if (o.traceSteps) {
+      // Mean ms per step over runs of 5 steps, warm-up included: how fast Chromium gets up to speed.
+      const ms = (await page.evaluate(() => window.__stepMs)) ?? [];
+      const runs = [];
+      for (let i = 0; i < ms.length; i += 5) runs.push((ms.slice(i, i + 5).reduce((s, x) => s + x, 0) / ms.slice(i, i + 5).length).toFixed(1));
+      log(`  ms per step, by 5 steps: ${runs.join(' ')}`);
+    }
     return r;
   } catch (e) {
     const steps = await page.evaluate(() => window.__steps).catch(() => '?');
@@ -323,6 +339,7 @@ async function main() {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...(o.jsFlags ? [`--js-flags=${o.jsFlags}`] : []),
     ],
   });
   const version = browser.version();
