@@ -1067,6 +1067,35 @@ describe.each([
 
   // --- index shuffles, pooling, upsampling (delegated, checked anyway) ------------------------
 
+  it('slice and sliceAdd equal the js reference exactly: unit-stride runs (wasm copy / add), strided and short runs', () => {
+    const cases: [number[], number[], number[], number[]][] = [
+      // shape, starts, steps, outShape
+      [[128, 794], [0, 0], [1, 1], [128, 784]], // concat's part: rows of 784
+      [[128, 794], [0, 784], [1, 1], [128, 10]], // the label part: runs of 10
+      [[64, 3], [0, 1], [1, 1], [64, 2]], // runs of 2: JS path
+      [[6, 40, 33], [1, 2, 0], [2, 3, 1], [3, 12, 33]], // 3-d, strided outer axes, unit inner runs
+      [[5, 70], [0, 1], [1, 2], [5, 30]], // strided inner axis: JS path
+      [[7], [2], [1], [5]],
+    ];
+    for (const [shape, starts, steps, outShape] of cases) {
+      const what = `shape ${JSON.stringify(shape)} starts ${JSON.stringify(starts)} steps ${JSON.stringify(steps)}`;
+      const x = randArr(shape.reduce((a, b) => a * b, 1));
+      const m = outShape.reduce((a, b) => a * b, 1);
+      const s1 = wb.alloc(m);
+      const s2 = new Float32Array(m);
+      wb.slice(w(x), shape, starts, steps, s1, outShape);
+      js.slice(x, shape, starts, steps, s2, outShape);
+      expect(Array.from(s1), `slice ${what}`).toEqual(Array.from(s2));
+      const g = randArr(m);
+      const base = randArr(x.length);
+      const a1 = w(base);
+      const a2 = Float32Array.from(base);
+      wb.sliceAdd(w(g), outShape, starts, steps, a1, shape);
+      js.sliceAdd(g, outShape, starts, steps, a2, shape);
+      expect(Array.from(a1), `sliceAdd ${what}`).toEqual(Array.from(a2));
+    }
+  });
+
   it('permute, slice, sliceAdd, indexSelect, indexAdd', () => {
     const shape = [3, 4, 5];
     const x = randArr(60);

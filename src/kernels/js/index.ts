@@ -419,7 +419,8 @@ function permute(x: F32, shape: Shape, perm: readonly number[], out: F32): void 
 }
 
 /** Walks the sliced positions of x in output order, calling `visit(inputIndex, outputIndex)` per run. */
-function sliceWalk(
+/** Walks a strided slice run by run (exported for the wasm backend's row-copy fast path). */
+export function sliceWalk(
   shape: Shape,
   starts: readonly number[],
   steps: readonly number[],

@@ -270,6 +270,19 @@ export function repeatEachF32(dst: usize, src: usize, n: i32, t: i32): void {
   for (let i = 0; i < n; i++) fillF32(dst + ((<usize>i * <usize>t) << 2), t, load<f32>(src + (<usize>i << 2)));
 }
 
+/** dst[i] += src[i] for n floats (the ranges must not overlap). */
+export function addF32(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+  }
+}
+
 /** Copies n floats from src to dst (memmove semantics). */
 export function copyF32(dst: usize, src: usize, n: i32): void {
   if (dst <= src || dst >= src + (<usize>n << 2)) {

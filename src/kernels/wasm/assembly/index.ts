@@ -5,7 +5,7 @@ export { matmul, packShared, gemmScratchBytes } from './gemm';
 export { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv';
 export { unary, unaryGrad, binary, where, clamp } from './elementwise';
 export { reduce } from './reduce';
-export { ctrlOffset, claimedItems, fillF32, copyF32, repeatEachF32 } from './common';
+export { ctrlOffset, claimedItems, fillF32, copyF32, addF32, repeatEachF32 } from './common';
 export { adamStep, sgdStep } from './optim';
 export { maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, upsampleNearest, upsampleNearestBackward } from './pool';
 
