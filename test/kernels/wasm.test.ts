@@ -1096,6 +1096,35 @@ describe.each([
     }
   });
 
+  it('indexSelect and indexAdd equal the js reference exactly (row runs through wasm, repeated indices add in order)', () => {
+    const cases: [number[], number, number[]][] = [
+      [[50, 16], 0, [3, 3, 49, 0, 7]], // rows of 16: wasm path; 3 repeated
+      [[4, 9, 12], 1, [8, 0, 8, 2]], // axis 1 of 3-d: runs of 12
+      [[6, 5], 1, [4, 0]], // runs of 1: JS path
+    ];
+    for (const [shape, axis, list] of cases) {
+      const what = `shape ${JSON.stringify(shape)} axis ${axis}`;
+      const idx = Int32Array.from(list);
+      const x = randArr(shape.reduce((a, b) => a * b, 1));
+      const outShape = shape.slice();
+      outShape[axis] = idx.length;
+      const m = outShape.reduce((a, b) => a * b, 1);
+      const o1 = wb.alloc(m);
+      const o2 = new Float32Array(m);
+      wb.indexSelect(w(x), shape, axis, idx, o1);
+      js.indexSelect(x, shape, axis, idx, o2);
+      expect(Array.from(o1), `indexSelect ${what}`).toEqual(Array.from(o2));
+      const g = randArr(m);
+      const base = randArr(x.length);
+      const a1 = w(base);
+      const a2 = Float32Array.from(base);
+      wb.indexAdd(w(g), shape, axis, idx, a1);
+      js.indexAdd(g, shape, axis, idx, a2);
+      expect(Array.from(a1), `indexAdd ${what}`).toEqual(Array.from(a2));
+    }
+    expect(() => wb.indexSelect(w(randArr(32)), [2, 16], 0, Int32Array.of(2), wb.alloc(16))).toThrow(/index 2 at position 0 is outside 0\.\.1/);
+  });
+
   it('permute, slice, sliceAdd, indexSelect, indexAdd', () => {
     const shape = [3, 4, 5];
     const x = randArr(60);
@@ -1283,7 +1312,9 @@ describe.each([
           js.sgdStep(p2, g, b2, hp);
         }
         expectClose(p1, p2, `sgd ${JSON.stringify(v)} n=${n} p`, { scale: rms(p2) });
-        if (b1 && b2) expectClose(b1, b2, `sgd ${JSON.stringify(v)} n=${n} buf`, { scale: rms(b2) });
+        // The buffer sums gradient-sized terms (|g| ≲ 1) that can cancel: measure its error
+        // against their scale, not against the (possibly tiny) sum of one element.
+        if (b1 && b2) expectClose(b1, b2, `sgd ${JSON.stringify(v)} n=${n} buf`, { scale: Math.max(rms(b2), 0.1) });
       }
     }
   });

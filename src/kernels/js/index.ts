@@ -467,7 +467,8 @@ function sliceAdd(g: F32, gShape: Shape, starts: readonly number[], steps: reado
   });
 }
 
-function axisSizes(shape: Shape, axis: number): [number, number, number] {
+/** [outer, size, inner] of an axis: the index of element (o, i, j) is (o·size + i)·inner + j. */
+export function axisSizes(shape: Shape, axis: number): [number, number, number] {
   let outer = 1;
   for (let d = 0; d < axis; d++) outer *= shape[d]!;
   let inner = 1;

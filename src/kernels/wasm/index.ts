@@ -51,7 +51,7 @@ import type {
   UnaryGradOp,
   UnaryOp,
 } from '../backend.js';
-import { jsBackend, sliceWalk } from '../js/index.js';
+import { axisSizes, jsBackend, sliceWalk } from '../js/index.js';
 import { WASM_BASE64, WASM_INITIAL_PAGES, WASM_MAX_PAGES, WASM_RELAXED_BASE64 } from './module.generated.js';
 import { ARG_SLOTS, ARGS_OFFSET, CTRL_OFFSET, Heap } from './memory.js';
 import { defaultThreadCount, ThreadPool } from './threads.js';
@@ -1159,11 +1159,33 @@ class WasmBackendImpl implements WasmBackend {
       else for (let j = 0, p = ib; j < len; j++, p += is) out[p] = out[p]! + g[o + j]!;
     });
   }
+  // Index select / add along an axis: each picked slice is a run of `inner` floats, moved with
+  // the wasm copy / add when it is long enough (rows of a matrix), as the slices above.
   indexSelect(x: F32, shape: Shape, axis: number, idx: Int32Array, out: F32): void {
-    jsBackend.indexSelect(x, shape, axis, idx, out);
+    const [outer, size, inner] = axisSizes(shape, axis);
+    const m = idx.length;
+    if (inner < SLICE_RUN || !this.heap.owns(x) || !this.heap.owns(out)) return jsBackend.indexSelect(x, shape, axis, idx, out);
+    checkLen('indexSelect', 'x', x, outer * size * inner);
+    checkLen('indexSelect', 'out', out, outer * m * inner);
+    for (let k = 0; k < m; k++) {
+      const i = idx[k]!;
+      if (!(i >= 0 && i < size)) throw new Error(`wasm backend indexSelect: index ${i} at position ${k} is outside 0..${size - 1}`);
+    }
+    for (let o = 0; o < outer; o++)
+      for (let k = 0; k < m; k++) this.mem.copy(out.byteOffset + 4 * (o * m + k) * inner, x.byteOffset + 4 * (o * size + idx[k]!) * inner, inner);
   }
   indexAdd(g: F32, shape: Shape, axis: number, idx: Int32Array, out: F32): void {
-    jsBackend.indexAdd(g, shape, axis, idx, out);
+    const [outer, size, inner] = axisSizes(shape, axis);
+    const m = idx.length;
+    if (inner < SLICE_RUN || !this.heap.owns(g) || !this.heap.owns(out)) return jsBackend.indexAdd(g, shape, axis, idx, out);
+    checkLen('indexAdd', 'g', g, outer * m * inner);
+    checkLen('indexAdd', 'out', out, outer * size * inner);
+    for (let k = 0; k < m; k++) {
+      const i = idx[k]!;
+      if (!(i >= 0 && i < size)) throw new Error(`wasm backend indexAdd: index ${i} at position ${k} is outside 0..${size - 1}`);
+    }
+    for (let o = 0; o < outer; o++)
+      for (let k = 0; k < m; k++) this.mem.add(out.byteOffset + 4 * (o * size + idx[k]!) * inner, g.byteOffset + 4 * (o * m + k) * inner, inner);
   }
   maxPool2d(x: F32, out: F32, idx: F32, p: Pool2dParams): void {
     const planes = p.batch * p.channels;
