@@ -1,9 +1,10 @@
 /**
  * The WebAssembly SIMD backend: the hot kernels (GEMM, conv, elementwise, reduce, optimizer
  * steps, max/average pooling, nearest upsampling) run as AssemblyScript code over one shared
- * memory, split across worker threads; the rest (indexing, permutes, slices, argmax, and the
- * broadcasts the wasm plans do not cover) delegate to the js reference backend on the same
- * arrays (views into wasm memory are ordinary Float32Arrays).
+ * memory, split across worker threads; slices and index select/add move rows with the wasm
+ * copy/add; the rest (permutes, argmax, strided or short slice runs, and the broadcasts the
+ * wasm plans do not cover) delegate to the js reference backend on the same arrays (views into
+ * wasm memory are ordinary Float32Arrays).
  *
  *   const backend = await createWasmBackend({ threads: 2 });
  *   const a = backend.alloc(512 * 512); // a view into wasm memory
