@@ -485,6 +485,14 @@ function roundUp(n: number, m: number): number {
   return Math.ceil(n / m) * m;
 }
 
+/** Every index in 0..size−1 (wasm memory has no bounds checks, so the kernels need this first). */
+function checkIndices(op: string, idx: Int32Array, size: number): void {
+  for (let k = 0; k < idx.length; k++) {
+    const i = idx[k]!;
+    if (!(i >= 0 && i < size)) throw new Error(`wasm backend ${op}: index ${i} at position ${k} is outside 0..${size - 1}`);
+  }
+}
+
 function checkLen(op: string, name: string, a: F32, need: number): void {
   if (a.length < need) {
     throw new Error(`wasm backend ${op}: ${name} has ${a.length} elements, needs ${need}`);
@@ -1168,10 +1176,7 @@ class WasmBackendImpl implements WasmBackend {
     if (inner < SLICE_RUN || !this.heap.owns(x) || !this.heap.owns(out)) return jsBackend.indexSelect(x, shape, axis, idx, out);
     checkLen('indexSelect', 'x', x, outer * size * inner);
     checkLen('indexSelect', 'out', out, outer * m * inner);
-    for (let k = 0; k < m; k++) {
-      const i = idx[k]!;
-      if (!(i >= 0 && i < size)) throw new Error(`wasm backend indexSelect: index ${i} at position ${k} is outside 0..${size - 1}`);
-    }
+    checkIndices('indexSelect', idx, size);
     for (let o = 0; o < outer; o++)
       for (let k = 0; k < m; k++) this.mem.copy(out.byteOffset + 4 * (o * m + k) * inner, x.byteOffset + 4 * (o * size + idx[k]!) * inner, inner);
   }
@@ -1181,10 +1186,7 @@ class WasmBackendImpl implements WasmBackend {
     if (inner < SLICE_RUN || !this.heap.owns(g) || !this.heap.owns(out)) return jsBackend.indexAdd(g, shape, axis, idx, out);
     checkLen('indexAdd', 'g', g, outer * m * inner);
     checkLen('indexAdd', 'out', out, outer * size * inner);
-    for (let k = 0; k < m; k++) {
-      const i = idx[k]!;
-      if (!(i >= 0 && i < size)) throw new Error(`wasm backend indexAdd: index ${i} at position ${k} is outside 0..${size - 1}`);
-    }
+    checkIndices('indexAdd', idx, size);
     for (let o = 0; o < outer; o++)
       for (let k = 0; k < m; k++) this.mem.add(out.byteOffset + 4 * (o * size + idx[k]!) * inner, g.byteOffset + 4 * (o * m + k) * inner, inner);
   }

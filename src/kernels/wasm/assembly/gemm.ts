@@ -8,7 +8,7 @@
 //         pack A(ic:ic+mc, pc:pc+kc) into MR-tall row panels
 //         for jr in nc step NR:     one B panel (KC × NR = 8 KB) stays in L1
 //           for ir in mc step MR:   4×8 micro-kernel, 8 f32x4 accumulators in registers
-//                                   (full tiles: fullTiles; edge tiles: kernel4x8 + edgeUpdate)
+//                                   (full tiles: fullTiles; edge tiles: edgeTile + edgeUpdate)
 //
 // Why 4×8: measured on Zen 3 under V8, a 4×8 tile keeps 8 accumulators + 2 B vectors + 1 A
 // broadcast in 11 of the 15 usable xmm registers. With the relaxed-SIMD build's FMA it runs at
@@ -75,7 +75,7 @@ export function gemmScratchBytes(): i32 {
  * Writes the tile to c (row stride ldcB bytes) with C = alpha·acc + beta·C; `mode` (see
  * tileMode) says which of those terms are needed.
  *
- * Always inlined into a loop over tiles (fullTiles, kernel4x8): V8 does not fold the constant
+ * Always inlined into a loop over tiles (fullTiles, edgeTile): V8 does not fold the constant
  * offsets of the three A broadcasts into their addressing mode, and only when the k loop sits
  * inside an outer loop in the same function does it hoist those address computations out of
  * the k loop. Called as a function of its own, the k loop carries 3 extra `lea`s per iteration
@@ -130,9 +130,9 @@ export function gemmScratchBytes(): i32 {
   return beta == 0 ? (alpha == 1 ? 0 : 1) : beta == 1 ? 2 : 3;
 }
 
-/** One tile, for the edges (written to a dense tmp tile first). */
-function kernel4x8(kc: i32, pa: usize, pb: usize, c: usize, ldcB: usize, alpha: f32, beta: f32): void {
-  micro4x8(kc, pa, pb, c, ldcB, f32x4.splat(alpha), f32x4.splat(beta), tileMode(alpha, beta));
+/** One dense 4×8 tile into `tmp` (row stride 32 bytes), for the edges: edgeUpdate then writes its valid part. */
+function edgeTile(kc: i32, pa: usize, pb: usize, tmp: usize): void {
+  micro4x8(kc, pa, pb, tmp, 32, f32x4.splat(1), f32x4.splat(0), 0);
 }
 
 /**
@@ -356,7 +356,7 @@ export function gemmST(
             const bp = bBlock + ((<usize>jr * <usize>kc) << 2);
             for (let ir = jr < nFull ? mFull : 0; ir < mc; ir += MR) {
               const mr = min(MR, mc - ir);
-              kernel4x8(kc, aBlock + ((<usize>ir * <usize>kc) << 2), bp, tmp, 32, 1, 0);
+              edgeTile(kc, aBlock + ((<usize>ir * <usize>kc) << 2), bp, tmp);
               edgeUpdate(mr, nr, tmp, cc + <usize>ir * ldcB + (<usize>jr << 2), ldcB, alpha, bt);
             }
           }

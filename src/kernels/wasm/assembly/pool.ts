@@ -86,54 +86,18 @@ export function maxPool2dBackward(args: usize, tid: i32, nth: i32, gen: u32): i3
 
 // --- average pooling and nearest upsampling, as the js reference computes them ------------------
 // Sums run in f64 in the reference's order and are rounded to f32 once, so both backends give
-// the same bits. Items are runs of whole planes, as for max pooling.
+// the same bits. Items are runs of whole planes, as for max pooling. Each forward/backward pair
+// is one body with a constant `backward` flag (the branches fold away after inlining).
 
 /**
- * Average pooling with count_include_pad: each window's divisor counts the padded positions
- * inside the padded input. Args: 0 x, 1 out, 2 planes, 3 inH, 4 inW, 5 outH, 6 outW, 7 kH,
- * 8 kW, 9 strideH, 10 strideW, 11 padH, 12 padW.
+ * Average pooling with count_include_pad (each window's divisor counts the padded positions
+ * inside the padded input), or its gradient: out (input-sized) = 0, then each window adds
+ * g / count. Args: 0 x (or g), 1 out, 2 planes, 3 inH, 4 inW, 5 outH, 6 outW, 7 kH, 8 kW,
+ * 9 strideH, 10 strideW, 11 padH, 12 padW.
  */
-export function avgPool2d(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+@inline function avgPool(args: usize, tid: i32, nth: i32, gen: u32, backward: bool): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  const x = argP(args, 0), out = argP(args, 1);
-  const planes = argI(args, 2), inH = argI(args, 3), inW = argI(args, 4), outH = argI(args, 5), outW = argI(args, 6);
-  const kH = argI(args, 7), kW = argI(args, 8), sH = argI(args, 9), sW = argI(args, 10), pH = argI(args, 11), pW = argI(args, 12);
-  const inPlane = inH * inW, outPlane = outH * outW;
-  const per = planesPerItem(planes, inPlane, nth);
-  const total = (planes + per - 1) / per;
-  beginItems(total);
-  for (let it = nextItem(); it >= 0; it = nextItem()) {
-    const c1 = min(planes, (it + 1) * per);
-    for (let c = it * per; c < c1; c++) {
-      const xb = c * inPlane;
-      let o = <usize>(c * outPlane);
-      for (let oh = 0; oh < outH; oh++) {
-        const h0 = oh * sH - pH;
-        const hEnd = min(h0 + kH, inH + pH);
-        const ih0 = max(h0, 0), ih1 = min(hEnd, inH);
-        for (let ow = 0; ow < outW; ow++) {
-          const w0 = ow * sW - pW;
-          const wEnd = min(w0 + kW, inW + pW);
-          const iw0 = max(w0, 0), iw1 = min(wEnd, inW);
-          let s: f64 = 0;
-          for (let ih = ih0; ih < ih1; ih++) {
-            const row = xb + ih * inW;
-            for (let iw = iw0; iw < iw1; iw++) s += <f64>load<f32>(x + (<usize>(row + iw) << 2));
-          }
-          store<f32>(out + (o << 2), <f32>(s / <f64>((hEnd - h0) * (wEnd - w0))));
-          o++;
-        }
-      }
-    }
-  }
-  endItems();
-  return total;
-}
-
-/** Gradient of avgPool2d: out (input-sized) = 0, then each window adds g / count. Args as avgPool2d with 0 g, 1 out. */
-export function avgPool2dBackward(args: usize, tid: i32, nth: i32, gen: u32): i32 {
-  if (!joinItems(tid, nth, gen)) return 0;
-  const g = argP(args, 0), out = argP(args, 1);
+  const src = argP(args, 0), out = argP(args, 1);
   const planes = argI(args, 2), inH = argI(args, 3), inW = argI(args, 4), outH = argI(args, 5), outW = argI(args, 6);
   const kH = argI(args, 7), kW = argI(args, 8), sH = argI(args, 9), sW = argI(args, 10), pH = argI(args, 11), pW = argI(args, 12);
   const inPlane = inH * inW, outPlane = outH * outW;
@@ -142,7 +106,7 @@ export function avgPool2dBackward(args: usize, tid: i32, nth: i32, gen: u32): i3
   beginItems(total);
   for (let it = nextItem(); it >= 0; it = nextItem()) {
     const c0 = it * per, c1 = min(planes, (it + 1) * per);
-    fillF32(out + (<usize>(c0 * inPlane) << 2), (c1 - c0) * inPlane, 0); // this item's planes
+    if (backward) fillF32(out + (<usize>(c0 * inPlane) << 2), (c1 - c0) * inPlane, 0); // this item's planes
     for (let c = c0; c < c1; c++) {
       const xb = c * inPlane;
       let o = <usize>(c * outPlane);
@@ -154,15 +118,79 @@ export function avgPool2dBackward(args: usize, tid: i32, nth: i32, gen: u32): i3
           const w0 = ow * sW - pW;
           const wEnd = min(w0 + kW, inW + pW);
           const iw0 = max(w0, 0), iw1 = min(wEnd, inW);
-          const gv = <f64>load<f32>(g + (o << 2)) / <f64>((hEnd - h0) * (wEnd - w0));
-          for (let ih = ih0; ih < ih1; ih++) {
-            const row = xb + ih * inW;
-            for (let iw = iw0; iw < iw1; iw++) {
-              const d = out + (<usize>(row + iw) << 2);
-              store<f32>(d, <f32>(<f64>load<f32>(d) + gv));
+          const count = <f64>((hEnd - h0) * (wEnd - w0));
+          if (backward) {
+            const gv = <f64>load<f32>(src + (o << 2)) / count;
+            for (let ih = ih0; ih < ih1; ih++) {
+              const row = xb + ih * inW;
+              for (let iw = iw0; iw < iw1; iw++) {
+                const d = out + (<usize>(row + iw) << 2);
+                store<f32>(d, <f32>(<f64>load<f32>(d) + gv));
+              }
+            }
+          } else {
+            let s: f64 = 0;
+            for (let ih = ih0; ih < ih1; ih++) {
+              const row = xb + ih * inW;
+              for (let iw = iw0; iw < iw1; iw++) s += <f64>load<f32>(src + (<usize>(row + iw) << 2));
+            }
+            store<f32>(out + (o << 2), <f32>(s / count));
+          }
+          o++;
+        }
+      }
+    }
+  }
+  endItems();
+  return total;
+}
+
+export function avgPool2d(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  return avgPool(args, tid, nth, gen, false);
+}
+export function avgPool2dBackward(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  return avgPool(args, tid, nth, gen, true);
+}
+
+/**
+ * Nearest-neighbour upsampling by integer factors (each input pixel becomes an sh × sw block),
+ * or its gradient: out (input-sized) = the sum of each block of g.
+ * Args: 0 x (or g), 1 out, 2 planes, 3 h, 4 w, 5 sh, 6 sw.
+ */
+@inline function upsample(args: usize, tid: i32, nth: i32, gen: u32, backward: bool): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
+  const src = argP(args, 0), out = argP(args, 1);
+  const planes = argI(args, 2), h = argI(args, 3), w = argI(args, 4), sh = argI(args, 5), sw = argI(args, 6);
+  const W = w * sw;
+  const per = planesPerItem(planes, h * sh * W, nth);
+  const total = (planes + per - 1) / per;
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
+    const c0 = it * per, c1 = min(planes, (it + 1) * per);
+    if (backward) fillF32(out + (<usize>(c0 * h * w) << 2), (c1 - c0) * h * w, 0); // this item's planes
+    for (let c = c0; c < c1; c++) {
+      if (backward) {
+        for (let I = 0; I < h * sh; I++) {
+          const row = out + (<usize>(c * h * w + (I / sh) * w) << 2);
+          const gRow = src + (<usize>((c * h * sh + I) * W) << 2);
+          for (let J = 0; J < W; J++) {
+            const d = row + (<usize>(J / sw) << 2);
+            store<f32>(d, load<f32>(d) + load<f32>(gRow + (<usize>J << 2)));
+          }
+        }
+      } else {
+        for (let i = 0; i < h; i++) {
+          const xRow = src + (<usize>(c * h * w + i * w) << 2);
+          const dst = out + (<usize>((c * h + i) * sh * W) << 2);
+          let o = dst;
+          for (let j = 0; j < w; j++) {
+            const v = load<f32>(xRow + (<usize>j << 2));
+            for (let r = 0; r < sw; r++) {
+              store<f32>(o, v);
+              o += 4;
             }
           }
-          o++;
+          for (let r = 1; r < sh; r++) copyF32(dst + (<usize>(r * W) << 2), dst, W);
         }
       }
     }
@@ -171,63 +199,9 @@ export function avgPool2dBackward(args: usize, tid: i32, nth: i32, gen: u32): i3
   return total;
 }
 
-/**
- * Nearest-neighbour upsampling by integer factors: each input pixel becomes an sh × sw block.
- * Args: 0 x, 1 out, 2 planes, 3 h, 4 w, 5 sh, 6 sw.
- */
 export function upsampleNearest(args: usize, tid: i32, nth: i32, gen: u32): i32 {
-  if (!joinItems(tid, nth, gen)) return 0;
-  const x = argP(args, 0), out = argP(args, 1);
-  const planes = argI(args, 2), h = argI(args, 3), w = argI(args, 4), sh = argI(args, 5), sw = argI(args, 6);
-  const W = w * sw;
-  const per = planesPerItem(planes, h * sh * W, nth);
-  const total = (planes + per - 1) / per;
-  beginItems(total);
-  for (let it = nextItem(); it >= 0; it = nextItem()) {
-    const c1 = min(planes, (it + 1) * per);
-    for (let c = it * per; c < c1; c++) {
-      for (let i = 0; i < h; i++) {
-        const src = x + (<usize>(c * h * w + i * w) << 2);
-        const dst = out + (<usize>((c * h + i) * sh * W) << 2);
-        let o = dst;
-        for (let j = 0; j < w; j++) {
-          const v = load<f32>(src + (<usize>j << 2));
-          for (let r = 0; r < sw; r++) {
-            store<f32>(o, v);
-            o += 4;
-          }
-        }
-        for (let r = 1; r < sh; r++) copyF32(dst + (<usize>(r * W) << 2), dst, W);
-      }
-    }
-  }
-  endItems();
-  return total;
+  return upsample(args, tid, nth, gen, false);
 }
-
-/** Gradient of upsampleNearest: out (input-sized) = the sum of each block of g. Args as upsampleNearest with 0 g, 1 out. */
 export function upsampleNearestBackward(args: usize, tid: i32, nth: i32, gen: u32): i32 {
-  if (!joinItems(tid, nth, gen)) return 0;
-  const g = argP(args, 0), out = argP(args, 1);
-  const planes = argI(args, 2), h = argI(args, 3), w = argI(args, 4), sh = argI(args, 5), sw = argI(args, 6);
-  const W = w * sw;
-  const per = planesPerItem(planes, h * sh * W, nth);
-  const total = (planes + per - 1) / per;
-  beginItems(total);
-  for (let it = nextItem(); it >= 0; it = nextItem()) {
-    const c0 = it * per, c1 = min(planes, (it + 1) * per);
-    fillF32(out + (<usize>(c0 * h * w) << 2), (c1 - c0) * h * w, 0); // this item's planes
-    for (let c = c0; c < c1; c++) {
-      for (let I = 0; I < h * sh; I++) {
-        const row = out + (<usize>(c * h * w + (I / sh) * w) << 2);
-        const gRow = g + (<usize>((c * h * sh + I) * W) << 2);
-        for (let J = 0; J < W; J++) {
-          const d = row + (<usize>(J / sw) << 2);
-          store<f32>(d, load<f32>(d) + load<f32>(gRow + (<usize>J << 2)));
-        }
-      }
-    }
-  }
-  endItems();
-  return total;
+  return upsample(args, tid, nth, gen, true);
 }
