@@ -9,7 +9,7 @@
 //
 // Shapes: 512³, and the three GEMMs of one 784→512 dense layer at batch 128 as backprop runs
 // them (forward x·Wᵀ, input gradient g·W, weight gradient gᵀ·x), plus the same forward with
-// plain (untransposed) operands. Each figure is the median of `reps` timed runs after warm-up,
+// plain (untransposed) operands, and the five large GEMMs of the VAE 784-400-20. Each figure is the median of `reps` timed runs after warm-up,
 // with the best run in parentheses. On a shared machine other processes' load shows up
 // directly in these numbers, so the load average is printed, and for the multi-threaded runs
 // "cores" = CPU time / wall time: how many cores the process actually got (2.0 means both
@@ -65,6 +65,12 @@ const shapes = [
   { name: 'dense fwd 128×784 · 784×512', M: 128, N: 512, K: 784, transA: false, transB: false },
   { name: 'dense dX  128×512 · 512×784', M: 128, N: 784, K: 512, transA: false, transB: false },
   { name: 'dense dW  (128×512)ᵀ · 128×784', M: 512, N: 784, K: 128, transA: true, transB: false },
+  // the VAE's 784→400 and 400→784 layers (bench/quality.mjs)
+  { name: 'VAE enc fwd 128×784 · (400×784)ᵀ', M: 128, N: 400, K: 784, transA: false, transB: true },
+  { name: 'VAE dec fwd 128×400 · (784×400)ᵀ', M: 128, N: 784, K: 400, transA: false, transB: true },
+  { name: 'VAE dec dX  128×784 · 784×400', M: 128, N: 400, K: 784, transA: false, transB: false },
+  { name: 'VAE enc dW  (128×400)ᵀ · 128×784', M: 400, N: 784, K: 128, transA: true, transB: false },
+  { name: 'VAE dec dW  (128×784)ᵀ · 128×400', M: 784, N: 400, K: 128, transA: true, transB: false },
 ];
 
 const { createWasmBackend } = await loadKernels();

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Where one training step of a reference model spends its time, kernel by kernel: wraps each
 // method of the current backend's kernel table with a timer, trains the bench's MLP or conv AE
-// exactly as `npm run bench` does (train-loop.mjs: Adam, BCE, batch 128, Fashion-MNIST), and
-// prints the mean time per timed step of each (kernel, op, shape) and the time spent outside
-// kernel calls (JS: tensors, tape, scheduling).
+// exactly as `npm run bench` does (train-loop.mjs: Adam, BCE, batch 128, Fashion-MNIST), or the
+// quality bench's VAE (784-400-20, bench/quality.mjs) through the Trainer, and prints the mean
+// time per timed step of each (kernel, op, shape) and the time spent outside kernel calls (JS:
+// tensors, tape, the Trainer's loop, scheduling).
 //
-//   node bench/step-breakdown.mjs [--model mlp|conv] [--steps 200] [--warmup 30] [--top 40]
+//   node bench/step-breakdown.mjs [--model mlp|conv|vae] [--steps 200] [--warmup 30] [--top 40]
 //   AELAB_THREADS=1 node bench/step-breakdown.mjs      # one thread
 //
 // Runs against dist/ (npm run build). The timers add ~1 µs per call, so the total is a little
@@ -18,8 +19,8 @@ import { trainAelab } from './train-loop.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const model = argValue(args, 'model', 'mlp');
-if (model !== 'mlp' && model !== 'conv') {
-  process.stderr.write(`--model: expected mlp or conv, got '${model}'\n`);
+if (!['mlp', 'conv', 'vae'].includes(model)) {
+  process.stderr.write(`--model: expected mlp, conv or vae, got '${model}'\n`);
   process.exit(2);
 }
 const steps = Number(argValue(args, 'steps', '200'));
@@ -28,7 +29,6 @@ const top = Number(argValue(args, 'top', '40'));
 
 const A = await import(process.env.AELAB_DIST ?? join(root, 'dist', 'index.js'));
 const { backend } = await A.initBackend();
-const images = await loadImages(20 * 128);
 
 /** The kernel table's methods (Backend in src/kernels/backend.ts; the js backend is that table), minus memory management. */
 const { jsBackend } = await import(join(dirname(process.env.AELAB_DIST ?? join(root, 'dist', 'index.js')), 'kernels', 'js', 'index.js'));
@@ -60,15 +60,45 @@ for (const name of KERNELS) {
   };
 }
 
-// Timers on from the first timed step (beat(i) comes after step i).
-const r = trainAelab(A, { model, warmup, steps, maxSeconds: Infinity }, images, (i) => {
-  if (i === warmup - 1) on = true;
-});
-const n = r.timedSteps;
-const total = (128 * 1000) / r.samplesPerSec;
+let n;
+let total; // ms per timed step
+if (model === 'vae') {
+  // The quality bench's VAE through the Trainer (one epoch of Fashion-MNIST train; the timers
+  // run from step warmup + 1 to warmup + steps, reported after each step).
+  const train = await A.data.loadDataset('fashion-mnist', { split: 'train' });
+  if (warmup + steps > Math.floor(train.n / 128)) throw new Error(`--warmup + --steps: at most ${Math.floor(train.n / 128)} (one epoch)`);
+  A.manualSeed(1);
+  const cfg = A.models.defaultConfig('vae', [1, 28, 28], { hidden: [400], latent: 20, activation: 'relu', decoder: 'bernoulli', beta: 1 });
+  let t0 = 0;
+  const reporter = {
+    epochStart() {},
+    epochEnd() {},
+    message() {},
+    step(i) {
+      if (i === warmup) {
+        on = true;
+        t0 = performance.now();
+      } else if (i === warmup + steps) {
+        on = false;
+        total = (performance.now() - t0) / steps;
+      }
+    },
+  };
+  const tc = { ...A.defaultTrainConfig, epochs: 1, batchSize: 128, lr: 1e-3, optimizer: 'adam', seed: 1 };
+  await new A.Trainer(A.models.buildModel(cfg), train, null, tc, { reporter }).fit();
+  n = steps;
+} else {
+  // Timers on from the first timed step (beat(i) comes after step i).
+  const images = await loadImages(20 * 128);
+  const r = trainAelab(A, { model, warmup, steps, maxSeconds: Infinity }, images, (i) => {
+    if (i === warmup - 1) on = true;
+  });
+  n = r.timedSteps;
+  total = (128 * 1000) / r.samplesPerSec;
+}
 const rows = [...acc].map(([k, [t, c]]) => [k, t / n, c / n]).sort((a, b) => b[1] - a[1]);
 const inside = rows.reduce((s, row) => s + row[1], 0);
-console.log(`${model} AE, backend ${backend.name}, ${n} timed steps: ${total.toFixed(2)} ms per step (${r.samplesPerSec.toFixed(0)} samples/s)`);
+console.log(`${model === 'vae' ? 'VAE 784-400-20 (Trainer)' : `${model} AE`}, backend ${backend.name}, ${n} timed steps: ${total.toFixed(2)} ms per step (${((128 * 1000) / total).toFixed(0)} samples/s)`);
 console.log(`  in kernel calls ${inside.toFixed(2)} ms, outside (JS) ${(total - inside).toFixed(2)} ms`);
 for (const [k, t, c] of rows.slice(0, top))
   console.log(`${t.toFixed(3).padStart(8)} ms ${((100 * t) / total).toFixed(1).padStart(5)}% ${c.toFixed(1).padStart(5)}×  ${k}`);

@@ -157,15 +157,20 @@ const MATMUL_ACT: Record<MatmulActivation, number> = { none: 0, relu: 1, sigmoid
 
 // When to split a kernel across threads. Dispatch costs a few µs when workers are spinning and
 // tens of µs when they sleep, so only kernels well above that are split.
-/** GEMM: floating-point operations. */
-const PAR_FLOPS = 1 << 21;
+/**
+ * GEMM: floating-point operations. 1 MFLOP is ~25 µs on one thread; the VAE's 20-wide code
+ * layers (2 MFLOP each, nine GEMMs per step) ran 30% faster split (in-step sum 603–663 →
+ * 422–463 µs per step, three alternating runs), with the workers still spinning from the big
+ * GEMM before them (a sleeping pool is not woken for these: weight < WAKE_WEIGHT).
+ */
+const PAR_FLOPS = 1 << 20;
 /** The GEMM's column block (NC in assembly/gemm.ts): a shared packed B must fit one. */
 const GEMM_NC = 2048;
 /**
- * Convolutions: floating-point operations. Half the GEMM threshold because a convolution runs
- * at roughly half the GEMM's rate (im2col / col2im around each GEMM), so the same count takes
- * twice as long: a 1→32-channel 3×3 layer on 128 MNIST images (14 MFLOP, ~1 ms) then wakes
- * sleeping workers (weight ≥ WAKE_WEIGHT in threads.ts) instead of running on the caller alone.
+ * Convolutions: floating-point operations. A convolution runs at roughly half the GEMM's rate
+ * (im2col / col2im around each GEMM), so the same count takes twice as long: at this threshold
+ * a 1→32-channel 3×3 layer on 128 MNIST images (14 MFLOP, ~1 ms) wakes sleeping workers
+ * (weight ≥ WAKE_WEIGHT in threads.ts) instead of running on the caller alone.
  */
 const PAR_CONV_FLOPS = 1 << 20;
 /** Cheap elementwise ops, reductions, optimizer steps: elements. */
