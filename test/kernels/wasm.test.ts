@@ -739,6 +739,10 @@ describe.each([
       // otherwise, over several K blocks and ragged panels
       [600, 44, 900],
       [42, 600, 1100],
+      // threaded guided blocks (gemm.ts guidedSize) ending in a ragged panel / row tile (large
+      // enough to wake sleeping workers)
+      [100, 1003, 100],
+      [1001, 20, 400],
     ];
     for (const [M, N, K] of shapes) {
       for (const transA of [false, true]) {

@@ -435,7 +435,8 @@ export function packShared(args: usize, tid: i32, nth: i32, gen: u32): i32 {
 }
 
 /**
- * Work items per thread for one matrix. Measured on 2 threads sharing a busy machine (512³,
+ * Work items per thread for the matrices of a small batch (one matrix: guided blocks, below).
+ * History, measured for one matrix on 2 threads sharing a busy machine (512³,
  * 128×512×784, 512×784×128): 1 item per thread peaks highest but a briefly descheduled thread
  * then leaves its whole half to the other, and the caller idles while the other thread ends its
  * last item. 4 per thread kept the median ~10 GFLOP/s higher than 1 when every item re-packed
@@ -446,6 +447,31 @@ export function packShared(args: usize, tid: i32, nth: i32, gen: u32): i32 {
 const ITEMS_PER_THREAD: i32 = 8;
 
 /**
+ * Blocks of one threaded matrix: guided self-scheduling. Each block takes ⌈rest / (2·nth)⌉ of
+ * the units (NR columns or MR rows) left, clamped to [MIN, MAX], so blocks shrink towards the
+ * end and the threads finish within one small block of each other. With equal blocks (8 per
+ * thread) the caller waited 12–16 µs on average at the end of each threaded GEMM for the other
+ * thread's last block, ~200 µs per VAE step; guided blocks cut that to 7–12 µs, and the VAE's
+ * GEMMs took 4,948 instead of 5,314 µs per step in-step (medians of 6 alternating runs; 5 of
+ * the 6 pairs faster). Without the 64 cap the first blocks are 100+ columns, and the MLP's
+ * 128×512×784 forward lost 2–3% in isolation; a 8-column minimum was slower than 16.
+ * Blocks never change results: each block of C is computed whole by one item.
+ */
+const GUIDED_MIN_COLS: i32 = 16;
+const GUIDED_MIN_ROWS: i32 = 16;
+const GUIDED_MAX_COLS: i32 = 64;
+const GUIDED_MAX_ROWS: i32 = 64;
+@inline function guidedSize(rest: i32, nth: i32, minU: i32, maxU: i32): i32 {
+  const d = 2 * nth;
+  return min(rest, max(minU, min(maxU, (rest + d - 1) / d)));
+}
+function guidedCount(units: i32, nth: i32, minU: i32, maxU: i32): i32 {
+  let n = 0;
+  for (let rest = units; rest > 0; n++) rest -= guidedSize(rest, nth, minU, maxU);
+  return n;
+}
+
+/**
  * Batched matmul kernel. Args:
  *  0 a, 1 b, 2 c, 3 batch, 4 M, 5 N, 6 K, 7 transA, 8 transB, 9 strideA, 10 strideB,
  *  11 alpha, 12 beta, 13 scratch, 14 scratchStride (bytes per thread), 15 preA, 16 preB
@@ -453,12 +479,12 @@ const ITEMS_PER_THREAD: i32 = 8;
  *  floats, or 0), 18 act (0 none, 1 relu, 2 sigmoid, 3 tanh): the epilogue C = act(C + bias),
  *  applied by each item to its block of C right after computing it (while it is in cache).
  * A is (M, K) or, transposed, (K, M); B is (K, N) or (N, K); C is (batch, M, N).
- * Items are whole matrices of the batch, each cut into `c` blocks of C along its larger
- * dimension (N in multiples of 8 columns, M of 4 rows) when the batch alone gives fewer than
- * ITEMS_PER_THREAD items per thread. Each item packs its own operands, so items are
- * independent; splitting along the larger dimension keeps the re-packing of the shared operand
- * (min(M, N)·K floats per item, when it is not packed once by packShared) small. Blocks are at
- * least 32 columns / 16 rows.
+ * Items are blocks of C along its larger dimension (N in multiples of 8 columns, M of 4 rows):
+ * for one threaded matrix, guided blocks (guidedSize); for a small batch (fewer than 2 per
+ * thread), each matrix cut into equal blocks, ITEMS_PER_THREAD per thread, at least 32 columns /
+ * 16 rows; otherwise whole matrices. Each item packs its own operands, so items are independent;
+ * splitting along the larger dimension keeps the re-packing of the shared operand
+ * (min(M, N)·K floats per item, when it is not packed once by packShared) small.
  */
 export function matmul(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
@@ -476,7 +502,14 @@ export function matmul(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   const strideC = (<usize>M * <usize>N) << 2;
   const splitN = N >= M;
   let chunks = 1;
-  if (nth > 1 && batch < 2 * nth) {
+  // One matrix: guided blocks (see guidedSize), in units of NR columns or MR rows.
+  const guided = nth > 1 && batch == 1;
+  const unit = splitN ? NR : MR;
+  const units = ((splitN ? N : M) + unit - 1) / unit;
+  const minU = splitN ? GUIDED_MIN_COLS / NR : GUIDED_MIN_ROWS / MR;
+  const maxU = splitN ? GUIDED_MAX_COLS / NR : GUIDED_MAX_ROWS / MR;
+  if (guided) chunks = guidedCount(units, nth, minU, maxU);
+  else if (nth > 1 && batch < 2 * nth) {
     const want = (ITEMS_PER_THREAD * nth + batch - 1) / batch;
     const most = splitN ? (N + 31) / 32 : (M + 15) / 16;
     chunks = max(1, min(want, most));
@@ -486,7 +519,28 @@ export function matmul(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   for (let it = nextItem(); it >= 0; it = nextItem()) {
     const i = it / chunks, ch = it - i * chunks;
     const ai = a + <usize>i * strideA, bi = b + <usize>i * strideB, ci = c + <usize>i * strideC;
-    if (chunks == 1) {
+    if (guided) {
+      let lo = 0, rest = units;
+      for (let q = 0; q < ch; q++) {
+        const sz = guidedSize(rest, nth, minU, maxU);
+        lo += sz;
+        rest -= sz;
+      }
+      const end = lo + guidedSize(rest, nth, minU, maxU);
+      if (splitN) {
+        const j0 = lo * NR, j1 = min(N, end * NR);
+        const cj = ci + (<usize>j0 << 2);
+        gemmST(M, j1 - j0, K, ai, rsA, csA, bi + ((<usize>j0 * <usize>csB) << 2), rsB, csB,
+          cj, N, alpha, beta, scratch, preA, 0);
+        if (post) epilogue(cj, M, j1 - j0, N, bias != 0 ? bias + (<usize>j0 << 2) : 0, act);
+      } else {
+        const i0 = lo * MR, i1 = min(M, end * MR);
+        const cr = ci + ((<usize>i0 * <usize>N) << 2);
+        gemmST(i1 - i0, N, K, ai + ((<usize>i0 * <usize>rsA) << 2), rsA, csA, bi, rsB, csB,
+          cr, N, alpha, beta, scratch, 0, preB);
+        if (post) epilogue(cr, i1 - i0, N, N, bias, act);
+      }
+    } else if (chunks == 1) {
       gemmST(M, N, K, ai, rsA, csA, bi, rsB, csB, ci, N, alpha, beta, scratch, preA, preB);
       if (post) epilogue(ci, M, N, N, bias, act);
     } else if (splitN) {
