@@ -519,6 +519,14 @@ export function matmul(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   for (let it = nextItem(); it >= 0; it = nextItem()) {
     const i = it / chunks, ch = it - i * chunks;
     const ai = a + <usize>i * strideA, bi = b + <usize>i * strideB, ci = c + <usize>i * strideC;
+    if (chunks == 1) {
+      gemmST(M, N, K, ai, rsA, csA, bi, rsB, csB, ci, N, alpha, beta, scratch, preA, preB);
+      if (post) epilogue(ci, M, N, N, bias, act);
+      continue;
+    }
+    // block [x0, x1) of C's columns (splitN) or rows
+    const dim = splitN ? N : M;
+    let x0: i32, x1: i32;
     if (guided) {
       let lo = 0, rest = units;
       for (let q = 0; q < ch; q++) {
@@ -526,39 +534,23 @@ export function matmul(args: usize, tid: i32, nth: i32, gen: u32): i32 {
         lo += sz;
         rest -= sz;
       }
-      const end = lo + guidedSize(rest, nth, minU, maxU);
-      if (splitN) {
-        const j0 = lo * NR, j1 = min(N, end * NR);
-        const cj = ci + (<usize>j0 << 2);
-        gemmST(M, j1 - j0, K, ai, rsA, csA, bi + ((<usize>j0 * <usize>csB) << 2), rsB, csB,
-          cj, N, alpha, beta, scratch, preA, 0);
-        if (post) epilogue(cj, M, j1 - j0, N, bias != 0 ? bias + (<usize>j0 << 2) : 0, act);
-      } else {
-        const i0 = lo * MR, i1 = min(M, end * MR);
-        const cr = ci + ((<usize>i0 * <usize>N) << 2);
-        gemmST(i1 - i0, N, K, ai + ((<usize>i0 * <usize>rsA) << 2), rsA, csA, bi, rsB, csB,
-          cr, N, alpha, beta, scratch, 0, preB);
-        if (post) epilogue(cr, i1 - i0, N, N, bias, act);
-      }
-    } else if (chunks == 1) {
-      gemmST(M, N, K, ai, rsA, csA, bi, rsB, csB, ci, N, alpha, beta, scratch, preA, preB);
-      if (post) epilogue(ci, M, N, N, bias, act);
-    } else if (splitN) {
-      const j0 = partLo(N, ch, chunks, NR), j1 = partHi(N, ch, chunks, NR);
-      if (j1 > j0) {
-        const cj = ci + (<usize>j0 << 2);
-        gemmST(M, j1 - j0, K, ai, rsA, csA, bi + ((<usize>j0 * <usize>csB) << 2), rsB, csB,
-          cj, N, alpha, beta, scratch, preA, 0);
-        if (post) epilogue(cj, M, j1 - j0, N, bias != 0 ? bias + (<usize>j0 << 2) : 0, act);
-      }
+      x0 = lo * unit;
+      x1 = min(dim, (lo + guidedSize(rest, nth, minU, maxU)) * unit);
     } else {
-      const i0 = partLo(M, ch, chunks, MR), i1 = partHi(M, ch, chunks, MR);
-      if (i1 > i0) {
-        const cr = ci + ((<usize>i0 * <usize>N) << 2);
-        gemmST(i1 - i0, N, K, ai + ((<usize>i0 * <usize>rsA) << 2), rsA, csA, bi, rsB, csB,
-          cr, N, alpha, beta, scratch, 0, preB);
-        if (post) epilogue(cr, i1 - i0, N, N, bias, act);
-      }
+      x0 = partLo(dim, ch, chunks, unit);
+      x1 = partHi(dim, ch, chunks, unit);
+    }
+    if (x1 <= x0) continue;
+    if (splitN) {
+      const cj = ci + (<usize>x0 << 2);
+      gemmST(M, x1 - x0, K, ai, rsA, csA, bi + ((<usize>x0 * <usize>csB) << 2), rsB, csB,
+        cj, N, alpha, beta, scratch, preA, 0);
+      if (post) epilogue(cj, M, x1 - x0, N, bias != 0 ? bias + (<usize>x0 << 2) : 0, act);
+    } else {
+      const cr = ci + ((<usize>x0 * <usize>N) << 2);
+      gemmST(x1 - x0, N, K, ai + ((<usize>x0 * <usize>rsA) << 2), rsA, csA, bi, rsB, csB,
+        cr, N, alpha, beta, scratch, 0, preB);
+      if (post) epilogue(cr, x1 - x0, N, N, bias, act);
     }
   }
   endItems();
