@@ -933,10 +933,22 @@ describe.each([
       ['2x2/2 over 28x28, 64 planes', { batch: 8, channels: 8, inH: 28, inW: 28, outH: 14, outW: 14, kH: 2, kW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 }],
       ['3x3/2 pad 1 over 7x9', { batch: 3, channels: 5, inH: 7, inW: 9, outH: 4, outW: 5, kH: 3, kW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 }],
       ['3x2/1 over 5x4', { batch: 1, channels: 2, inH: 5, inW: 4, outH: 3, outW: 3, kH: 3, kW: 2, strideH: 1, strideW: 1, padH: 0, padW: 0 }],
+      // the vector path (pool.ts maxPool2x2Quad): rows of 7 windows (one quad, then the last four
+      // again), an odd input width, values with many ties, and two NaNs in one window
+      ['2x2/2 over 15x15, ties', { batch: 4, channels: 3, inH: 15, inW: 15, outH: 7, outW: 7, kH: 2, kW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 }],
     ];
     for (const [name, p] of cases) {
       const planes = p.batch * p.channels;
       const x = randArr(planes * p.inH * p.inW);
+      if (name.endsWith('ties')) {
+        for (let i = 0; i < x.length; i++) x[i] = Math.floor(4 * Math.abs(x[i]!)) - 2;
+        x[2 * p.inW + 12] = NaN; // window (1, 6): top-left and bottom-right
+        x[3 * p.inW + 13] = NaN;
+        x[p.inW + 1] = -0; // ±0 tie in window (0, 0)
+        x[1] = 0;
+        x[0] = -7;
+        x[p.inW] = -7;
+      }
       x[3] = NaN;
       x[x.length - 1] = -Infinity;
       const m = planes * p.outH * p.outW;
