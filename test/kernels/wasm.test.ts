@@ -966,6 +966,23 @@ describe.each([
       js.maxPool2dBackward(g, i2, d2, p);
       expect(Array.from(d1), `${name} gradient`).toEqual(Array.from(d2));
     }
+    // Indices that are not window-local (the 2×2/2 vector path of the gradient must give way to
+    // the scatter): two windows point at the same element, one at another window's, one at none.
+    const p: Pool2dParams = { batch: 2, channels: 3, inH: 9, inW: 12, outH: 4, outW: 6, kH: 2, kW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 };
+    const m = 6 * 4 * 6;
+    const idx = new Float32Array(m);
+    const x = randArr(6 * 9 * 12);
+    js.maxPool2d(x, new Float32Array(m), idx, p);
+    idx[7] = idx[0]!;
+    idx[30] = 200;
+    idx[40] = -1;
+    const g = randArr(m);
+    const d1 = wb.alloc(x.length);
+    d1.fill(7);
+    const d2 = new Float32Array(x.length);
+    wb.maxPool2dBackward(w(g), w(idx), d1, p);
+    js.maxPool2dBackward(g, idx, d2, p);
+    expect(Array.from(d1), 'gradient with foreign indices').toEqual(Array.from(d2));
   });
 
   it('avgPool2d, upsampleNearest and their gradients equal the js reference exactly (padding, odd sizes, many planes)', () => {

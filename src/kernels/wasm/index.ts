@@ -1229,7 +1229,8 @@ class WasmBackendImpl implements WasmBackend {
     checkLen('maxPool2dBackward', 'g', g, planes * outPlane);
     checkLen('maxPool2dBackward', 'idx', idx, planes * outPlane);
     checkLen('maxPool2dBackward', 'out', out, planes * inPlane);
-    this.setArgs(0, this.inp(g), this.inp(idx), this.outp(out, false), planes, inPlane, outPlane);
+    const pairs = p.kH === 2 && p.kW === 2 && p.strideH === 2 && p.strideW === 2 && p.padH === 0 && p.padW === 0;
+    this.setArgs(0, this.inp(g), this.inp(idx), this.outp(out, false), planes, inPlane, outPlane, p.inH, p.inW, p.outH, p.outW, pairs ? 1 : 0);
     this.run(K.maxPool2dBackward, planes >= this.threads ? this.par(planes * inPlane, PAR_ELEMS) : 1);
   }
   avgPool2d(x: F32, out: F32, p: Pool2dParams): void {
