@@ -61,7 +61,12 @@ export type BinaryOp =
   /** Binary cross-entropy of logit a against target b: max(a, 0) − a·b + log(1 + e^−|a|) (losses.bceWithLogits). */
   | 'bceLogits'
   /** d bceLogits(a, b) / da = sigmoid(a) − b. */
-  | 'bceLogitsGrad';
+  | 'bceLogitsGrad'
+  /**
+   * (sigmoid(a) − b)², each step rounded to float32 as the separate sigmoid, sub and mul round
+   * it (the same bits): the squared error of a decoder's probabilities, for the training logs.
+   */
+  | 'sigmoidSqErr';
 
 export type ReduceOp = 'sum' | 'max' | 'min';
 

@@ -8,7 +8,7 @@ import { noGrad } from '../autograd/tape.js';
 import { ELU, LeakyReLU, Linear, PReLU, ReLU, Sigmoid, Softplus, Tanh } from '../nn/index.js';
 import { Sequential } from '../nn/container.js';
 import { Module } from '../nn/module.js';
-import { mean, mul, reshape, sigmoid, sub, sum } from '../ops/index.js';
+import { mean, mul, reshape, sigmoid, sigmoidSquaredError, sub, sum } from '../ops/index.js';
 import { bceWithLogits } from '../nn/losses.js';
 import { clipGradNorm } from '../optim/index.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
@@ -301,10 +301,7 @@ export function reconTerm(logits: Tensor, target: Tensor, loss: 'bce' | 'mse'): 
   let mse: number;
   if (loss === 'bce') {
     perSample = sumPerSample(bceWithLogits(logits, target, { reduction: 'none' }));
-    mse = noGrad(() => {
-      const d = sub(sigmoid(logits), target);
-      return mean(mul(d, d)).item();
-    });
+    mse = noGrad(() => mean(sigmoidSquaredError(logits, target)).item());
   } else {
     const d = sub(sigmoid(logits), target);
     const sq = mul(d, d);

@@ -29,7 +29,7 @@ import { noGrad } from '../autograd/tape.js';
 import { Linear, Sigmoid } from '../nn/index.js';
 import type { Sequential } from '../nn/container.js';
 import { bernoulliNllWithLogits, klNormal } from '../nn/losses.js';
-import { add, concat, exp, expand, mean, mul, reshape, sigmoid, sub, sum } from '../ops/index.js';
+import { add, concat, exp, expand, mean, mul, reshape, sigmoid, sigmoidSquaredError, sub, sum } from '../ops/index.js';
 import { full, oneHot, randn } from '../tensor/creation.js';
 import type { Generator } from '../tensor/random.js';
 import { tidy, type Tensor } from '../tensor/tensor.js';
@@ -198,13 +198,12 @@ export class VAE extends FamilyBase<VAEConfig | CVAEConfig> implements Autoencod
     const { mu, logvar } = this.posterior(x, y);
     const z = this.reparameterize(mu, logvar, ctx.generator);
     const logits = this.decodeLogits(z, y);
+    // per-pixel squared error of the decoded probabilities: logged, and the Gaussian decoder's σ*²
+    const mse = noGrad(() => mean(sigmoidSquaredError(logits, x)).item());
     let logSigma: number | undefined;
     if (this.log_sigma && this.inTrainStep) {
       // σ*² = mean squared residual of the batch (floored so log σ stays finite), and its running mean
-      const v = noGrad(() => {
-        const d = sub(sigmoid(logits), x);
-        return Math.max(mean(mul(d, d)).item(), SIGMA2_MIN);
-      });
+      const v = Math.max(mse, SIGMA2_MIN);
       logSigma = 0.5 * Math.log(v);
       const ls = this.log_sigma.data;
       ls[0] = 0.5 * Math.log((1 - SIGMA_MOMENTUM) * Math.exp(2 * ls[0]!) + SIGMA_MOMENTUM * v);
@@ -215,12 +214,8 @@ export class VAE extends FamilyBase<VAEConfig | CVAEConfig> implements Autoencod
     const loss = beta === 1 ? add(recon, kl) : add(recon, mul(kl, beta));
     const r = recon.item();
     const k = kl.item();
-    const parts: Record<string, number> = { loss: loss.item(), recon: r, kl: k, elbo: r + k };
-    noGrad(() => {
-      const d = sub(sigmoid(logits), x);
-      parts.mse = mean(mul(d, d)).item();
-      if (this.log_sigma) parts.sigma = Math.exp(logSigma ?? this.log_sigma.data[0]!);
-    });
+    const parts: Record<string, number> = { loss: loss.item(), recon: r, kl: k, elbo: r + k, mse };
+    if (this.log_sigma) parts.sigma = Math.exp(logSigma ?? this.log_sigma.data[0]!);
     return { loss, parts };
   }
 

@@ -82,6 +82,11 @@ export const binaryCrossEntropyGrad = (p: TensorLike, y: TensorLike): Tensor => 
 export const binaryCrossEntropyWithLogits = (z: TensorLike, y: TensorLike): Tensor => binary('bceLogits', z, y, true);
 /** Its derivative in z, sigmoid(z) − y (a kernel, not differentiable). */
 export const binaryCrossEntropyWithLogitsGrad = (z: TensorLike, y: TensorLike): Tensor => binary('bceLogitsGrad', z, y, false);
+/**
+ * (sigmoid(z) − y)² in one kernel, not differentiable: the squared error of the probabilities a
+ * logit-output decoder gives, with the same bits as `mul(d, d)` for `d = sub(sigmoid(z), y)`.
+ */
+export const sigmoidSquaredError = (z: TensorLike, y: TensorLike): Tensor => binary('sigmoidSqErr', z, y, false);
 
 export const neg = (x: Tensor): Tensor => unaryOp('neg', x);
 export const exp = (x: Tensor): Tensor => unaryOp('exp', x);

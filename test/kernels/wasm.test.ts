@@ -524,9 +524,11 @@ describe.each([
     'ne',
     'bceLogits',
     'bceLogitsGrad',
+    'sigmoidSqErr',
   ];
   // exp and log polynomials: a few ulp
-  const binaryRtol = (op: BinaryOp): number => (op === 'pow' ? 1e-6 : op.startsWith('bce') ? 2e-6 : 1e-7);
+  const transcendental = (op: BinaryOp): boolean => op.startsWith('bce') || op === 'sigmoidSqErr';
+  const binaryRtol = (op: BinaryOp): number => (op === 'pow' ? 1e-6 : transcendental(op) ? 2e-6 : 1e-7);
   const broadcastCases: [Shape, Shape, Shape, string][] = [
     [[7], [7], [7], 'same'],
     [[3, 5, 7], [3, 5, 7], [3, 5, 7], 'same 3-d'],
@@ -565,8 +567,9 @@ describe.each([
         const o2 = new Float32Array(prod(os));
         wb.binary(op, w(a), as, w(b), bs, o1, os);
         js.binary(op, a, as, b, bs, o2, os);
-        // bceLogits(Grad) subtract terms of the size of |a| (≤ 2 here): float32 rounding of those
-        expectClose(o1, o2, `binary ${op} ${name}`, { rtol: binaryRtol(op), scale: op.startsWith('bce') ? 2 : 0 });
+        // bceLogits(Grad) and sigmoidSqErr subtract terms of the size of |a| (≤ 2 here): float32
+        // rounding of those
+        expectClose(o1, o2, `binary ${op} ${name}`, { rtol: binaryRtol(op), scale: transcendental(op) ? 2 : 0 });
         wb.free(o1);
       }
     }
@@ -599,7 +602,7 @@ describe.each([
       z[i] = (i - 2000) * 0.06; // −120 … 120: underflowing exp, both halves of log1p, √2 − 1 boundary
       y[i] = (i % 7) / 6;
     }
-    for (const op of ['bceLogits', 'bceLogitsGrad'] as BinaryOp[]) {
+    for (const op of ['bceLogits', 'bceLogitsGrad', 'sigmoidSqErr'] as BinaryOp[]) {
       const o1 = wb.alloc(n);
       const o2 = new Float32Array(n);
       wb.binary(op, w(z), [n], w(y), [n], o1, [n]);

@@ -29,6 +29,7 @@ import {
   reciprocal,
   relu,
   sigmoid,
+  sigmoidSquaredError,
   sign,
   softplus,
   sqrt,
@@ -191,6 +192,19 @@ describe('broadcasting forward values', () => {
     const b = tensor([3, 4, -2]);
     expect(maximum(a, b).toList()).toEqual([3, 5, -2]);
     expect(minimum(a, b).toList()).toEqual([1, 4, -2]);
+  });
+
+  it('sigmoidSquaredError is (sigmoid(z) − y)² with the separate kernels\' bits, broadcasting y', () => {
+    const g = new Generator(5);
+    const n = 3 * 700;
+    const z = tensor(Float32Array.from({ length: n }, (_, i) => (i < 6 ? [-120, -30, 0, 30, 120, NaN][i]! : 8 * g.normal())), [3, 700]);
+    const y = tensor(Float32Array.from({ length: n }, () => g.random()), [3, 700]);
+    const d = sub(sigmoid(z), y);
+    expect(Array.from(sigmoidSquaredError(z, y).data)).toEqual(Array.from(mul(d, d).data));
+    const row = tensor(Float32Array.from({ length: 700 }, () => g.random()), [1, 700]);
+    const dr = sub(sigmoid(z), row);
+    expect(Array.from(sigmoidSquaredError(z, row).data)).toEqual(Array.from(mul(dr, dr).data));
+    expect(sigmoidSquaredError(tensor([0]), tensor([1])).item()).toBe(0.25);
   });
 
   it('NaN propagates through maximum and minimum (as PyTorch)', () => {

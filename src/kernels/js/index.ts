@@ -37,6 +37,13 @@ function broadcastStrides(shape: Shape, outShape: Shape): number[] {
   return st.map((s, i) => (shape[i] === 1 && outShape[i] !== 1 ? 0 : s));
 }
 
+/** sigmoid(v) rounded to float32; two branches keep exp from overflowing for large |v|. */
+function sigmoidF32(v: number): number {
+  if (v >= 0) return Math.fround(1 / (1 + Math.exp(-v)));
+  const e = Math.exp(v);
+  return Math.fround(e / (1 + e));
+}
+
 function unary(op: UnaryOp, x: F32, out: F32, p: number): void {
   const n = out.length;
   switch (op) {
@@ -68,15 +75,7 @@ function unary(op: UnaryOp, x: F32, out: F32, p: number): void {
       for (let i = 0; i < n; i++) out[i] = 1 / x[i]!;
       return;
     case 'sigmoid':
-      // Two branches keep exp from overflowing for large |x|.
-      for (let i = 0; i < n; i++) {
-        const v = x[i]!;
-        if (v >= 0) out[i] = 1 / (1 + Math.exp(-v));
-        else {
-          const e = Math.exp(v);
-          out[i] = e / (1 + e);
-        }
-      }
+      for (let i = 0; i < n; i++) out[i] = sigmoidF32(x[i]!);
       return;
     case 'tanh':
       for (let i = 0; i < n; i++) out[i] = Math.tanh(x[i]!);
@@ -213,6 +212,11 @@ function binaryScalarFn(op: BinaryOp): (a: number, b: number) => number {
       return (z, y) => Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z)));
     case 'bceLogitsGrad':
       return (z, y) => 1 / (1 + Math.exp(-z)) - y;
+    case 'sigmoidSqErr':
+      return (z, y) => {
+        const d = Math.fround(sigmoidF32(z) - y);
+        return d * d;
+      };
     default:
       throw new Error(`js backend: unknown binary op '${op as string}'`);
   }

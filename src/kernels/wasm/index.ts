@@ -151,6 +151,7 @@ const BINARY_CODES: Record<BinaryOp, number> = {
   bceGrad: 14,
   bceLogits: 15,
   bceLogitsGrad: 16,
+  sigmoidSqErr: 17,
 };
 const REDUCE_CODES: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
 const MATMUL_ACT: Record<MatmulActivation, number> = { none: 0, relu: 1, sigmoid: 2, tanh: 3 };
@@ -731,7 +732,7 @@ class WasmBackendImpl implements WasmBackend {
     }
     this.setArgs(0, code, plan.mode, this.inp(a), this.inp(b), this.outp(out, false), plan.d0, plan.d1, plan.d2);
     const rows = plan.mode <= 2 ? n : plan.mode <= 6 ? plan.d0 : plan.d0 * plan.d1;
-    const heavy = op === 'pow' || op === 'bce' || op === 'bceGrad' || op === 'bceLogits' || op === 'bceLogitsGrad';
+    const heavy = op === 'pow' || op === 'bce' || op === 'bceGrad' || op === 'bceLogits' || op === 'bceLogitsGrad' || op === 'sigmoidSqErr';
     const nth = rows >= this.threads ? this.par(n, heavy ? PAR_ELEMS_HEAVY : PAR_ELEMS) : 1;
     this.run(K.binary, nth);
   }

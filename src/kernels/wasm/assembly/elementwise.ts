@@ -159,7 +159,8 @@ function gradItem(op: i32, x: usize, g: usize, out: usize, lo: i32, hi: i32, p: 
 // binary: 0 add, 1 sub, 2 mul, 3 div, 4 pow, 5 maximum, 6 minimum, 7 gt, 8 ge, 9 lt, 10 le,
 // 11 eq, 12 ne (comparisons give 1 or 0), 13 bce, 14 bceGrad (binary cross-entropy of
 // probability a against target b and its derivative in a, as losses.bce defines them),
-// 15 bceLogits, 16 bceLogitsGrad (the same of logit a, as losses.bceWithLogits).
+// 15 bceLogits, 16 bceLogitsGrad (the same of logit a, as losses.bceWithLogits), 17 sigmoidSqErr
+// ((sigmoid(a) − b)², rounded step by step as the separate kernels).
 
 @final class BAdd { @inline f(a: v128, b: v128): v128 { return f32x4.add(a, b); } }
 @final class BSub { @inline f(a: v128, b: v128): v128 { return f32x4.sub(a, b); } }
@@ -208,6 +209,12 @@ const E100 = f32x4.splat(reinterpret<f32>(27));
 }
 /** sigmoid(z) − y. */
 @final class BBceLogitsGrad { @inline f(z: v128, y: v128): v128 { return f32x4.sub(sigmoidV(z), y); } }
+@final class BSigSqErr {
+  @inline f(z: v128, y: v128): v128 {
+    const d = f32x4.sub(sigmoidV(z), y);
+    return f32x4.mul(d, d);
+  }
+}
 
 // Three loop shapes over n elements: vector ⊕ vector, scalar ⊕ vector, vector ⊕ scalar
 // (separate loops: V8 does not unswitch loop-invariant branches).
@@ -268,7 +275,8 @@ function runVV(op: i32, a: usize, b: usize, out: usize, n: i32): void {
     case 13: loopVV<BBce>(a, b, out, n); break;
     case 14: loopVV<BBceGrad>(a, b, out, n); break;
     case 15: loopVV<BBceLogits>(a, b, out, n); break;
-    default: loopVV<BBceLogitsGrad>(a, b, out, n); break;
+    case 16: loopVV<BBceLogitsGrad>(a, b, out, n); break;
+    default: loopVV<BSigSqErr>(a, b, out, n); break;
   }
 }
 function runSV(op: i32, s: f32, b: usize, out: usize, n: i32): void {
@@ -289,7 +297,8 @@ function runSV(op: i32, s: f32, b: usize, out: usize, n: i32): void {
     case 13: loopSV<BBce>(s, b, out, n); break;
     case 14: loopSV<BBceGrad>(s, b, out, n); break;
     case 15: loopSV<BBceLogits>(s, b, out, n); break;
-    default: loopSV<BBceLogitsGrad>(s, b, out, n); break;
+    case 16: loopSV<BBceLogitsGrad>(s, b, out, n); break;
+    default: loopSV<BSigSqErr>(s, b, out, n); break;
   }
 }
 function runVS(op: i32, a: usize, s: f32, out: usize, n: i32): void {
@@ -310,7 +319,8 @@ function runVS(op: i32, a: usize, s: f32, out: usize, n: i32): void {
     case 13: loopVS<BBce>(a, s, out, n); break;
     case 14: loopVS<BBceGrad>(a, s, out, n); break;
     case 15: loopVS<BBceLogits>(a, s, out, n); break;
-    default: loopVS<BBceLogitsGrad>(a, s, out, n); break;
+    case 16: loopVS<BBceLogitsGrad>(a, s, out, n); break;
+    default: loopVS<BSigSqErr>(a, s, out, n); break;
   }
 }
 
