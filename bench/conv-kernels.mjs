@@ -1,5 +1,6 @@
 // Micro-benchmark of the wasm conv kernels on the conv AE's two layer geometries (batch 128,
-// 3×3, stride 2, padding 1). Run after `npm run build` (imports ../dist/):
+// 3×3, stride 2, padding 1), and of max pooling (2×2, stride 2) and its gradient on the CNN
+// classifier's two geometries. Run after `npm run build` (imports ../dist/):
 //   node bench/conv-kernels.mjs          one thread
 //   T=2 node bench/conv-kernels.mjs      two threads
 // Prints the median (and the best) over R rounds (default 9) of the mean of 5 calls, per kernel;
@@ -45,6 +46,18 @@ const rnd = (n) => {
   }
   return a;
 };
+/** Median and best (ms) over R rounds of the mean of 5 calls, after 5 warm-up calls. */
+function time(f) {
+  for (let i = 0; i < 5; i++) f();
+  const ts = [];
+  for (let r = 0; r < R; r++) {
+    const t = performance.now();
+    for (let i = 0; i < 5; i++) f();
+    ts.push((performance.now() - t) / 5);
+  }
+  ts.sort((a, c) => a - c);
+  return [ts[ts.length >> 1], ts[0]];
+}
 for (const [name, p] of geos) {
   const x = rnd(p.batch * p.inC * p.inH * p.inW),
     w = rnd(p.outC * p.inC * p.kH * p.kW),
@@ -59,18 +72,29 @@ for (const [name, p] of geos) {
     ['bwdIn', () => b.conv2dBackwardInput(g, w, dx, p)],
     ['bwdW ', () => b.conv2dBackwardWeight(x, g, dw, p)],
   ]) {
-    for (let i = 0; i < 5; i++) f();
-    const ts = [];
-    for (let r = 0; r < R; r++) {
-      const t = performance.now();
-      for (let i = 0; i < 5; i++) f();
-      ts.push((performance.now() - t) / 5);
-    }
-    ts.sort((a, c) => a - c);
-    const med = ts[ts.length >> 1];
+    const [med, best] = time(f);
     console.log(
-      `${name}${op} ${med.toFixed(2).padStart(6)} ms ${(flops / med / 1e6).toFixed(1).padStart(5)} GFLOP/s  (best ${ts[0].toFixed(2)} ms)`,
+      `${name}${op} ${med.toFixed(2).padStart(6)} ms ${(flops / med / 1e6).toFixed(1).padStart(5)} GFLOP/s  (best ${best.toFixed(2)} ms)`,
     );
+  }
+}
+// max pooling 2×2 / stride 2 on the CNN classifier's feature maps
+for (const [name, C, hw] of [
+  ['maxpool 32x28x28 ', 32, 28],
+  ['maxpool 64x14x14 ', 64, 14],
+]) {
+  const p = { batch: B, channels: C, inH: hw, inW: hw, outH: hw / 2, outW: hw / 2, kH: 2, kW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 };
+  const x = rnd(B * C * hw * hw);
+  const g = rnd(B * C * (hw / 2) ** 2);
+  const out = b.alloc(g.length),
+    idx = b.alloc(g.length),
+    dx = b.alloc(x.length);
+  for (const [op, f] of [
+    ['fwd  ', () => b.maxPool2d(x, out, idx, p)],
+    ['bwd  ', () => b.maxPool2dBackward(g, idx, dx, p)],
+  ]) {
+    const [med, best] = time(f);
+    console.log(`${name}${op} ${med.toFixed(2).padStart(6)} ms  (best ${best.toFixed(2)} ms)`);
   }
 }
 await b.dispose();

@@ -931,10 +931,25 @@ describe.each([
     ['first layer, stride 2, many images', convParams(40, 1, 28, 28, 8, 3, 3, { stride: [2, 2], pad: [1, 1] })],
   ];
 
+  // Pooling geometries both pooling tests use.
+  const POOL_2X2_28: [string, Pool2dParams] = ['2x2/2 over 28x28, 64 planes', { batch: 8, channels: 8, inH: 28, inW: 28, outH: 14, outW: 14, kH: 2, kW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 }];
+  const POOL_3X3_PAD1: [string, Pool2dParams] = ['3x3/2 pad 1 over 7x9', { batch: 3, channels: 5, inH: 7, inW: 9, outH: 4, outW: 5, kH: 3, kW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 }];
+
   it('maxPool2d and its gradient equal the js reference exactly (padding, odd sizes, NaN, many planes)', () => {
+    /** The gradient of both backends from the same g (wasm with wasmIdx, js with jsIdx), exactly. */
+    const expectSameGradient = (what: string, g: Float32Array, wasmIdx: Float32Array, jsIdx: Float32Array, n: number, p: Pool2dParams) => {
+      const block = wb.alloc(n + 8);
+      block.fill(7); // the kernel zeroes its output first, and nothing past it
+      const d1 = block.subarray(0, n);
+      const d2 = new Float32Array(n);
+      wb.maxPool2dBackward(w(g), wasmIdx, d1, p);
+      js.maxPool2dBackward(g, jsIdx, d2, p);
+      expect(Array.from(d1), what).toEqual(Array.from(d2));
+      expect(Array.from(block.subarray(n)), `${what}: past the output`).toEqual(new Array(8).fill(7));
+    };
     const cases: [string, Pool2dParams][] = [
-      ['2x2/2 over 28x28, 64 planes', { batch: 8, channels: 8, inH: 28, inW: 28, outH: 14, outW: 14, kH: 2, kW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 }],
-      ['3x3/2 pad 1 over 7x9', { batch: 3, channels: 5, inH: 7, inW: 9, outH: 4, outW: 5, kH: 3, kW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 }],
+      POOL_2X2_28,
+      POOL_3X3_PAD1,
       ['3x2/1 over 5x4', { batch: 1, channels: 2, inH: 5, inW: 4, outH: 3, outW: 3, kH: 3, kW: 2, strideH: 1, strideW: 1, padH: 0, padW: 0 }],
       // the vector path (pool.ts maxPool2x2Quad): rows of 7 windows (one quad, then the last four
       // again), an odd input width, values with many ties, and two NaNs in one window
@@ -955,19 +970,18 @@ describe.each([
       x[3] = NaN;
       x[x.length - 1] = -Infinity;
       const m = planes * p.outH * p.outW;
-      const [o1, i1] = [wb.alloc(m), wb.alloc(m)];
+      // outputs inside larger blocks whose tails must stay untouched (no write past a row's end)
+      const [ob, ib] = [wb.alloc(m + 8), wb.alloc(m + 8)];
+      ob.fill(-5);
+      ib.fill(-5);
+      const [o1, i1] = [ob.subarray(0, m), ib.subarray(0, m)];
       const [o2, i2] = [new Float32Array(m), new Float32Array(m)];
       wb.maxPool2d(w(x), o1, i1, p);
       js.maxPool2d(x, o2, i2, p);
       expect(Array.from(o1), `${name} values`).toEqual(Array.from(o2));
       expect(Array.from(i1), `${name} indices`).toEqual(Array.from(i2));
-      const g = randArr(m);
-      const d1 = wb.alloc(x.length);
-      d1.fill(7); // the kernel zeroes its output first
-      const d2 = new Float32Array(x.length);
-      wb.maxPool2dBackward(w(g), i1, d1, p);
-      js.maxPool2dBackward(g, i2, d2, p);
-      expect(Array.from(d1), `${name} gradient`).toEqual(Array.from(d2));
+      expect([...ob.subarray(m), ...ib.subarray(m)], `${name}: past the outputs`).toEqual(new Array(16).fill(-5));
+      expectSameGradient(`${name} gradient`, randArr(m), i1, i2, x.length, p);
     }
     // Indices that are not window-local (the 2×2/2 vector path of the gradient must give way to
     // the scatter): two windows point at the same element, one at another window's, one at none.
@@ -979,19 +993,13 @@ describe.each([
     idx[7] = idx[0]!;
     idx[30] = 200;
     idx[40] = -1;
-    const g = randArr(m);
-    const d1 = wb.alloc(x.length);
-    d1.fill(7);
-    const d2 = new Float32Array(x.length);
-    wb.maxPool2dBackward(w(g), w(idx), d1, p);
-    js.maxPool2dBackward(g, idx, d2, p);
-    expect(Array.from(d1), 'gradient with foreign indices').toEqual(Array.from(d2));
+    expectSameGradient('gradient with foreign indices', randArr(m), w(idx), idx, x.length, p);
   });
 
   it('avgPool2d, upsampleNearest and their gradients equal the js reference exactly (padding, odd sizes, many planes)', () => {
     const cases: [string, Pool2dParams][] = [
-      ['2x2/2 over 28x28, 64 planes', { batch: 8, channels: 8, inH: 28, inW: 28, outH: 14, outW: 14, kH: 2, kW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 }],
-      ['3x3/2 pad 1 over 7x9', { batch: 3, channels: 5, inH: 7, inW: 9, outH: 4, outW: 5, kH: 3, kW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 }],
+      POOL_2X2_28,
+      POOL_3X3_PAD1,
       ['3x2/1 pad 1,0 over 5x4', { batch: 1, channels: 2, inH: 5, inW: 4, outH: 5, outW: 3, kH: 3, kW: 2, strideH: 1, strideW: 1, padH: 1, padW: 0 }],
       ['2x2/2 over 32x32, 128 planes (threaded)', { batch: 8, channels: 16, inH: 32, inW: 32, outH: 16, outW: 16, kH: 2, kW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 }],
     ];

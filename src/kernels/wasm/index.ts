@@ -491,6 +491,14 @@ function roundUp(n: number, m: number): number {
   return Math.ceil(n / m) * m;
 }
 
+/**
+ * 1 when max pooling (forward and gradient) takes the vector path of assembly/pool.ts: 2×2
+ * windows, stride 2, no padding, and rows of at least 4 windows (four windows per step).
+ */
+function maxPoolQuads(p: Pool2dParams): number {
+  return p.kH === 2 && p.kW === 2 && p.strideH === 2 && p.strideW === 2 && p.padH === 0 && p.padW === 0 && p.outW >= 4 ? 1 : 0;
+}
+
 /** Every index in 0..size−1 (wasm memory has no bounds checks, so the kernels need this first). */
 function checkIndices(op: string, idx: Int32Array, size: number): void {
   for (let k = 0; k < idx.length; k++) {
@@ -1155,46 +1163,71 @@ class WasmBackendImpl implements WasmBackend {
   // Slices (and concat, which adds each part into place): runs of unit stride go through the
   // wasm copy / add, ~10× faster than a JS element loop on shared memory; strided runs stay in JS.
   slice(x: F32, shape: Shape, starts: readonly number[], steps: readonly number[], out: F32, outShape: Shape): void {
-    if (!this.heap.owns(x) || !this.heap.owns(out)) return jsBackend.slice(x, shape, starts, steps, out, outShape);
-    checkLen('slice', 'x', x, product(shape));
-    checkLen('slice', 'out', out, product(outShape));
-    const xb = x.byteOffset, ob = out.byteOffset;
-    sliceWalk(shape, starts, steps, outShape, (ib, is, o, len) => {
-      if (is === 1 && len >= SLICE_RUN) this.mem.copy(ob + 4 * o, xb + 4 * ib, len);
-      else for (let j = 0, p = ib; j < len; j++, p += is) out[o + j] = x[p]!;
-    });
+    if (!this.sliceRuns('slice', x, out, shape, starts, steps, outShape)) jsBackend.slice(x, shape, starts, steps, out, outShape);
   }
   sliceAdd(g: F32, gShape: Shape, starts: readonly number[], steps: readonly number[], out: F32, shape: Shape): void {
-    if (!this.heap.owns(g) || !this.heap.owns(out)) return jsBackend.sliceAdd(g, gShape, starts, steps, out, shape);
-    checkLen('sliceAdd', 'g', g, product(gShape));
-    checkLen('sliceAdd', 'out', out, product(shape));
-    const gb = g.byteOffset, ob = out.byteOffset;
-    sliceWalk(shape, starts, steps, gShape, (ib, is, o, len) => {
-      if (is === 1 && len >= SLICE_RUN) this.mem.add(ob + 4 * ib, gb + 4 * o, len);
-      else for (let j = 0, p = ib; j < len; j++, p += is) out[p] = out[p]! + g[o + j]!;
+    if (!this.sliceRuns('sliceAdd', g, out, shape, starts, steps, gShape)) jsBackend.sliceAdd(g, gShape, starts, steps, out, shape);
+  }
+  /**
+   * slice (copy the part of `src`, shape `full`, into `out`, shape `part`) or sliceAdd (add
+   * `src`, shape `part`, into that part of `out`, shape `full`); false (nothing done) when an
+   * array is not in wasm memory.
+   */
+  private sliceRuns(
+    op: 'slice' | 'sliceAdd',
+    src: F32,
+    out: F32,
+    full: Shape,
+    starts: readonly number[],
+    steps: readonly number[],
+    part: Shape,
+  ): boolean {
+    if (!this.heap.owns(src) || !this.heap.owns(out)) return false;
+    const add = op === 'sliceAdd';
+    checkLen(op, add ? 'g' : 'x', src, product(add ? part : full));
+    checkLen(op, 'out', out, product(add ? full : part));
+    const sb = src.byteOffset, ob = out.byteOffset;
+    // (ib, is): the run's start and stride in the full array; o: its start in the part
+    sliceWalk(full, starts, steps, part, (ib, is, o, len) => {
+      if (is === 1 && len >= SLICE_RUN) {
+        if (add) this.mem.add(ob + 4 * ib, sb + 4 * o, len);
+        else this.mem.copy(ob + 4 * o, sb + 4 * ib, len);
+      } else if (add) for (let j = 0, p = ib; j < len; j++, p += is) out[p] = out[p]! + src[o + j]!;
+      else for (let j = 0, p = ib; j < len; j++, p += is) out[o + j] = src[p]!;
     });
+    return true;
   }
   // Index select / add along an axis: each picked slice is a run of `inner` floats, moved with
   // the wasm copy / add when it is long enough (rows of a matrix), as the slices above.
   indexSelect(x: F32, shape: Shape, axis: number, idx: Int32Array, out: F32): void {
-    const [outer, size, inner] = axisSizes(shape, axis);
-    const m = idx.length;
-    if (inner < SLICE_RUN || !this.heap.owns(x) || !this.heap.owns(out)) return jsBackend.indexSelect(x, shape, axis, idx, out);
-    checkLen('indexSelect', 'x', x, outer * size * inner);
-    checkLen('indexSelect', 'out', out, outer * m * inner);
-    checkIndices('indexSelect', idx, size);
-    for (let o = 0; o < outer; o++)
-      for (let k = 0; k < m; k++) this.mem.copy(out.byteOffset + 4 * (o * m + k) * inner, x.byteOffset + 4 * (o * size + idx[k]!) * inner, inner);
+    if (!this.indexRuns('indexSelect', x, out, shape, axis, idx)) jsBackend.indexSelect(x, shape, axis, idx, out);
   }
   indexAdd(g: F32, shape: Shape, axis: number, idx: Int32Array, out: F32): void {
+    if (!this.indexRuns('indexAdd', g, out, shape, axis, idx)) jsBackend.indexAdd(g, shape, axis, idx, out);
+  }
+  /**
+   * indexSelect (copy the picked slices of `src`, shape `shape`, into `out`) or indexAdd (add
+   * the slices of `src` into the picked slices of `out`, shape `shape`) with the wasm copy / add;
+   * false (nothing done) when the runs are short or an array is not in wasm memory.
+   */
+  private indexRuns(op: 'indexSelect' | 'indexAdd', src: F32, out: F32, shape: Shape, axis: number, idx: Int32Array): boolean {
     const [outer, size, inner] = axisSizes(shape, axis);
     const m = idx.length;
-    if (inner < SLICE_RUN || !this.heap.owns(g) || !this.heap.owns(out)) return jsBackend.indexAdd(g, shape, axis, idx, out);
-    checkLen('indexAdd', 'g', g, outer * m * inner);
-    checkLen('indexAdd', 'out', out, outer * size * inner);
-    checkIndices('indexAdd', idx, size);
+    if (inner < SLICE_RUN || !this.heap.owns(src) || !this.heap.owns(out)) return false;
+    const add = op === 'indexAdd';
+    const full = outer * size * inner;
+    const picked = outer * m * inner;
+    checkLen(op, add ? 'g' : 'x', src, add ? picked : full);
+    checkLen(op, 'out', out, add ? full : picked);
+    checkIndices(op, idx, size);
     for (let o = 0; o < outer; o++)
-      for (let k = 0; k < m; k++) this.mem.add(out.byteOffset + 4 * (o * size + idx[k]!) * inner, g.byteOffset + 4 * (o * m + k) * inner, inner);
+      for (let k = 0; k < m; k++) {
+        const pickedAt = 4 * (o * m + k) * inner;
+        const fullAt = 4 * (o * size + idx[k]!) * inner;
+        if (add) this.mem.add(out.byteOffset + fullAt, src.byteOffset + pickedAt, inner);
+        else this.mem.copy(out.byteOffset + pickedAt, src.byteOffset + fullAt, inner);
+      }
+    return true;
   }
   maxPool2d(x: F32, out: F32, idx: F32, p: Pool2dParams): void {
     const planes = p.batch * p.channels;
@@ -1219,6 +1252,7 @@ class WasmBackendImpl implements WasmBackend {
       p.strideW,
       p.padH,
       p.padW,
+      maxPoolQuads(p),
     );
     this.run(K.maxPool2d, planes >= this.threads ? this.par(outSize * p.kH * p.kW, PAR_ELEMS) : 1);
   }
@@ -1230,8 +1264,7 @@ class WasmBackendImpl implements WasmBackend {
     checkLen('maxPool2dBackward', 'g', g, planes * outPlane);
     checkLen('maxPool2dBackward', 'idx', idx, planes * outPlane);
     checkLen('maxPool2dBackward', 'out', out, planes * inPlane);
-    const pairs = p.kH === 2 && p.kW === 2 && p.strideH === 2 && p.strideW === 2 && p.padH === 0 && p.padW === 0;
-    this.setArgs(0, this.inp(g), this.inp(idx), this.outp(out, false), planes, inPlane, outPlane, p.inH, p.inW, p.outH, p.outW, pairs ? 1 : 0);
+    this.setArgs(0, this.inp(g), this.inp(idx), this.outp(out, false), planes, inPlane, outPlane, p.inH, p.inW, p.outH, p.outW, maxPoolQuads(p));
     this.run(K.maxPool2dBackward, planes >= this.threads ? this.par(planes * inPlane, PAR_ELEMS) : 1);
   }
   avgPool2d(x: F32, out: F32, p: Pool2dParams): void {

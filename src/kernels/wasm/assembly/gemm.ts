@@ -501,11 +501,12 @@ export function matmul(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   const post = bias != 0 || act != 0;
   const strideC = (<usize>M * <usize>N) << 2;
   const splitN = N >= M;
+  const dim = splitN ? N : M; // the dimension blocks of C are cut along
   let chunks = 1;
   // One matrix: guided blocks (see guidedSize), in units of NR columns or MR rows.
   const guided = nth > 1 && batch == 1;
   const unit = splitN ? NR : MR;
-  const units = ((splitN ? N : M) + unit - 1) / unit;
+  const units = (dim + unit - 1) / unit;
   const minU = splitN ? GUIDED_MIN_COLS / NR : GUIDED_MIN_ROWS / MR;
   const maxU = splitN ? GUIDED_MAX_COLS / NR : GUIDED_MAX_ROWS / MR;
   if (guided) chunks = guidedCount(units, nth, minU, maxU);
@@ -525,7 +526,6 @@ export function matmul(args: usize, tid: i32, nth: i32, gen: u32): i32 {
       continue;
     }
     // block [x0, x1) of C's columns (splitN) or rows
-    const dim = splitN ? N : M;
     let x0: i32, x1: i32;
     if (guided) {
       let lo = 0, rest = units;

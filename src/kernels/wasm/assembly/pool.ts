@@ -20,7 +20,8 @@ function planesPerItem(planes: i32, planeSize: i32, nth: i32): i32 {
 
 /**
  * Args: 0 x, 1 out, 2 idx, 3 planes, 4 inH, 5 inW, 6 outH, 7 outW, 8 kH, 9 kW, 10 strideH,
- * 11 strideW, 12 padH, 13 padW.
+ * 11 strideW, 12 padH, 13 padW, 14 quads (1: 2×2 windows, stride 2, no padding, outW ≥ 4 —
+ * four windows per vector step, maxPool2x2Quad).
  */
 export function maxPool2d(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
@@ -31,32 +32,25 @@ export function maxPool2d(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   const per = planesPerItem(planes, inPlane, nth);
   const total = (planes + per - 1) / per;
   beginItems(total);
-  // 2×2 windows, stride 2, no padding (the usual downsampling): four windows per vector step.
-  const pairs = kH == 2 && kW == 2 && sH == 2 && sW == 2 && pH == 0 && pW == 0;
+  const quads = argI(args, 14) != 0;
   for (let it = nextItem(); it >= 0; it = nextItem()) {
     const c1 = min(planes, (it + 1) * per);
     for (let c = it * per; c < c1; c++) {
       const xb = c * inPlane;
       let o = <usize>(c * outPlane);
       for (let oh = 0; oh < outH; oh++) {
-        let ow = 0;
-        if (pairs && outW >= 4) {
+        if (quads) {
           const row = xb + 2 * oh * inW;
-          for (; ow + 4 <= outW; ow += 4) {
-            maxPool2x2Quad(x, out + (o << 2), idx + (o << 2), row + 2 * ow, inW);
-            o += 4;
+          for (let ow = 0; ow < outW; ow += 4) {
+            const q = min(ow, outW - 4); // the last quad overlaps the previous one (same values rewritten)
+            maxPool2x2Quad(x, out + ((o + <usize>q) << 2), idx + ((o + <usize>q) << 2), row + 2 * q, inW);
           }
-          if (ow < outW) {
-            // the last four windows again, overlapping the previous quad (same values rewritten)
-            const back = <usize>(4 - (outW - ow));
-            maxPool2x2Quad(x, out + ((o - back) << 2), idx + ((o - back) << 2), row + 2 * (outW - 4), inW);
-            o += <usize>(outW - ow);
-            ow = outW;
+          o += <usize>outW;
+        } else {
+          for (let ow = 0; ow < outW; ow++) {
+            maxPoolWindow(x, out + (o << 2), idx + (o << 2), xb, inH, inW, oh * sH - pH, ow * sW - pW, kH, kW);
+            o++;
           }
-        }
-        for (; ow < outW; ow++) {
-          maxPoolWindow(x, out + (o << 2), idx + (o << 2), xb, inH, inW, oh * sH - pH, ow * sW - pW, kH, kW);
-          o++;
         }
       }
     }
@@ -119,9 +113,9 @@ export function maxPool2d(args: usize, tid: i32, nth: i32, gen: u32): i32 {
 
 /**
  * out (input-sized) = 0, then out[idx[i]] += g[i]. Args: 0 g, 1 idx, 2 out, 3 planes, 4 inPlane,
- * 5 outPlane, 6 inH, 7 inW, 8 outH, 9 outW, 10 pairs (1: 2×2 windows, stride 2, no padding).
+ * 5 outPlane, 6 inH, 7 inW, 8 outH, 9 outW, 10 quads (as maxPool2d's).
  *
- * With pairs, windows do not overlap, so when every index lies in its own window (as the
+ * With quads, windows do not overlap, so when every index lies in its own window (as the
  * forward pass leaves them) each input element gets at most one gradient: the vector path writes
  * every element of the item's planes once (0 + g where the index points, +0 elsewhere: the same
  * bits as the fill and scatter) instead of a fill and a scatter. An item whose indices are not all
@@ -132,13 +126,13 @@ export function maxPool2dBackward(args: usize, tid: i32, nth: i32, gen: u32): i3
   const g = argP(args, 0), idx = argP(args, 1), out = argP(args, 2);
   const planes = argI(args, 3), inPlane = argI(args, 4), outPlane = argI(args, 5);
   const inH = argI(args, 6), inW = argI(args, 7), outH = argI(args, 8), outW = argI(args, 9);
-  const pairs = argI(args, 10) != 0 && outW >= 4;
+  const quads = argI(args, 10) != 0;
   const per = planesPerItem(planes, inPlane, nth);
   const total = (planes + per - 1) / per;
   beginItems(total);
   for (let it = nextItem(); it >= 0; it = nextItem()) {
     const c0 = it * per, c1 = min(planes, (it + 1) * per);
-    if (pairs && maxPool2x2BackwardPlanes(g, idx, out, c0, c1, inPlane, outPlane, inH, inW, outH, outW)) continue;
+    if (quads && maxPool2x2BackwardPlanes(g, idx, out, c0, c1, inPlane, outPlane, inH, inW, outH, outW)) continue;
     fillF32(out + (<usize>(c0 * inPlane) << 2), (c1 - c0) * inPlane, 0); // this item's planes
     for (let j = c0 * outPlane; j < c1 * outPlane; j++) {
       const t = <i32>load<f32>(idx + (<usize>j << 2));
