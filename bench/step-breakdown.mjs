@@ -2,11 +2,12 @@
 // Where one training step of a reference model spends its time, kernel by kernel: wraps each
 // method of the current backend's kernel table with a timer, trains the bench's MLP or conv AE
 // exactly as `npm run bench` does (train-loop.mjs: Adam, BCE, batch 128, Fashion-MNIST), or the
-// quality bench's VAE (784-400-20, bench/quality.mjs) through the Trainer, and prints the mean
+// quality bench's VAE (784-400-20, bench/quality.mjs) or the default CNN classifier through the
+// Trainer, and prints the mean
 // time per timed step of each (kernel, op, shape) and the time spent outside kernel calls (JS:
 // tensors, tape, the Trainer's loop, scheduling).
 //
-//   node bench/step-breakdown.mjs [--model mlp|conv|vae] [--steps 200] [--warmup 30] [--top 40]
+//   node bench/step-breakdown.mjs [--model mlp|conv|vae|cnn] [--steps 200] [--warmup 30] [--top 40]
 //   AELAB_THREADS=1 node bench/step-breakdown.mjs      # one thread
 //
 // Runs against dist/ (npm run build). The timers add ~1 µs per call, so the total is a little
@@ -19,8 +20,9 @@ import { trainAelab } from './train-loop.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const model = argValue(args, 'model', 'mlp');
-if (!['mlp', 'conv', 'vae'].includes(model)) {
-  process.stderr.write(`--model: expected mlp, conv or vae, got '${model}'\n`);
+const viaTrainer = model === 'vae' || model === 'cnn';
+if (!['mlp', 'conv', 'vae', 'cnn'].includes(model)) {
+  process.stderr.write(`--model: expected mlp, conv, vae or cnn, got '${model}'\n`);
   process.exit(2);
 }
 const steps = Number(argValue(args, 'steps', '200'));
@@ -32,7 +34,9 @@ const { backend } = await A.initBackend();
 
 /** The kernel table's methods (Backend in src/kernels/backend.ts; the js backend is that table), minus memory management. */
 const { jsBackend } = await import(join(dirname(process.env.AELAB_DIST ?? join(root, 'dist', 'index.js')), 'kernels', 'js', 'index.js'));
-const KERNELS = Object.keys(jsBackend).filter((k) => typeof jsBackend[k] === 'function' && !['alloc', 'free', 'allocatedBytes'].includes(k));
+const KERNELS = Object.keys(jsBackend).filter(
+  (k) => typeof jsBackend[k] === 'function' && !['alloc', 'free', 'allocatedBytes'].includes(k),
+);
 const label = (name, a) => {
   if (['unary', 'unaryGrad', 'binary', 'reduce'].includes(name)) return `${name} ${a[0]} (${a[1]?.length ?? ''})`;
   if (name === 'matmul') {
@@ -62,13 +66,21 @@ for (const name of KERNELS) {
 
 let n;
 let total; // ms per timed step
-if (model === 'vae') {
-  // The quality bench's VAE through the Trainer (one epoch of Fashion-MNIST train; the timers
-  // run from step warmup + 1 to warmup + steps, reported after each step).
-  const train = await A.data.loadDataset('fashion-mnist', { split: 'train' });
-  if (warmup + steps > Math.floor(train.n / 128)) throw new Error(`--warmup + --steps: at most ${Math.floor(train.n / 128)} (one epoch)`);
+if (viaTrainer) {
+  // A family model through the Trainer, one epoch over the first (warmup + steps) × 128
+  // Fashion-MNIST training images; the timers run from step warmup + 1 to warmup + steps,
+  // reported after each step.
+  const all = await A.data.loadDataset('fashion-mnist', { split: 'train' });
+  if (warmup + steps > Math.floor(all.n / 128)) throw new Error(`--warmup + --steps: at most ${Math.floor(all.n / 128)} (one epoch)`);
+  const train = A.data.subset(
+    all,
+    Array.from({ length: (warmup + steps) * 128 }, (_, i) => i),
+  );
   A.manualSeed(1);
-  const cfg = A.models.defaultConfig('vae', [1, 28, 28], { hidden: [400], latent: 20, activation: 'relu', decoder: 'bernoulli', beta: 1 });
+  const cfg =
+    model === 'vae'
+      ? A.models.defaultConfig('vae', [1, 28, 28], { hidden: [400], latent: 20, activation: 'relu', decoder: 'bernoulli', beta: 1 })
+      : A.models.defaultConfig('cnn', [1, 28, 28], {});
   let t0 = 0;
   const reporter = {
     epochStart() {},
@@ -98,7 +110,9 @@ if (model === 'vae') {
 }
 const rows = [...acc].map(([k, [t, c]]) => [k, t / n, c / n]).sort((a, b) => b[1] - a[1]);
 const inside = rows.reduce((s, row) => s + row[1], 0);
-console.log(`${model === 'vae' ? 'VAE 784-400-20 (Trainer)' : `${model} AE`}, backend ${backend.name}, ${n} timed steps: ${total.toFixed(2)} ms per step (${((128 * 1000) / total).toFixed(0)} samples/s)`);
+console.log(
+  `${{ vae: 'VAE 784-400-20 (Trainer)', cnn: 'CNN classifier (Trainer)' }[model] ?? `${model} AE`}, backend ${backend.name}, ${n} timed steps: ${total.toFixed(2)} ms per step (${((128 * 1000) / total).toFixed(0)} samples/s)`,
+);
 console.log(`  in kernel calls ${inside.toFixed(2)} ms, outside (JS) ${(total - inside).toFixed(2)} ms`);
 for (const [k, t, c] of rows.slice(0, top))
   console.log(`${t.toFixed(3).padStart(8)} ms ${((100 * t) / total).toFixed(1).padStart(5)}% ${c.toFixed(1).padStart(5)}×  ${k}`);

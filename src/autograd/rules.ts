@@ -201,22 +201,23 @@ defineGradRules({
       b && b.requiresGrad ? sum(g, [0, 2, 3]) : null,
     ];
   },
+  // The pooling and upsampling gradient kernels zero their output themselves (backend.ts).
   maxPool2d: (g, n) => {
     const x = n.inputs[0]!;
-    const out = zerosOf(x.shape);
-    getBackend().maxPool2dBackward(g.data, s<Float32Array>(n, 'idx'), out.data, s<Pool2dParams>(n, 'p'));
+    const out = Tensor.uninit(x.shape);
+    getBackend().maxPool2dBackward(g.data, s<Tensor>(n, 'idx').data, out.data, s<Pool2dParams>(n, 'p'));
     return [out];
   },
   avgPool2d: (g, n) => {
     const x = n.inputs[0]!;
-    const out = zerosOf(x.shape);
+    const out = Tensor.uninit(x.shape);
     getBackend().avgPool2dBackward(g.data, out.data, s<Pool2dParams>(n, 'p'));
     return [out];
   },
   upsampleNearest: (g, n) => {
     const x = n.inputs[0]!;
     const [B, C, H, W] = x.shape as [number, number, number, number];
-    const out = zerosOf(x.shape);
+    const out = Tensor.uninit(x.shape);
     getBackend().upsampleNearestBackward(g.data, B * C, H, W, s<number>(n, 'sh'), s<number>(n, 'sw'), out.data);
     return [out];
   },

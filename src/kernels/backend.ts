@@ -218,9 +218,11 @@ export interface Backend {
   maxPool2dBackward(g: F32, idx: F32, out: F32, p: Pool2dParams): void;
   /** Average pooling; countIncludePad as PyTorch's default (true). */
   avgPool2d(x: F32, out: F32, p: Pool2dParams): void;
+  /** out (input-sized, zeroed by the kernel) += g / count over each window. */
   avgPool2dBackward(g: F32, out: F32, p: Pool2dParams): void;
   /** Nearest-neighbour upsampling by integer factors: x (N, H, W) planes → out (N, H·sh, W·sw). */
   upsampleNearest(x: F32, planes: number, h: number, w: number, sh: number, sw: number, out: F32): void;
+  /** out (N, H, W; zeroed by the kernel) = the sum of each sh × sw block of g. */
   upsampleNearestBackward(g: F32, planes: number, h: number, w: number, sh: number, sw: number, out: F32): void;
 
   /** Fused, in-place Adam/AdamW step over one parameter (vmax may be null unless amsgrad). */

@@ -135,8 +135,11 @@ function poolParams(op: string, x: Tensor, kernel: Size2, o: Pool2dOptions): Poo
 export function maxPool2d(x: Tensor, kernelSize: Size2, opts: Pool2dOptions = {}): Tensor {
   const p = poolParams('maxPool2d', x, kernelSize, opts);
   const out = Tensor.empty([p.batch, p.channels, p.outH, p.outW]);
-  const idx = new Float32Array(out.size);
-  getBackend().maxPool2d(x.data, out.data, idx, p);
+  // The argmax indices for the gradient, in backend memory (a plain array would be copied into
+  // the wasm heap and back in the forward pass, and in again in the backward: ~3 MB each way per
+  // CNN layer); a tensor, so it lives as long as the tape around it (tidy scopes).
+  const idx = Tensor.uninit([out.size]);
+  getBackend().maxPool2d(x.data, out.data, idx.data, p);
   return record(out, 'maxPool2d', [x], { p, idx });
 }
 
