@@ -71,6 +71,13 @@ defineGradRules({
       y.requiresGrad ? sumTo(mul(g, neg(z)), y.shape) : null,
     ];
   },
+  // Σ_c bceLogits(z, y) per sample: d/dz = g_b·(sigmoid(z) − y) (saved by the forward kernel),
+  // d/dy = −g_b·z.
+  bceWithLogitsPerSample: (g, n) => {
+    const [z, y] = n.inputs as [Tensor, Tensor];
+    const gb = reshape(g, [g.size, ...z.shape.slice(1).map(() => 1)]);
+    return [z.requiresGrad ? mul(s<Tensor>(n, 'diff'), gb) : null, y.requiresGrad ? mul(neg(z), gb) : null];
+  },
   minimum: (g, n) => {
     const [a, b] = n.inputs as [Tensor, Tensor];
     const ma = add(gt(b, a), mul(eq(a, b), 0.5));

@@ -180,6 +180,13 @@ export interface Backend {
   unary(op: UnaryOp, x: F32, out: F32, p: number): void;
   unaryGrad(op: UnaryGradOp, x: F32, g: F32, out: F32, p: number): void;
   binary(op: BinaryOp, a: F32, aShape: Shape, b: F32, bShape: Shape, out: F32, outShape: Shape): void;
+  /**
+   * The Bernoulli reconstruction terms of logits z against targets y, both (rows, cols), in one
+   * pass: loss[r] = Σ_c bceLogits(z, y); when given, sq[r] = Σ_c sigmoidSqErr(z, y) and
+   * diff = bceLogitsGrad(z, y) = sigmoid(z) − y (rows·cols). Every element's value is that of
+   * the binary op and every row sum that of reduce('sum') over the last axis, to the bit.
+   */
+  bceLogitsRows(z: F32, y: F32, rows: number, cols: number, loss: F32, sq: F32 | null, diff: F32 | null): void;
   /** out = cond != 0 ? a : b, all four the same length. */
   where(cond: F32, a: F32, b: F32, out: F32): void;
   /** out = min(max(x, lo), hi). */

@@ -8,8 +8,7 @@ import { noGrad } from '../autograd/tape.js';
 import { ELU, LeakyReLU, Linear, PReLU, ReLU, Sigmoid, Softplus, Tanh } from '../nn/index.js';
 import { Sequential } from '../nn/container.js';
 import { Module } from '../nn/module.js';
-import { mean, mul, reshape, sigmoid, sigmoidSquaredError, sub, sum } from '../ops/index.js';
-import { bceWithLogits } from '../nn/losses.js';
+import { bceWithLogitsPerSample, mean, mul, reshape, sigmoid, sub, sum } from '../ops/index.js';
 import { clipGradNorm } from '../optim/index.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
 import { tidy, Tensor } from '../tensor/tensor.js';
@@ -296,12 +295,27 @@ export interface ReconTerm {
  *
  * `logits` are the decoder's output before its final Sigmoid; `target` has the same shape.
  */
+/**
+ * −log p(x|z) per sample of a Bernoulli decoder from its logits (B, …), and the mean squared
+ * error of its probabilities over all elements (for the log), from one pass over the data.
+ */
+export function bernoulliTerms(logits: Tensor, target: Tensor): { perSample: Tensor; mse: number } {
+  const sq = Tensor.uninit([logits.shape[0]!]);
+  const perSample = bceWithLogitsPerSample(logits, target, sq);
+  let total = 0;
+  for (const v of sq.data) total += v;
+  sq.dispose();
+  return { perSample, mse: total / logits.size };
+}
+
 export function reconTerm(logits: Tensor, target: Tensor, loss: 'bce' | 'mse'): ReconTerm {
   let perSample: Tensor;
   let mse: number;
   if (loss === 'bce') {
-    perSample = sumPerSample(bceWithLogits(logits, target, { reduction: 'none' }));
-    mse = noGrad(() => mean(sigmoidSquaredError(logits, target)).item());
+    // the likelihood and the logged squared error of the probabilities in one pass
+    const r = bernoulliTerms(logits, target);
+    perSample = r.perSample;
+    mse = r.mse;
   } else {
     const d = sub(sigmoid(logits), target);
     const sq = mul(d, d);

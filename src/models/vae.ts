@@ -34,6 +34,7 @@ import { full, oneHot, randn } from '../tensor/creation.js';
 import type { Generator } from '../tensor/random.js';
 import { tidy, type Tensor } from '../tensor/tensor.js';
 import {
+  bernoulliTerms,
   checkActivation,
   checkInputShape,
   checkNumber,
@@ -199,16 +200,23 @@ export class VAE extends FamilyBase<VAEConfig | CVAEConfig> implements Autoencod
     const z = this.reparameterize(mu, logvar, ctx.generator);
     const logits = this.decodeLogits(z, y);
     // per-pixel squared error of the decoded probabilities: logged, and the Gaussian decoder's σ*²
-    const mse = noGrad(() => mean(sigmoidSquaredError(logits, x)).item());
+    let mse: number;
+    let nll: Tensor;
     let logSigma: number | undefined;
-    if (this.log_sigma && this.inTrainStep) {
-      // σ*² = mean squared residual of the batch (floored so log σ stays finite), and its running mean
-      const v = Math.max(mse, SIGMA2_MIN);
-      logSigma = 0.5 * Math.log(v);
-      const ls = this.log_sigma.data;
-      ls[0] = 0.5 * Math.log((1 - SIGMA_MOMENTUM) * Math.exp(2 * ls[0]!) + SIGMA_MOMENTUM * v);
+    if (!this.log_sigma) {
+      ({ perSample: nll, mse } = bernoulliTerms(logits, x));
+    } else {
+      mse = noGrad(() => mean(sigmoidSquaredError(logits, x)).item());
+      if (this.inTrainStep) {
+        // σ*² = mean squared residual of the batch (floored so log σ stays finite), and its running mean
+        const v = Math.max(mse, SIGMA2_MIN);
+        logSigma = 0.5 * Math.log(v);
+        const ls = this.log_sigma.data;
+        ls[0] = 0.5 * Math.log((1 - SIGMA_MOMENTUM) * Math.exp(2 * ls[0]!) + SIGMA_MOMENTUM * v);
+      }
+      nll = this.negLogLikelihood(logits, x, logSigma);
     }
-    const recon = mean(this.negLogLikelihood(logits, x, logSigma));
+    const recon = mean(nll);
     const kl = klNormal(mu, logvar, { reduction: 'mean' });
     const beta = this.config.beta;
     const loss = beta === 1 ? add(recon, kl) : add(recon, mul(kl, beta));

@@ -17,6 +17,7 @@ import {
   add,
   binaryCrossEntropy,
   binaryCrossEntropyWithLogits,
+  bceWithLogitsPerSample,
   clamp,
   exp,
   gather,
@@ -196,9 +197,9 @@ export function bernoulliNll(probs: Tensor, target: Tensor, opts: LossOptions = 
 /** Bernoulli NLL from logits (the numerically stable form a VAE decoder should use). */
 export function bernoulliNllWithLogits(logits: Tensor, target: Tensor, opts: LossOptions = {}): Tensor {
   sameShape('bernoulliNllWithLogits', logits, target, 'logits');
-  const l = bceWithLogits(logits, target, { reduction: 'none' });
-  const axes = logits.shape.map((_, i) => i).slice(1);
-  return reduce(axes.length ? sum(l, axes) : l, opts.reduction);
+  // (B, …): one fused pass (per-sample sums, gradient kept for the backward)
+  if (logits.shape.length >= 2) return reduce(bceWithLogitsPerSample(logits, target), opts.reduction);
+  return reduce(bceWithLogits(logits, target, { reduction: 'none' }), opts.reduction);
 }
 
 /** Likelihood names for the same functions (seed 000's vocabulary). */

@@ -1,7 +1,7 @@
 /** Elementwise ops with NumPy broadcasting, activations, clamp and where. */
 import type { BinaryOp, UnaryGradOp, UnaryOp } from '../kernels/backend.js';
 import { getBackend } from '../kernels/registry.js';
-import { record } from '../autograd/tape.js';
+import { isGradEnabled, record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { asTensor, broadcastShapes, checkTensor, fmt, padShape, type TensorLike } from './util.js';
 
@@ -87,6 +87,31 @@ export const binaryCrossEntropyWithLogitsGrad = (z: TensorLike, y: TensorLike): 
  * logit-output decoder gives, with the same bits as `mul(d, d)` for `d = sub(sigmoid(z), y)`.
  */
 export const sigmoidSquaredError = (z: TensorLike, y: TensorLike): Tensor => binary('sigmoidSqErr', z, y, false);
+
+/**
+ * Per-sample binary cross-entropy of logits z against targets y, both (B, …): Σ over each
+ * sample's elements of bceLogits, shape (B), in one pass over the data — the same bits as
+ * `sum(binaryCrossEntropyWithLogits(z, y), [1, …])`. When `sqErr` (a tensor of B elements) is
+ * given it receives each sample's Σ (sigmoid(z) − y)² (as sigmoidSquaredError summed) from the
+ * same pass. Differentiable; the gradient in z, sigmoid(z) − y, comes from the forward pass too,
+ * so the backward is one scaling.
+ */
+export function bceWithLogitsPerSample(z: Tensor, y: Tensor, sqErr?: Tensor): Tensor {
+  const op = 'bceWithLogitsPerSample';
+  checkTensor(op, z, 'logits');
+  checkTensor(op, y, 'targets');
+  if (z.shape.length < 1 || z.shape.length !== y.shape.length || z.shape.some((d, i) => d !== y.shape[i])) {
+    throw new Error(`${op}: logits ${fmt(z.shape)} and targets ${fmt(y.shape)} must have the same shape, of rank ≥ 1`);
+  }
+  const rows = z.shape[0]!;
+  const cols = rows === 0 ? 0 : z.size / rows;
+  if (sqErr && sqErr.size !== rows) throw new Error(`${op}: sqErr has ${sqErr.size} elements, the batch has ${rows} samples`);
+  const out = Tensor.uninit([rows]);
+  // The gradient in z is only kept when the tape will record this op.
+  const diff = isGradEnabled() && (z.requiresGrad || y.requiresGrad) ? Tensor.uninit(z.shape) : null;
+  getBackend().bceLogitsRows(z.data, y.data, rows, cols, out.data, sqErr ? sqErr.data : null, diff ? diff.data : null);
+  return record(out, op, [z, y], { diff });
+}
 
 export const neg = (x: Tensor): Tensor => unaryOp('neg', x);
 export const exp = (x: Tensor): Tensor => unaryOp('exp', x);

@@ -616,6 +616,45 @@ describe.each([
     }
   });
 
+  it('bceLogitsRows: the binary kernels\' values and the reduce kernel\'s row sums, to the bit; against the reference', () => {
+    // rows of 1..40 and 784 elements (vector blocks, SUM_BLOCK folds, every tail), 300 rows (threaded)
+    for (const [rows, cols] of [[3, 1], [2, 3], [2, 4], [5, 15], [3, 16], [4, 17], [2, 40], [7, 784], [300, 257]] as const) {
+      const n = rows * cols;
+      const z = randArr(n, -8, 8);
+      const y = randArr(n, 0, 1);
+      const loss = wb.alloc(rows);
+      const sq = wb.alloc(rows);
+      const diff = wb.alloc(n);
+      wb.bceLogitsRows(w(z), w(y), rows, cols, loss, sq, diff);
+      // the same bits as the separate wasm kernels
+      const e = wb.alloc(n);
+      const ref = wb.alloc(rows);
+      wb.binary('bceLogits', w(z), [n], w(y), [n], e, [n]);
+      wb.reduce('sum', e, [rows, cols], [1], ref);
+      expect(Array.from(loss), `loss ${rows}×${cols}`).toEqual(Array.from(ref));
+      wb.binary('sigmoidSqErr', w(z), [n], w(y), [n], e, [n]);
+      wb.reduce('sum', e, [rows, cols], [1], ref);
+      expect(Array.from(sq), `sq ${rows}×${cols}`).toEqual(Array.from(ref));
+      wb.binary('bceLogitsGrad', w(z), [n], w(y), [n], e, [n]);
+      expect(Array.from(diff), `diff ${rows}×${cols}`).toEqual(Array.from(e));
+      // and close to the reference
+      const l2 = new Float32Array(rows);
+      const q2 = new Float32Array(rows);
+      const d2 = new Float32Array(n);
+      js.bceLogitsRows(z, y, rows, cols, l2, q2, d2);
+      // (per element: float32 rounding of terms of the size of |z| ≤ 8, summed over the row)
+      expectClose(loss, l2, `bceLogitsRows loss ${rows}×${cols}`, { rtol: 2e-6, scale: 9 * cols });
+      expectClose(sq, q2, `bceLogitsRows sq ${rows}×${cols}`, { rtol: 2e-6, scale: cols });
+      expectClose(diff, d2, `bceLogitsRows diff ${rows}×${cols}`, { rtol: 2e-6, scale: 1 });
+      // without the optional outputs; foreign (non-wasm) arrays in and out
+      const l3 = new Float32Array(rows);
+      wb.bceLogitsRows(z, y, rows, cols, l3, null, null);
+      expect(Array.from(l3)).toEqual(Array.from(loss));
+      for (const a of [loss, sq, diff, e, ref]) wb.free(a);
+    }
+    expect(() => wb.bceLogitsRows(new Float32Array(5), new Float32Array(6), 2, 3, new Float32Array(2), null, null)).toThrow(/z has 5 elements, needs 6/);
+  });
+
   it('binary in place (out aliases a)', () => {
     const a = randArr(6 * 50);
     const b = randArr(50);
@@ -1897,6 +1936,13 @@ describe('wasm backend: determinism', () => {
         });
       }
     }
+    const z = randArr(640 * 301, -6, 6);
+    const t = randArr(640 * 301, 0, 1);
+    same('bceLogitsRows', (b) => {
+      const o = new Float32Array(640 + 640 + 640 * 301);
+      b.bceLogitsRows(z, t, 640, 301, o.subarray(0, 640), o.subarray(640, 1280), o.subarray(1280));
+      return o;
+    });
     const n = 600_001;
     const x = randArr(n, -4, 4);
     const y = randArr(n, -4, 4);

@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest';
 import {
   abs,
   add,
+  backward,
+  bceWithLogitsPerSample,
+  binaryCrossEntropyWithLogits,
   clamp,
   div,
   elu,
@@ -205,6 +208,55 @@ describe('broadcasting forward values', () => {
     const dr = sub(sigmoid(z), row);
     expect(Array.from(sigmoidSquaredError(z, row).data)).toEqual(Array.from(mul(dr, dr).data));
     expect(sigmoidSquaredError(tensor([0]), tensor([1])).item()).toBe(0.25);
+  });
+
+  it('bceWithLogitsPerSample: the bits of sum(bceLogits) and of summed sigmoidSqErr, with their gradient', () => {
+    const g = new Generator(6);
+    // 3 samples of 706 elements: blocks of 16, two f32 blocks of 512, a tail of 2
+    const shape = [3, 706];
+    const n = 3 * 706;
+    const specials = [-120, -30, 0, 30, 120, -0];
+    const zv = Float32Array.from({ length: n }, (_, i) => (i < specials.length ? specials[i]! : 8 * g.normal()));
+    const yv = Float32Array.from({ length: n }, () => g.random());
+    const z = tensor(zv, shape, { requiresGrad: true });
+    const y = tensor(yv, shape);
+    const sq = tensor(new Float32Array(3));
+    const l = bceWithLogitsPerSample(z, y, sq);
+    expect(l.shape).toEqual([3]);
+    expect(Array.from(l.data)).toEqual(Array.from(sum(binaryCrossEntropyWithLogits(z, y), 1).data));
+    expect(Array.from(sq.data)).toEqual(Array.from(sum(sigmoidSquaredError(z, y), 1).data));
+    // gradient of Σ_b w_b·loss_b: w_b·(sigmoid(z) − y), against the composite's
+    const w = tensor([0.5, -2, 3]);
+    backward(l, w);
+    const z2 = tensor(zv, shape, { requiresGrad: true });
+    backward(sum(binaryCrossEntropyWithLogits(z2, y), 1), w);
+    expect(Array.from(z.grad!.data)).toEqual(Array.from(z2.grad!.data));
+    // samples of any rank: (B, C, H, W) as (B, C·H·W)
+    const z4 = tensor(zv, [3, 2, 1, 353]);
+    const sq4 = tensor(new Float32Array(3));
+    expect(Array.from(bceWithLogitsPerSample(z4, tensor(yv, [3, 2, 1, 353]), sq4).data)).toEqual(Array.from(l.data));
+    expect(Array.from(sq4.data)).toEqual(Array.from(sq.data));
+    // every tail length (rows of 1..20 elements), against the elementwise op summed in float64
+    for (let cols = 1; cols <= 20; cols++) {
+      const zc = normal([2, cols], 100 + cols);
+      const yc = uniform([2, cols], 0, 1, 200 + cols);
+      const e = binaryCrossEntropyWithLogits(zc, yc).data;
+      const got = bceWithLogitsPerSample(zc, yc).data;
+      for (let r = 0; r < 2; r++) {
+        let t = 0;
+        for (let c = 0; c < cols; c++) t += e[r * cols + c]!;
+        expect(got[r], `cols ${cols} row ${r}`).toBe(Math.fround(t));
+      }
+    }
+    // no sqErr, a NaN logit, one element per sample, an empty batch
+    expect(Number.isNaN(bceWithLogitsPerSample(tensor([[NaN, 0]]), tensor([[1, 1]])).item())).toBe(true);
+    expect(bceWithLogitsPerSample(tensor([[0], [0]]), tensor([[1], [0]])).toList()).toEqual([Math.fround(Math.LN2), Math.fround(Math.LN2)]);
+    expect(bceWithLogitsPerSample(tensor(new Float32Array(0), [0, 4]), tensor(new Float32Array(0), [0, 4])).shape).toEqual([0]);
+  });
+
+  it('bceWithLogitsPerSample: errors name the shapes', () => {
+    expect(() => bceWithLogitsPerSample(normal([2, 3], 1), normal([3, 2], 2))).toThrow(/logits \[2, 3\] and targets \[3, 2\]/);
+    expect(() => bceWithLogitsPerSample(normal([2, 3], 1), normal([2, 3], 2), tensor([0, 0, 0]))).toThrow(/sqErr has 3 elements, the batch has 2/);
   });
 
   it('NaN propagates through maximum and minimum (as PyTorch)', () => {

@@ -222,6 +222,28 @@ function binaryScalarFn(op: BinaryOp): (a: number, b: number) => number {
   }
 }
 
+/** The binary ops' values, row sums as reduce('sum') makes them (float64 over the float32 values). */
+function bceLogitsRows(z: F32, y: F32, rows: number, cols: number, loss: F32, sq: F32 | null, diff: F32 | null): void {
+  const n = rows * cols;
+  if (z.length !== n || y.length !== n) throw new Error(`bceLogitsRows: z and y must hold ${rows}×${cols} floats, got ${z.length} and ${y.length}`);
+  const bce = binaryScalarFn('bceLogits');
+  const grad = binaryScalarFn('bceLogitsGrad');
+  const sqErr = binaryScalarFn('sigmoidSqErr');
+  for (let r = 0, i = 0; r < rows; r++) {
+    let tl = 0;
+    let tq = 0;
+    for (let c = 0; c < cols; c++, i++) {
+      const zi = z[i]!;
+      const yi = y[i]!;
+      tl += Math.fround(bce(zi, yi));
+      if (sq) tq += Math.fround(sqErr(zi, yi));
+      if (diff) diff[i] = grad(zi, yi);
+    }
+    loss[r] = tl;
+    if (sq) sq[r] = tq;
+  }
+}
+
 /** Same-shape fast loops for the arithmetic that dominates training. */
 function binarySame(op: BinaryOp, a: F32, b: F32, out: F32): boolean {
   const n = out.length;
@@ -677,6 +699,7 @@ export const jsBackend: Backend = {
   unary,
   unaryGrad,
   binary,
+  bceLogitsRows,
   where: (cond, a, b, out) => {
     for (let i = 0; i < out.length; i++) out[i] = cond[i] !== 0 ? a[i]! : b[i]!;
   },

@@ -92,6 +92,7 @@ const KERNELS = [
   'unary',
   'unaryGrad',
   'binary',
+  'bceLogitsRows',
   'where',
   'clamp',
   'reduce',
@@ -743,6 +744,18 @@ class WasmBackendImpl implements WasmBackend {
     const heavy = op === 'pow' || op === 'bce' || op === 'bceGrad' || op === 'bceLogits' || op === 'bceLogitsGrad' || op === 'sigmoidSqErr';
     const nth = rows >= this.threads ? this.par(n, heavy ? PAR_ELEMS_HEAVY : PAR_ELEMS) : 1;
     this.run(K.binary, nth);
+  }
+
+  bceLogitsRows(z: F32, y: F32, rows: number, cols: number, loss: F32, sq: F32 | null, diff: F32 | null): void {
+    const n = rows * cols;
+    if (rows === 0) return;
+    checkLen('bceLogitsRows', 'z', z, n);
+    checkLen('bceLogitsRows', 'y', y, n);
+    checkLen('bceLogitsRows', 'loss', loss, rows);
+    if (sq) checkLen('bceLogitsRows', 'sq', sq, rows);
+    if (diff) checkLen('bceLogitsRows', 'diff', diff, n);
+    this.setArgs(0, this.inp(z), this.inp(y), rows, cols, this.outp(loss, false), sq ? this.outp(sq, false) : 0, diff ? this.outp(diff, false) : 0);
+    this.run(K.bceLogitsRows, rows >= this.threads ? this.par(n, PAR_ELEMS_HEAVY) : 1);
   }
 
   where(cond: F32, a: F32, b: F32, out: F32): void {

@@ -186,6 +186,9 @@ export function claimedItems(): i32 {
 /** Elements per item of the elementwise kernels when threaded (32 KB of floats). */
 export const CHUNK: i32 = 8192;
 
+/** Sums: elements added in f32x4 lanes over blocks of this many, then folded into f64 (reduce.ts). */
+export const SUM_BLOCK: i32 = 512;
+
 /** Item count of a flat range of n elements: one item single-threaded, CHUNK-sized otherwise. */
 @inline export function flatItems(n: i32, nth: i32): i32 {
   return nth == 1 ? 1 : (n + CHUNK - 1) / CHUNK;
@@ -211,7 +214,7 @@ export const CHUNK: i32 = 8192;
   return hi < n ? hi : n;
 }
 
-/** Loads `cnt` (0..4) floats into the low lanes of a vector; the rest are zero. */
+/** Loads `cnt` (0..3) floats into the low lanes of a vector; the rest are zero. */
 export function loadPartial(p: usize, cnt: i32): v128 {
   let v = f32x4.splat(0);
   if (cnt > 0) v = f32x4.replace_lane(v, 0, load<f32>(p));
@@ -219,6 +222,7 @@ export function loadPartial(p: usize, cnt: i32): v128 {
   if (cnt > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
   return v;
 }
+/** Stores the low `cnt` (0..3) lanes of v. */
 export function storePartial(p: usize, v: v128, cnt: i32): void {
   if (cnt > 0) store<f32>(p, f32x4.extract_lane(v, 0));
   if (cnt > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);

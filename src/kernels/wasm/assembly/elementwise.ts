@@ -9,8 +9,8 @@
 //
 // Op codes must match the tables in ../index.ts.
 
-import { argP, argI, argF, loadPartial, storePartial, joinItems, beginItems, nextItem, endItems, flatItems, flatLo, flatHi, CHUNK } from './common';
-import { expV, expm1V, logV, log1pUnitV, tanhV, sigmoidV, softplusV, powV } from './vmath';
+import { argP, argI, argF, loadPartial, storePartial, hsum64, joinItems, beginItems, nextItem, endItems, flatItems, flatLo, flatHi, CHUNK, SUM_BLOCK } from './common';
+import { expV, expm1V, expNegAbsV, logV, log1pUnitV, tanhV, sigmoidV, sigmoidFromV, softplusV, powV } from './vmath';
 
 const ZERO = f32x4.splat(0);
 const ONE = f32x4.splat(1);
@@ -200,13 +200,14 @@ const E100 = f32x4.splat(reinterpret<f32>(27));
   }
 }
 
-/** max(z, 0) − z·y + log(1 + e^−|z|): one exp and one log, no division (PyTorch's formula). */
-@final class BBceLogits {
-  @inline f(z: v128, y: v128): v128 {
-    const l = log1pUnitV(expV(f32x4.neg(f32x4.abs(z))));
-    return f32x4.add(f32x4.sub(f32x4.pmax(z, ZERO), f32x4.mul(z, y)), l); // pmax keeps a NaN z
-  }
+/**
+ * max(z, 0) − z·y + log(1 + e) with e = e^−|z| (expNegAbsV): one exp and one log, no division
+ * (PyTorch's formula). The exponential is an argument so bceLogitsRows shares it with sigmoid.
+ */
+@inline function bceLogitsFromV(z: v128, y: v128, e: v128): v128 {
+  return f32x4.add(f32x4.sub(f32x4.pmax(z, ZERO), f32x4.mul(z, y)), log1pUnitV(e)); // pmax keeps a NaN z
 }
+@final class BBceLogits { @inline f(z: v128, y: v128): v128 { return bceLogitsFromV(z, y, expNegAbsV(z)); } }
 /** sigmoid(z) − y. */
 @final class BBceLogitsGrad { @inline f(z: v128, y: v128): v128 { return f32x4.sub(sigmoidV(z), y); } }
 @final class BSigSqErr {
@@ -373,6 +374,107 @@ export function binary(args: usize, tid: i32, nth: i32, gen: u32): i32 {
         if (mode == 7) runVS(op, a + o, load<f32>(b + q), out + o, d2);
         else runSV(op, load<f32>(a + q), b + o, out + o, d2);
       }
+    }
+  }
+  endItems();
+  return total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// bceLogitsRows: the Bernoulli reconstruction terms of logits z against targets y, both
+// (rows, cols), in one pass: loss[r] = Σ_c bceLogits(z, y), and optionally
+// sq[r] = Σ_c (sigmoid(z) − y)² and diff = sigmoid(z) − y (the gradient of loss[r] in z).
+// Each element's values are the binary kernels' (bceLogits, sigmoidSqErr, bceLogitsGrad: the
+// same f32 operations, from one shared e^−|z|) and the sums are the reduce kernel's (sumRun:
+// four f32x4 accumulators over 16 elements at a time in blocks of SUM_BLOCK, folded into f64,
+// the tail one element at a time), so the results have the bits of those separate kernels.
+// Args: 0 z, 1 y, 2 rows, 3 cols, 4 loss, 5 sq (0 = none), 6 diff (0 = none).
+// Items: blocks of whole rows.
+
+// One row's sums (globals are per instance, so per thread).
+let rowLoss: f64 = 0;
+let rowSq: f64 = 0;
+
+/** sigmoid(z) − y from e = e^−|z|, stored into diff at byte offset o when wanted. */
+@inline function bceDiff(zv: v128, yv: v128, e: v128, diff: usize, o: usize, wantDiff: bool): v128 {
+  const d = f32x4.sub(sigmoidFromV(zv, e), yv);
+  if (wantDiff) v128.store(diff + o, d);
+  return d;
+}
+
+function bceRow(z: usize, y: usize, n: i32, diff: usize): void {
+  const wantDiff = diff != 0;
+  let tl: f64 = 0, tq: f64 = 0;
+  let i = 0;
+  while (i + 16 <= n) {
+    const end = min(i + SUM_BLOCK, n);
+    let l0 = ZERO, l1 = ZERO, l2 = ZERO, l3 = ZERO;
+    let q0 = ZERO, q1 = ZERO, q2 = ZERO, q3 = ZERO;
+    for (; i + 16 <= end; i += 16) {
+      const o = <usize>i << 2;
+      const z0 = v128.load(z + o), z1 = v128.load(z + o, 16), z2 = v128.load(z + o, 32), z3 = v128.load(z + o, 48);
+      const y0 = v128.load(y + o), y1 = v128.load(y + o, 16), y2 = v128.load(y + o, 32), y3 = v128.load(y + o, 48);
+      const e0 = expNegAbsV(z0), e1 = expNegAbsV(z1), e2 = expNegAbsV(z2), e3 = expNegAbsV(z3);
+      const d0 = bceDiff(z0, y0, e0, diff, o, wantDiff), d1 = bceDiff(z1, y1, e1, diff, o + 16, wantDiff);
+      const d2 = bceDiff(z2, y2, e2, diff, o + 32, wantDiff), d3 = bceDiff(z3, y3, e3, diff, o + 48, wantDiff);
+      l0 = f32x4.add(l0, bceLogitsFromV(z0, y0, e0));
+      l1 = f32x4.add(l1, bceLogitsFromV(z1, y1, e1));
+      l2 = f32x4.add(l2, bceLogitsFromV(z2, y2, e2));
+      l3 = f32x4.add(l3, bceLogitsFromV(z3, y3, e3));
+      q0 = f32x4.add(q0, f32x4.mul(d0, d0));
+      q1 = f32x4.add(q1, f32x4.mul(d1, d1));
+      q2 = f32x4.add(q2, f32x4.mul(d2, d2));
+      q3 = f32x4.add(q3, f32x4.mul(d3, d3));
+    }
+    tl += hsum64(l0) + hsum64(l1) + hsum64(l2) + hsum64(l3);
+    tq += hsum64(q0) + hsum64(q1) + hsum64(q2) + hsum64(q3);
+  }
+  // the last n % 16, element by element in order (as sumRun): whole vectors, then a partial one
+  for (; i < n; i += 4) {
+    const o = <usize>i << 2, c = min(4, n - i);
+    const zv = c == 4 ? v128.load(z + o) : loadPartial(z + o, c);
+    const yv = c == 4 ? v128.load(y + o) : loadPartial(y + o, c);
+    const e = expNegAbsV(zv);
+    const d = f32x4.sub(sigmoidFromV(zv, e), yv);
+    if (wantDiff) {
+      if (c == 4) v128.store(diff + o, d);
+      else storePartial(diff + o, d, c);
+    }
+    const lv = bceLogitsFromV(zv, yv, e), qv = f32x4.mul(d, d);
+    tl += <f64>f32x4.extract_lane(lv, 0);
+    tq += <f64>f32x4.extract_lane(qv, 0);
+    if (c > 1) {
+      tl += <f64>f32x4.extract_lane(lv, 1);
+      tq += <f64>f32x4.extract_lane(qv, 1);
+    }
+    if (c > 2) {
+      tl += <f64>f32x4.extract_lane(lv, 2);
+      tq += <f64>f32x4.extract_lane(qv, 2);
+    }
+    if (c > 3) {
+      tl += <f64>f32x4.extract_lane(lv, 3);
+      tq += <f64>f32x4.extract_lane(qv, 3);
+    }
+  }
+  rowLoss = tl;
+  rowSq = tq;
+}
+
+export function bceLogitsRows(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
+  const z = argP(args, 0), y = argP(args, 1);
+  const rows = argI(args, 2), cols = argI(args, 3);
+  const loss = argP(args, 4), sq = argP(args, 5), diff = argP(args, 6);
+  const per = nth == 1 ? rows : max(1, CHUNK / max(1, cols));
+  const total = (rows + per - 1) / per;
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
+    const hi = min(rows, (it + 1) * per);
+    for (let r = it * per; r < hi; r++) {
+      const o = (<usize>r * <usize>cols) << 2;
+      bceRow(z + o, y + o, cols, diff == 0 ? 0 : diff + o);
+      store<f32>(loss + (<usize>r << 2), <f32>rowLoss);
+      if (sq != 0) store<f32>(sq + (<usize>r << 2), <f32>rowSq);
     }
   }
   endItems();

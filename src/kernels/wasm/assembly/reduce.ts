@@ -12,9 +12,7 @@
 // Items (when threaded): blocks of rows (mode 1), strips of STRIP columns (modes 2, 3), single
 // outer rows (mode 3 with many), blocks of q (mode 4); mode 0 is a single item.
 
-import { argP, argI, hsum64, hmax, hmin, joinItems, beginItems, nextItem, endItems, CHUNK } from './common';
-
-const BLOCK: i32 = 512; // f32 partial-sum block before folding into f64
+import { argP, argI, hsum64, hmax, hmin, joinItems, beginItems, nextItem, endItems, CHUNK, SUM_BLOCK as BLOCK } from './common';
 
 /** Sum of n contiguous floats. */
 function sumRun(p: usize, n: i32): f64 {

@@ -164,9 +164,19 @@ const ONE = 12, HALF = 13, TWO = 14, SQRT2M1 = 40;
   return v128.bitselect(small, signed, f32x4.lt(ax, k(16)));
 }
 
-/** 1 / (1 + e^{−x}). */
+/** e^{−|x|}, the one exponential the logistic functions need (it never overflows). */
+@inline export function expNegAbsV(x: v128): v128 {
+  return expV(f32x4.neg(f32x4.abs(x)));
+}
+
+/** sigmoid(x) from e = e^{−|x|}: (x ≥ 0 ? 1 : e) / (1 + e), one division (NaN stays NaN). */
+@inline export function sigmoidFromV(x: v128, e: v128): v128 {
+  return f32x4.div(v128.bitselect(k(ONE), e, f32x4.ge(x, ki(ZEROV))), f32x4.add(k(ONE), e));
+}
+
+/** 1 / (1 + e^{−x}), as 1/(1 + e^{−x}) for x ≥ 0 and e^x/(1 + e^x) below (the reference's form). */
 @inline export function sigmoidV(x: v128): v128 {
-  return f32x4.div(k(ONE), f32x4.add(k(ONE), expV(f32x4.neg(x))));
+  return sigmoidFromV(x, expNegAbsV(x));
 }
 
 /** softplus as PyTorch (beta 1, threshold 20): x > 20 ? x : log1p(e^x). */
