@@ -8,7 +8,7 @@
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { getBackend, Generator, liveTensorCount, losses, nn, noGrad, optim, randn, sigmoid, tidy, type Tensor } from '../../src/index.js';
+import { getBackend, Generator, keep, liveTensorCount, losses, nn, noGrad, optim, randn, sigmoid, tidy, type Tensor } from '../../src/index.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -141,5 +141,39 @@ describe('memory over 10,000 training steps', () => {
     expect(liveTensorCount() - before).toBe(model.parameters().length);
     model.zeroGrad();
     expect(liveTensorCount()).toBe(before);
+  });
+});
+
+describe('backend memory of tensors that leave tidy scopes', () => {
+  // Temporaries made and disposed inside a scope are never registered with the garbage
+  // collector; tensors that leave every scope are, so dropping them still returns their memory.
+  it('returned, kept, and made before a throw: given back after collection; temporaries at once', async () => {
+    const b = getBackend();
+    const base = await measure();
+    const held: Tensor[] = [];
+    tidy(() => {
+      for (let i = 0; i < 50; i++) randn([1000]);
+    });
+    expect(b.allocatedBytes(), 'temporaries released when the scope ends').toBe(base.backend);
+    for (let i = 0; i < 50; i++) {
+      held.push(tidy(() => tidy(() => randn([1000])))); // out of two nested scopes
+      tidy(() => {
+        held.push(keep(randn([1000])));
+      });
+      try {
+        tidy(() => {
+          held.push(randn([1000]));
+          throw new Error('boom');
+        });
+      } catch {
+        // the tensor made before the throw stays usable
+      }
+    }
+    expect(held.every((t) => t.data.length === 1000)).toBe(true);
+    if (b.name === 'js') return; // plain arrays: the heap itself reclaims them
+    expect(b.allocatedBytes() - base.backend).toBeGreaterThanOrEqual(150 * 4000);
+    held.length = 0;
+    const after = await measure();
+    expect(after.backend - base.backend, 'backend bytes still allocated after the tensors were dropped').toBeLessThan(4000);
   });
 });

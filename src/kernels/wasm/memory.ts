@@ -30,8 +30,8 @@ const MIN_GROW = 16 << 20;
 export function sizeClass(bytes: number): number {
   if (bytes <= 64) return 64;
   if (bytes <= 1024) return (bytes + 63) & ~63;
-  const p = 2 ** Math.floor(Math.log2(bytes));
-  const step = p / 4;
+  // step = a quarter of the largest power of two ≤ bytes (clz32 below 2^31 bytes)
+  const step = bytes < 2 ** 31 ? (1 << (31 - Math.clz32(bytes))) / 4 : 2 ** Math.floor(Math.log2(bytes)) / 4;
   return Math.ceil(bytes / step) * step;
 }
 
