@@ -112,8 +112,22 @@ export class Generator {
     return out;
   }
 
+  /** out[i] = mean + std·normal(), the same stream as calling normal() element by element. */
   fillNormal(out: Float32Array, mean = 0, std = 1): Float32Array {
-    for (let i = 0; i < out.length; i++) out[i] = mean + std * this.normal();
+    const n = out.length;
+    let i = 0;
+    if (n > 0 && this.spare !== null) out[i++] = mean + std * this.normal();
+    // Whole Box–Muller pairs without going through `spare` (the cos value, then the sin value,
+    // as normal() hands them out): a third of the time per normal.
+    for (; i + 1 < n; i += 2) {
+      let u = 0;
+      while (u === 0) u = this.random();
+      const v = this.random();
+      const r = Math.sqrt(-2 * Math.log(u));
+      out[i] = mean + std * (r * Math.cos(2 * Math.PI * v));
+      out[i + 1] = mean + std * (r * Math.sin(2 * Math.PI * v));
+    }
+    if (i < n) out[i] = mean + std * this.normal();
     return out;
   }
 

@@ -104,6 +104,21 @@ describe('Generator', () => {
     expect(Math.abs(sd2 - 0.5)).toBeLessThan(0.01);
   });
 
+  it('fillNormal gives the stream of normal() called element by element, whatever the spare and length', () => {
+    for (const lengths of [[0], [1], [2], [5], [4, 3], [1, 1, 6], [7, 0, 2, 9]]) {
+      const a = new Generator(77);
+      const b = new Generator(77);
+      a.normal(); // odd start: a spare is pending
+      b.normal();
+      for (const n of lengths) {
+        const got = a.fillNormal(new Float32Array(n), 1.5, 0.25);
+        const want = Float32Array.from({ length: n }, () => 1.5 + 0.25 * b.normal());
+        expect(Array.from(got), `lengths ${lengths}`).toEqual(Array.from(want));
+        expect(a.getState()).toEqual(b.getState());
+      }
+    }
+  });
+
   it('random() in [0, 1) with mean ≈ ½; uniform(lo, hi) in range', () => {
     const g = new Generator(3);
     let s = 0;
