@@ -8,9 +8,41 @@
  * with anything else — noise transforms take their own generator.
  */
 
+import type { Backend } from '../kernels/backend.js';
+import { getBackend } from '../kernels/registry.js';
 import { Generator, type GeneratorState } from '../tensor/random.js';
 import { DataError } from './errors.js';
 import { sampleSize, type ImageDataset } from './dataset.js';
+
+/**
+ * Copies of datasets' 8-bit pixels in backend memory, made on first use by gatherToBackend and
+ * kept per dataset array and backend; given back when the dataset's array is collected.
+ */
+const residentBytes = new WeakMap<Uint8Array, Map<Backend, Uint8Array>>();
+const residentFinalizer =
+  typeof FinalizationRegistry !== 'undefined'
+    ? new FinalizationRegistry<Map<Backend, Uint8Array>>((copies) => {
+        for (const [b, a] of copies) b.free(a);
+      })
+    : null;
+
+function resident(bytes: Uint8Array, backend: Backend): Uint8Array {
+  // The js backend's kernel reads any array: no copy.
+  if (backend.name === 'js') return bytes;
+  let copies = residentBytes.get(bytes);
+  if (!copies) {
+    copies = new Map();
+    residentBytes.set(bytes, copies);
+    residentFinalizer?.register(bytes, copies);
+  }
+  let a = copies.get(backend);
+  if (!a) {
+    a = backend.allocBytes(bytes.length);
+    a.set(bytes);
+    copies.set(backend, a);
+  }
+  return a;
+}
 
 export interface Batch {
   /** (size, C, H, W) row-major. */
@@ -146,6 +178,30 @@ export class DataLoader implements Iterable<Batch> {
       out.set(ds.images.subarray(i * d, (i + 1) * d), j * d);
       if (y) y[j] = ds.labels![i]!;
     }
+    return y;
+  }
+
+  /**
+   * gatherInto for an `out` in backend memory (a tensor's storage). A dataset with 8-bit pixels
+   * (ImageDataset.bytes) is gathered from a copy of them in backend memory, made on first use, by
+   * the backend's gatherRows8 kernel: a quarter of the bytes to fetch from all over the dataset,
+   * on every thread. The values are those of gatherInto, to the bit.
+   */
+  gatherToBackend(indices: Int32Array, out: Float32Array, backend: Backend = getBackend()): Int32Array | null {
+    const ds = this.dataset;
+    if (!ds.bytes) return this.gatherInto(indices, out);
+    const d = sampleSize(ds);
+    const size = indices.length;
+    if (out.length < size * d) {
+      throw new DataError(`DataLoader.gatherToBackend: out holds ${out.length} floats, the ${size} samples need ${size * d}`);
+    }
+    const y = ds.labels ? new Int32Array(size) : null;
+    for (let j = 0; j < size; j++) {
+      const i = indices[j]!;
+      if (!(i >= 0 && i < ds.n)) throw new DataError(`DataLoader.gatherToBackend: index ${i} at position ${j} is outside 0..${ds.n - 1}`);
+      if (y) y[j] = ds.labels![i]!;
+    }
+    backend.gatherRows8(resident(ds.bytes, backend), d, indices, out);
     return y;
   }
 

@@ -11,7 +11,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Generator } from '../tensor/random.js';
 import { parseCsvDataset, type CsvOptions } from './csv.js';
-import { concatDatasets, createDataset, datasetFromIdx, subset, type ImageDataset } from './dataset.js';
+import { concatDatasets, createDataset, datasetFromIdx, subset, UNIT_OF_BYTE, type ImageDataset } from './dataset.js';
 import { downloadFile, type Checksums } from './download.js';
 import { DataError, DatasetNotFoundError, fmtCount } from './errors.js';
 import { isGzip } from './idx-codec.js';
@@ -110,6 +110,7 @@ function checkSplit(split: unknown): Split {
  */
 interface EmbeddedPool {
   images: Float32Array; // (10000, 784) in [0, 1], class-sorted as in the package
+  bytes: Uint8Array; // the same as 8-bit values
   labels: Int32Array;
   dir: string;
   version: string;
@@ -189,11 +190,10 @@ function embeddedMnistPool(): EmbeddedPool {
   }
   // Bytes → floats once, through a 256-entry table (exactly k/255 as float32); each load then only
   // copies 784-value rows, which is memcpy speed.
-  const table = new Float32Array(256);
-  for (let k = 0; k < 256; k++) table[k] = k / 255;
+  const table = UNIT_OF_BYTE;
   const floats = new Float32Array(at);
   for (let i = 0; i < at; i++) floats[i] = table[images[i]!]!;
-  embeddedPool = { images: floats, labels: Int32Array.from(labelParts), dir, version };
+  embeddedPool = { images: floats, bytes: images.slice(0, at), labels: Int32Array.from(labelParts), dir, version };
   return embeddedPool;
 }
 
@@ -210,15 +210,18 @@ export function loadEmbeddedMnist(split: Split = 'train'): ImageDataset {
   const nTrain = Math.min(EMBEDDED_TRAIN, Math.round(total * 0.8));
   const pick = split === 'train' ? order.subarray(0, nTrain) : split === 'test' ? order.subarray(nTrain) : order;
   const images = new Float32Array(pick.length * 784);
+  const bytes = new Uint8Array(pick.length * 784);
   const labels = new Int32Array(pick.length);
   for (let j = 0; j < pick.length; j++) {
     const i = pick[j]!;
     images.set(pool.images.subarray(i * 784, (i + 1) * 784), j * 784);
+    bytes.set(pool.bytes.subarray(i * 784, (i + 1) * 784), j * 784);
     labels[j] = pool.labels[i]!;
   }
   return createDataset({
     name: 'mnist',
     images,
+    bytes,
     labels,
     channels: 1,
     height: 28,

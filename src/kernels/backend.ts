@@ -170,7 +170,12 @@ export interface Backend {
    */
   alloc(n: number, zeroed?: boolean): F32;
   /** Returns memory to the backend; the array must not be used afterwards. No-op for js. */
-  free(a: F32): void;
+  free(a: F32 | Uint8Array): void;
+  /**
+   * n zero bytes owned by this backend, for data that kernels read many times (a dataset's 8-bit
+   * pixels for gatherRows8); released with free().
+   */
+  allocBytes(n: number): Uint8Array;
   /** Bytes currently handed out by alloc and not freed (0 when the backend does not track it). */
   allocatedBytes(): number;
 
@@ -187,6 +192,11 @@ export interface Backend {
    * the binary op and every row sum that of reduce('sum') over the last axis, to the bit.
    */
   bceLogitsRows(z: F32, y: F32, rows: number, cols: number, loss: F32, sq: F32 | null, diff: F32 | null): void;
+  /**
+   * Rows of 8-bit pixels picked by index, scaled to [0, 1]: out[j·d + k] = src[idx[j]·d + k] / 255
+   * (the float32 nearest to it) for j < idx.length, k < d. Every index must be a row of src.
+   */
+  gatherRows8(src: Uint8Array, d: number, idx: Int32Array, out: F32): void;
   /** out = cond != 0 ? a : b, all four the same length. */
   where(cond: F32, a: F32, b: F32, out: F32): void;
   /** out = min(max(x, lo), hi). */

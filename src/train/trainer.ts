@@ -169,7 +169,7 @@ export class Trainer {
     const size = indices.length;
     const shape = this.model.inputLayout === 'image' ? [size, d.channels, d.height, d.width] : [size, d.channels * d.height * d.width];
     const x = Tensor.uninit(shape);
-    const y = loader.gatherInto(indices, x.data);
+    const y = loader.gatherToBackend(indices, x.data);
     return { x, y };
   }
 

