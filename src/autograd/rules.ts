@@ -7,7 +7,7 @@
 import { F32_TINY, type Conv2dParams, type Pool2dParams } from '../kernels/backend.js';
 import { getBackend } from '../kernels/registry.js';
 import { Tensor } from '../tensor/tensor.js';
-import { add, binaryCrossEntropyGrad, binaryCrossEntropyWithLogitsGrad, clamp, div, eq, ge, gt, le, log, maximum, mul, neg, pow, sign, sub, unaryGrad, unaryOp, where } from '../ops/elementwise.js';
+import { add, binaryCrossEntropyGrad, binaryCrossEntropyWithLogitsGrad, clamp, div, eq, exp, ge, gt, le, log, maximum, mul, neg, pow, sign, sub, unaryGrad, unaryOp, where } from '../ops/elementwise.js';
 import { conv2d, conv2dWeightGrad, convTranspose2d } from '../ops/conv.js';
 import { mm } from '../ops/linalg.js';
 import { sum } from '../ops/reduce.js';
@@ -77,6 +77,21 @@ defineGradRules({
     const [z, y] = n.inputs as [Tensor, Tensor];
     const gb = reshape(g, [g.size, ...z.shape.slice(1).map(() => 1)]);
     return [z.requiresGrad ? mul(s<Tensor>(n, 'diff'), gb) : null, y.requiresGrad ? mul(neg(z), gb) : null];
+  },
+  // KL per sample: d/dμ = g_b·μ, d/d log σ² = g_b·½(σ² − 1) (saved by the forward kernel).
+  klNormalPerSample: (g, n) => {
+    const [mu, lv] = n.inputs as [Tensor, Tensor];
+    const gb = reshape(g, [g.size, ...mu.shape.slice(1).map(() => 1)]);
+    return [mu.requiresGrad ? mul(mu, gb) : null, lv.requiresGrad ? mul(s<Tensor>(n, 'dlv'), gb) : null];
+  },
+  // z = μ + e^{½ lv} ⊙ ε: d/dμ = g, d/dlv = g ⊙ ½e^{½ lv}ε (saved), d/dε = g ⊙ e^{½ lv}.
+  reparameterize: (g, n) => {
+    const [mu, lv, eps] = n.inputs as [Tensor, Tensor, Tensor];
+    return [
+      mu.requiresGrad ? g : null,
+      lv.requiresGrad ? mul(g, s<Tensor>(n, 'half')) : null,
+      eps.requiresGrad ? mul(g, exp(mul(lv, 0.5))) : null,
+    ];
   },
   minimum: (g, n) => {
     const [a, b] = n.inputs as [Tensor, Tensor];

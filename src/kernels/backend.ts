@@ -193,6 +193,17 @@ export interface Backend {
    */
   bceLogitsRows(z: F32, y: F32, rows: number, cols: number, loss: F32, sq: F32 | null, diff: F32 | null): void;
   /**
+   * KL(N(μ, σ²) ‖ N(0, I)) per row of μ and lv = log σ², both (rows, cols), in one pass:
+   * out[r] = −½ Σ_c ((lv + 1) − μ·μ) − e^lv, to the bit of those ops (add, mul, sub, exp) and
+   * reduce('sum'); when given, dlv = ½(e^lv − 1), the gradient in lv (the gradient in μ is μ).
+   */
+  klNormalRows(mu: F32, lv: F32, rows: number, cols: number, out: F32, dlv: F32 | null): void;
+  /**
+   * z = μ + e^{½ lv} ⊙ ε (the bits of mul(lv, ½), exp, mul, add), all of one length; when given,
+   * half = ½ e^{½ lv} ⊙ ε, the gradient of z in lv.
+   */
+  reparameterize(mu: F32, lv: F32, eps: F32, z: F32, half: F32 | null): void;
+  /**
    * Rows of 8-bit pixels picked by index, scaled to [0, 1]: out[j·d + k] = src[idx[j]·d + k] / 255
    * (the float32 nearest to it) for j < idx.length, k < d. Every index must be a row of src.
    */

@@ -29,7 +29,7 @@ import { noGrad } from '../autograd/tape.js';
 import { Linear, Sigmoid } from '../nn/index.js';
 import type { Sequential } from '../nn/container.js';
 import { bernoulliNllWithLogits, klNormal } from '../nn/losses.js';
-import { add, concat, exp, expand, mean, mul, reshape, sigmoid, sigmoidSquaredError, sub, sum } from '../ops/index.js';
+import { add, concat, exp, expand, mean, mul, reparameterize as reparameterizeOp, reshape, sigmoid, sigmoidSquaredError, sub, sum } from '../ops/index.js';
 import { full, oneHot, randn } from '../tensor/creation.js';
 import type { Generator } from '../tensor/random.js';
 import { tidy, type Tensor } from '../tensor/tensor.js';
@@ -133,8 +133,7 @@ export class VAE extends FamilyBase<VAEConfig | CVAEConfig> implements Autoencod
 
   /** z = μ + exp(½ log σ²) ⊙ ε with ε ~ N(0, I) drawn from gen. */
   reparameterize(mu: Tensor, logvar: Tensor, gen: Generator): Tensor {
-    const eps = randn(mu.shape, { generator: gen });
-    return add(mu, mul(exp(mul(logvar, 0.5)), eps));
+    return reparameterizeOp(mu, logvar, randn(mu.shape, { generator: gen }));
   }
 
   /** The decoder's output before its final Sigmoid: Bernoulli logits, or the Gaussian mean's pre-activation. */

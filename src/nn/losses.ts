@@ -19,6 +19,7 @@ import {
   binaryCrossEntropyWithLogits,
   bceWithLogitsPerSample,
   clamp,
+  klNormalPerSample,
   exp,
   gather,
   log,
@@ -155,6 +156,8 @@ export function crossEntropy(logits: Tensor, target: Tensor | ArrayLike<number>,
  */
 export function klNormal(mu: Tensor, logvar: Tensor, opts: LossOptions = {}): Tensor {
   sameShape('klNormal', mu, logvar, 'mu', 'logvar');
+  // (B, …): one fused pass (per-sample sums, gradient kept for the backward)
+  if (mu.shape.length >= 2) return reduce(klNormalPerSample(mu, logvar), opts.reduction);
   const terms = sub(sub(add(logvar, 1), mul(mu, mu)), exp(logvar));
   const axes = mu.shape.map((_, i) => i).slice(1);
   const perSample = mul(axes.length ? sum(terms, axes) : terms, -0.5);

@@ -98,11 +98,7 @@ export const sigmoidSquaredError = (z: TensorLike, y: TensorLike): Tensor => bin
  */
 export function bceWithLogitsPerSample(z: Tensor, y: Tensor, sqErr?: Tensor): Tensor {
   const op = 'bceWithLogitsPerSample';
-  checkTensor(op, z, 'logits');
-  checkTensor(op, y, 'targets');
-  if (z.shape.length < 1 || z.shape.length !== y.shape.length || z.shape.some((d, i) => d !== y.shape[i])) {
-    throw new Error(`${op}: logits ${fmt(z.shape)} and targets ${fmt(y.shape)} must have the same shape, of rank ≥ 1`);
-  }
+  sameSamples(op, z, y, 'logits', 'targets');
   const rows = z.shape[0]!;
   const cols = rows === 0 ? 0 : z.size / rows;
   if (sqErr && sqErr.size !== rows) throw new Error(`${op}: sqErr has ${sqErr.size} elements, the batch has ${rows} samples`);
@@ -111,6 +107,44 @@ export function bceWithLogitsPerSample(z: Tensor, y: Tensor, sqErr?: Tensor): Te
   const diff = isGradEnabled() && (z.requiresGrad || y.requiresGrad) ? Tensor.uninit(z.shape) : null;
   getBackend().bceLogitsRows(z.data, y.data, rows, cols, out.data, sqErr ? sqErr.data : null, diff ? diff.data : null);
   return record(out, op, [z, y], { diff });
+}
+
+/** Checks that a and b are tensors of one shape of rank ≥ 1 (per-sample ops). */
+function sameSamples(op: string, a: Tensor, b: Tensor, an: string, bn: string): void {
+  checkTensor(op, a, an);
+  checkTensor(op, b, bn);
+  if (a.shape.length < 1 || a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new Error(`${op}: ${an} ${fmt(a.shape)} and ${bn} ${fmt(b.shape)} must have the same shape, of rank ≥ 1`);
+  }
+}
+
+/**
+ * KL(N(μ, σ²) ‖ N(0, I)) of each sample, −½ Σ (1 + log σ² − μ² − σ²) over its elements, from μ
+ * and log σ² of shape (B, …): shape (B), in one pass — the bits of the composite (add, mul, sub,
+ * exp, sum, × −½). Differentiable: d/dμ = μ, d/d log σ² = ½(σ² − 1) (kept from the forward pass).
+ */
+export function klNormalPerSample(mu: Tensor, logvar: Tensor): Tensor {
+  const op = 'klNormalPerSample';
+  sameSamples(op, mu, logvar, 'mu', 'logvar');
+  const rows = mu.shape[0]!;
+  const out = Tensor.uninit([rows]);
+  const dlv = isGradEnabled() && logvar.requiresGrad ? Tensor.uninit(logvar.shape) : null;
+  getBackend().klNormalRows(mu.data, logvar.data, rows, rows === 0 ? 0 : mu.size / rows, out.data, dlv ? dlv.data : null);
+  return record(out, op, [mu, logvar], { dlv });
+}
+
+/**
+ * The reparameterisation z = μ + e^{½ log σ²} ⊙ ε of a Gaussian sample, in one kernel — the bits
+ * of add(mu, mul(exp(mul(logvar, 0.5)), eps)). Differentiable in all three.
+ */
+export function reparameterize(mu: Tensor, logvar: Tensor, eps: Tensor): Tensor {
+  const op = 'reparameterize';
+  sameSamples(op, mu, logvar, 'mu', 'logvar');
+  sameSamples(op, mu, eps, 'mu', 'eps');
+  const z = Tensor.uninit(mu.shape);
+  const half = isGradEnabled() && logvar.requiresGrad ? Tensor.uninit(mu.shape) : null;
+  getBackend().reparameterize(mu.data, logvar.data, eps.data, z.data, half ? half.data : null);
+  return record(z, op, [mu, logvar, eps], { half });
 }
 
 export const neg = (x: Tensor): Tensor => unaryOp('neg', x);

@@ -13,6 +13,7 @@ import {
   binaryCrossEntropyWithLogits,
   bceWithLogitsPerSample,
   clamp,
+  klNormalPerSample,
   clone,
   concat,
   conv2d,
@@ -37,6 +38,7 @@ import {
   pow,
   reciprocal,
   relu,
+  reparameterize,
   reshape,
   sigmoid,
   slice,
@@ -72,6 +74,8 @@ const cases: Record<string, () => [(...xs: Tensor[]) => Tensor, Tensor[]]> = {
   bceLogits: () => [binaryCrossEntropyWithLogits, [normal([2, 3], 62), uniform([2, 3], 0, 1, 63)]],
   // per-sample sums over (2, 3, 5), both inputs differentiated (d/dy = −z·g)
   bceWithLogitsPerSample: () => [(z, y) => bceWithLogitsPerSample(z, y), [normal([2, 3, 5], 64), uniform([2, 3, 5], 0, 1, 65)]],
+  klNormalPerSample: () => [(mu, lv) => klNormalPerSample(mu, lv), [normal([3, 5], 66), uniform([3, 5], -1, 1, 67)]],
+  reparameterize: () => [(mu, lv, eps) => reparameterize(mu, lv, eps), [normal([2, 5], 68), uniform([2, 5], -1, 1, 69), normal([2, 5], 70)]],
   minimum: () => [
     minimum,
     [tensor([0.1, 0.5, 0.9], undefined, { requiresGrad: true }), tensor([[0.3], [0.7]], undefined, { requiresGrad: true })],

@@ -655,6 +655,53 @@ describe.each([
     expect(() => wb.bceLogitsRows(new Float32Array(5), new Float32Array(6), 2, 3, new Float32Array(2), null, null)).toThrow(/z has 5 elements, needs 6/);
   });
 
+  it('klNormalRows and reparameterize: the separate kernels\' bits; against the reference', () => {
+    for (const [rows, cols] of [[3, 1], [2, 5], [4, 16], [5, 37], [300, 20], [128, 257]] as const) {
+      const n = rows * cols;
+      const mu = randArr(n, -3, 3);
+      const lv = randArr(n, -6, 3);
+      const eps = randArr(n, -3, 3);
+      const out = wb.alloc(rows);
+      const dlv = wb.alloc(n);
+      wb.klNormalRows(w(mu), w(lv), rows, cols, out, dlv);
+      // the composite with the separate wasm kernels
+      const t1 = wb.alloc(n);
+      const t2 = wb.alloc(n);
+      const ref = wb.alloc(rows);
+      wb.unary('addScalar', w(lv), t1, 1);
+      wb.binary('mul', w(mu), [n], w(mu), [n], t2, [n]);
+      wb.binary('sub', t1, [n], t2, [n], t1, [n]);
+      wb.unary('exp', w(lv), t2, 0);
+      wb.binary('sub', t1, [n], t2, [n], t1, [n]);
+      wb.reduce('sum', t1, [rows, cols], [1], ref);
+      wb.unary('mulScalar', ref, ref, -0.5);
+      expect(Array.from(out), `kl ${rows}×${cols}`).toEqual(Array.from(ref));
+      const o2 = new Float32Array(rows);
+      const d2 = new Float32Array(n);
+      js.klNormalRows(mu, lv, rows, cols, o2, d2);
+      expectClose(out, o2, `klNormalRows ${rows}×${cols}`, { rtol: 2e-6, scale: 20 * cols });
+      expectClose(dlv, d2, `klNormalRows dlv ${rows}×${cols}`, { rtol: 2e-6, scale: 1 });
+      // reparameterize
+      const z = wb.alloc(n);
+      const half = wb.alloc(n);
+      wb.reparameterize(w(mu), w(lv), w(eps), z, half);
+      wb.unary('mulScalar', w(lv), t1, 0.5);
+      wb.unary('exp', t1, t1, 0);
+      wb.binary('mul', t1, [n], w(eps), [n], t1, [n]);
+      wb.binary('add', w(mu), [n], t1, [n], t2, [n]);
+      expect(Array.from(z), `z ${rows}×${cols}`).toEqual(Array.from(t2));
+      const z2 = new Float32Array(n);
+      const h2 = new Float32Array(n);
+      js.reparameterize(mu, lv, eps, z2, h2);
+      expectClose(z, z2, `reparameterize ${rows}×${cols}`, { rtol: 2e-6, scale: 3 });
+      expectClose(half, h2, `reparameterize half ${rows}×${cols}`, { rtol: 2e-6, scale: 1 });
+      const z3 = new Float32Array(n);
+      wb.reparameterize(mu, lv, eps, z3, null); // foreign arrays, no half
+      expect(Array.from(z3)).toEqual(Array.from(z));
+      for (const a of [out, dlv, t1, t2, ref, z, half]) wb.free(a);
+    }
+  });
+
   it('gatherRows8: every byte value scaled as k/255 in float32, odd row lengths, threaded; foreign bytes; bad indices', () => {
     const unit = Float32Array.from({ length: 256 }, (_, k) => k / 255);
     for (const [rows, d, m] of [[5, 1, 3], [9, 15, 9], [7, 16, 4], [300, 263, 200], [1000, 784, 128]] as const) {

@@ -11,6 +11,7 @@ import {
   bceWithLogitsPerSample,
   binaryCrossEntropyWithLogits,
   clamp,
+  klNormalPerSample,
   div,
   elu,
   eq,
@@ -31,6 +32,7 @@ import {
   prelu,
   reciprocal,
   relu,
+  reparameterize,
   sigmoid,
   sigmoidSquaredError,
   sign,
@@ -252,6 +254,43 @@ describe('broadcasting forward values', () => {
     expect(Number.isNaN(bceWithLogitsPerSample(tensor([[NaN, 0]]), tensor([[1, 1]])).item())).toBe(true);
     expect(bceWithLogitsPerSample(tensor([[0], [0]]), tensor([[1], [0]])).toList()).toEqual([Math.fround(Math.LN2), Math.fround(Math.LN2)]);
     expect(bceWithLogitsPerSample(tensor(new Float32Array(0), [0, 4]), tensor(new Float32Array(0), [0, 4])).shape).toEqual([0]);
+  });
+
+  it('klNormalPerSample and reparameterize: the bits of their composites, and of their gradients', () => {
+    const g = new Generator(9);
+    // 4 samples of 37 latents: blocks of 16 and a tail of 5; log σ² over a wide range
+    const n = 4 * 37;
+    const muv = Float32Array.from({ length: n }, () => 2 * g.normal());
+    const lvv = Float32Array.from({ length: n }, () => 6 * g.random() - 4);
+    const epsv = Float32Array.from({ length: n }, () => g.normal());
+    const mu = tensor(muv, [4, 37], { requiresGrad: true });
+    const lv = tensor(lvv, [4, 37], { requiresGrad: true });
+    const mu2 = tensor(muv, [4, 37], { requiresGrad: true });
+    const lv2 = tensor(lvv, [4, 37], { requiresGrad: true });
+    const kl = klNormalPerSample(mu, lv);
+    const kl2 = mul(sum(sub(sub(add(lv2, 1), mul(mu2, mu2)), exp(lv2)), 1), -0.5);
+    expect(Array.from(kl.data)).toEqual(Array.from(kl2.data));
+    const w = tensor([1, -0.5, 2, 0.25]);
+    backward(kl, w);
+    backward(kl2, w);
+    expectClose(mu.grad!.data, mu2.grad!.data, 1e-6, 'kl d/dmu');
+    expectClose(lv.grad!.data, lv2.grad!.data, 1e-6, 'kl d/dlogvar');
+    // reparameterize, eps differentiated too
+    const eps = tensor(epsv, [4, 37], { requiresGrad: true });
+    const eps2 = tensor(epsv, [4, 37], { requiresGrad: true });
+    mu.grad = null;
+    lv.grad = null;
+    mu2.grad = null;
+    lv2.grad = null;
+    const z = reparameterize(mu, lv, eps);
+    const z2 = add(mu2, mul(exp(mul(lv2, 0.5)), eps2));
+    expect(Array.from(z.data)).toEqual(Array.from(z2.data));
+    const gz = tensor(Float32Array.from({ length: n }, () => g.normal()), [4, 37]);
+    backward(z, gz);
+    backward(z2, gz);
+    for (const [a, b, what] of [[mu, mu2, 'mu'], [lv, lv2, 'logvar'], [eps, eps2, 'eps']] as const) expectClose(a.grad!.data, b.grad!.data, 1e-6, `z d/d${what}`);
+    expect(() => klNormalPerSample(normal([2, 3], 1), normal([2, 4], 2))).toThrow(/mu \[2, 3\] and logvar \[2, 4\] must have the same shape/);
+    expect(() => reparameterize(normal([2, 3], 1), normal([2, 3], 2), normal([3, 2], 3))).toThrow(/mu \[2, 3\] and eps \[3, 2\]/);
   });
 
   it('bceWithLogitsPerSample: errors name the shapes', () => {

@@ -244,6 +244,31 @@ function bceLogitsRows(z: F32, y: F32, rows: number, cols: number, loss: F32, sq
   }
 }
 
+/** Each step rounded to float32 as the separate kernels store it; row sums in float64 (reduce). */
+function klNormalRows(mu: F32, lv: F32, rows: number, cols: number, out: F32, dlv: F32 | null): void {
+  const f = Math.fround;
+  for (let r = 0, i = 0; r < rows; r++) {
+    let t = 0;
+    for (let c = 0; c < cols; c++, i++) {
+      const l = lv[i]!;
+      const m = mu[i]!;
+      const e = f(Math.exp(l));
+      t += f(f(f(l + 1) - f(m * m)) - e);
+      if (dlv) dlv[i] = f(e - 1) * 0.5;
+    }
+    out[r] = -0.5 * f(t);
+  }
+}
+
+function reparameterize(mu: F32, lv: F32, eps: F32, z: F32, half: F32 | null): void {
+  const f = Math.fround;
+  for (let i = 0; i < z.length; i++) {
+    const se = f(f(Math.exp(f(lv[i]! * 0.5))) * eps[i]!);
+    z[i] = mu[i]! + se;
+    if (half) half[i] = se * 0.5;
+  }
+}
+
 /** k / 255 rounded to float32, for k = 0..255 (the datasets' scaling of 8-bit pixels). */
 const UNIT8 = Float32Array.from({ length: 256 }, (_, k) => k / 255);
 
@@ -717,6 +742,8 @@ export const jsBackend: Backend = {
   unaryGrad,
   binary,
   bceLogitsRows,
+  klNormalRows,
+  reparameterize,
   gatherRows8,
   where: (cond, a, b, out) => {
     for (let i = 0; i < out.length; i++) out[i] = cond[i] !== 0 ? a[i]! : b[i]!;

@@ -93,6 +93,8 @@ const KERNELS = [
   'unaryGrad',
   'binary',
   'bceLogitsRows',
+  'klNormalRows',
+  'reparameterize',
   'gatherRows8',
   'where',
   'clamp',
@@ -763,8 +765,30 @@ class WasmBackendImpl implements WasmBackend {
     checkLen('bceLogitsRows', 'loss', loss, rows);
     if (sq) checkLen('bceLogitsRows', 'sq', sq, rows);
     if (diff) checkLen('bceLogitsRows', 'diff', diff, n);
-    this.setArgs(0, this.inp(z), this.inp(y), rows, cols, this.outp(loss, false), sq ? this.outp(sq, false) : 0, diff ? this.outp(diff, false) : 0);
+    this.setArgs(0, this.inp(z), this.inp(y), rows, cols, this.outp(loss, false), sq ? this.outp(sq, false) : 0, diff ? this.outp(diff, false) : 0, 1);
     this.run(K.bceLogitsRows, rows >= this.threads ? this.par(n, PAR_ELEMS_HEAVY) : 1);
+  }
+
+  klNormalRows(mu: F32, lv: F32, rows: number, cols: number, out: F32, dlv: F32 | null): void {
+    const n = rows * cols;
+    if (rows === 0) return;
+    checkLen('klNormalRows', 'mu', mu, n);
+    checkLen('klNormalRows', 'lv', lv, n);
+    checkLen('klNormalRows', 'out', out, rows);
+    if (dlv) checkLen('klNormalRows', 'dlv', dlv, n);
+    this.setArgs(0, this.inp(mu), this.inp(lv), rows, cols, this.outp(out, false), 0, dlv ? this.outp(dlv, false) : 0, -0.5);
+    this.run(K.klNormalRows, rows >= this.threads ? this.par(n, PAR_ELEMS_HEAVY) : 1);
+  }
+
+  reparameterize(mu: F32, lv: F32, eps: F32, z: F32, half: F32 | null): void {
+    const n = z.length;
+    if (n === 0) return;
+    checkLen('reparameterize', 'mu', mu, n);
+    checkLen('reparameterize', 'lv', lv, n);
+    checkLen('reparameterize', 'eps', eps, n);
+    if (half) checkLen('reparameterize', 'half', half, n);
+    this.setArgs(0, this.inp(mu), this.inp(lv), this.inp(eps), this.outp(z, false), half ? this.outp(half, false) : 0, n);
+    this.run(K.reparameterize, this.par(n, PAR_ELEMS_HEAVY));
   }
 
   gatherRows8(src: Uint8Array, d: number, idx: Int32Array, out: F32): void {

@@ -9,7 +9,7 @@
 //
 // Op codes must match the tables in ../index.ts.
 
-import { argP, argI, argF, loadPartial, storePartial, hsum64, joinItems, beginItems, nextItem, endItems, flatItems, flatLo, flatHi, CHUNK, SUM_BLOCK } from './common';
+import { argP, argI, argF, argD, loadPartial, storePartial, hsum64, joinItems, beginItems, nextItem, endItems, flatItems, flatLo, flatHi, CHUNK, SUM_BLOCK } from './common';
 import { expV, expm1V, expNegAbsV, logV, log1pUnitV, tanhV, sigmoidV, sigmoidFromV, softplusV, powV } from './vmath';
 
 const ZERO = f32x4.splat(0);
@@ -381,29 +381,53 @@ export function binary(args: usize, tid: i32, nth: i32, gen: u32): i32 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// bceLogitsRows: the Bernoulli reconstruction terms of logits z against targets y, both
-// (rows, cols), in one pass: loss[r] = Σ_c bceLogits(z, y), and optionally
-// sq[r] = Σ_c (sigmoid(z) − y)² and diff = sigmoid(z) − y (the gradient of loss[r] in z).
-// Each element's values are the binary kernels' (bceLogits, sigmoidSqErr, bceLogitsGrad: the
-// same f32 operations, from one shared e^−|z|) and the sums are the reduce kernel's (sumRun:
-// four f32x4 accumulators over 16 elements at a time in blocks of SUM_BLOCK, folded into f64,
-// the tail one element at a time), so the results have the bits of those separate kernels.
-// Args: 0 z, 1 y, 2 rows, 3 cols, 4 loss, 5 sq (0 = none), 6 diff (0 = none).
+// Per-row loss terms in one pass over two (rows, cols) inputs a, b: loss[r] = Σ_c first(a, b),
+// optionally sq[r] = Σ_c second(a, b), and aux (rows·cols) = each element's gradient factor.
+// Each element's values are the separate kernels' (the same f32 operations) and the sums are
+// the reduce kernel's (sumRun: four f32x4 accumulators over 16 elements at a time in blocks of
+// SUM_BLOCK, folded into f64, the tail one element at a time), so results have their bits.
+//   bceLogitsRows (Terms = BceTerms): a = logits z, b = targets y; first = bceLogits(z, y),
+//     second = sigmoidSqErr(z, y), aux = bceLogitsGrad(z, y) = sigmoid(z) − y, all from one
+//     shared e^−|z| (expNegAbsV; the binary kernels compute the same values from it).
+//   klNormalRows (Terms = KlTerms): a = μ, b = log σ²; first = ((log σ² + 1) − μ·μ) − e^{log σ²}
+//     (klNormal's terms before the −½), no second, aux = ½(e^{log σ²} − 1) (d KL / d log σ²).
+// Args: 0 a, 1 b, 2 rows, 3 cols, 4 loss, 5 sq (0 = none), 6 aux (0 = none), 7 scale (each
+// loss[r] is scale·Σ, rounded once: klNormalRows passes −½, which scales exactly).
 // Items: blocks of whole rows.
 
 // One row's sums (globals are per instance, so per thread).
 let rowLoss: f64 = 0;
 let rowSq: f64 = 0;
 
-/** sigmoid(z) − y from e = e^−|z|, stored into diff at byte offset o when wanted. */
-@inline function bceDiff(zv: v128, yv: v128, e: v128, diff: usize, o: usize, wantDiff: bool): v128 {
-  const d = f32x4.sub(sigmoidFromV(zv, e), yv);
-  if (wantDiff) v128.store(diff + o, d);
-  return d;
+@final class BceTerms {
+  @inline shared(z: v128, y: v128): v128 { return expNegAbsV(z); }
+  @inline first(z: v128, y: v128, e: v128): v128 { return bceLogitsFromV(z, y, e); }
+  /** (sigmoid(z) − y)², storing sigmoid(z) − y at aux + o when wanted. */
+  @inline second(z: v128, y: v128, e: v128, aux: usize, o: usize, wantAux: bool, c: i32): v128 {
+    const d = f32x4.sub(sigmoidFromV(z, e), y);
+    if (wantAux) storeSome(aux + o, d, c);
+    return f32x4.mul(d, d);
+  }
+}
+const HALF = f32x4.splat(0.5);
+@final class KlTerms {
+  @inline shared(mu: v128, lv: v128): v128 { return expV(lv); }
+  @inline first(mu: v128, lv: v128, e: v128): v128 { return f32x4.sub(f32x4.sub(f32x4.add(lv, ONE), f32x4.mul(mu, mu)), e); }
+  @inline second(mu: v128, lv: v128, e: v128, aux: usize, o: usize, wantAux: bool, c: i32): v128 {
+    if (wantAux) storeSome(aux + o, f32x4.mul(f32x4.sub(e, ONE), HALF), c);
+    return ZERO;
+  }
 }
 
-function bceRow(z: usize, y: usize, n: i32, diff: usize): void {
-  const wantDiff = diff != 0;
+/** Stores all four lanes (c = 4) or the low c. */
+@inline function storeSome(p: usize, v: v128, c: i32): void {
+  if (c == 4) v128.store(p, v);
+  else storePartial(p, v, c);
+}
+
+function termsRow<T>(a: usize, b: usize, n: i32, aux: usize): void {
+  const t = changetype<T>(0);
+  const wantAux = aux != 0;
   let tl: f64 = 0, tq: f64 = 0;
   let i = 0;
   while (i + 16 <= n) {
@@ -412,19 +436,17 @@ function bceRow(z: usize, y: usize, n: i32, diff: usize): void {
     let q0 = ZERO, q1 = ZERO, q2 = ZERO, q3 = ZERO;
     for (; i + 16 <= end; i += 16) {
       const o = <usize>i << 2;
-      const z0 = v128.load(z + o), z1 = v128.load(z + o, 16), z2 = v128.load(z + o, 32), z3 = v128.load(z + o, 48);
-      const y0 = v128.load(y + o), y1 = v128.load(y + o, 16), y2 = v128.load(y + o, 32), y3 = v128.load(y + o, 48);
-      const e0 = expNegAbsV(z0), e1 = expNegAbsV(z1), e2 = expNegAbsV(z2), e3 = expNegAbsV(z3);
-      const d0 = bceDiff(z0, y0, e0, diff, o, wantDiff), d1 = bceDiff(z1, y1, e1, diff, o + 16, wantDiff);
-      const d2 = bceDiff(z2, y2, e2, diff, o + 32, wantDiff), d3 = bceDiff(z3, y3, e3, diff, o + 48, wantDiff);
-      l0 = f32x4.add(l0, bceLogitsFromV(z0, y0, e0));
-      l1 = f32x4.add(l1, bceLogitsFromV(z1, y1, e1));
-      l2 = f32x4.add(l2, bceLogitsFromV(z2, y2, e2));
-      l3 = f32x4.add(l3, bceLogitsFromV(z3, y3, e3));
-      q0 = f32x4.add(q0, f32x4.mul(d0, d0));
-      q1 = f32x4.add(q1, f32x4.mul(d1, d1));
-      q2 = f32x4.add(q2, f32x4.mul(d2, d2));
-      q3 = f32x4.add(q3, f32x4.mul(d3, d3));
+      const a0 = v128.load(a + o), a1 = v128.load(a + o, 16), a2 = v128.load(a + o, 32), a3 = v128.load(a + o, 48);
+      const b0 = v128.load(b + o), b1 = v128.load(b + o, 16), b2 = v128.load(b + o, 32), b3 = v128.load(b + o, 48);
+      const e0 = t.shared(a0, b0), e1 = t.shared(a1, b1), e2 = t.shared(a2, b2), e3 = t.shared(a3, b3);
+      q0 = f32x4.add(q0, t.second(a0, b0, e0, aux, o, wantAux, 4));
+      q1 = f32x4.add(q1, t.second(a1, b1, e1, aux, o + 16, wantAux, 4));
+      q2 = f32x4.add(q2, t.second(a2, b2, e2, aux, o + 32, wantAux, 4));
+      q3 = f32x4.add(q3, t.second(a3, b3, e3, aux, o + 48, wantAux, 4));
+      l0 = f32x4.add(l0, t.first(a0, b0, e0));
+      l1 = f32x4.add(l1, t.first(a1, b1, e1));
+      l2 = f32x4.add(l2, t.first(a2, b2, e2));
+      l3 = f32x4.add(l3, t.first(a3, b3, e3));
     }
     tl += hsum64(l0) + hsum64(l1) + hsum64(l2) + hsum64(l3);
     tq += hsum64(q0) + hsum64(q1) + hsum64(q2) + hsum64(q3);
@@ -432,15 +454,17 @@ function bceRow(z: usize, y: usize, n: i32, diff: usize): void {
   // the last n % 16, element by element in order (as sumRun): whole vectors, then a partial one
   for (; i < n; i += 4) {
     const o = <usize>i << 2, c = min(4, n - i);
-    const zv = c == 4 ? v128.load(z + o) : loadPartial(z + o, c);
-    const yv = c == 4 ? v128.load(y + o) : loadPartial(y + o, c);
-    const e = expNegAbsV(zv);
-    const d = f32x4.sub(sigmoidFromV(zv, e), yv);
-    if (wantDiff) {
-      if (c == 4) v128.store(diff + o, d);
-      else storePartial(diff + o, d, c);
+    let av: v128, bv: v128;
+    if (c == 4) {
+      av = v128.load(a + o);
+      bv = v128.load(b + o);
+    } else {
+      av = loadPartial(a + o, c);
+      bv = loadPartial(b + o, c);
     }
-    const lv = bceLogitsFromV(zv, yv, e), qv = f32x4.mul(d, d);
+    const e = t.shared(av, bv);
+    const qv = t.second(av, bv, e, aux, o, wantAux, c);
+    const lv = t.first(av, bv, e);
     tl += <f64>f32x4.extract_lane(lv, 0);
     tq += <f64>f32x4.extract_lane(qv, 0);
     if (c > 1) {
@@ -460,11 +484,11 @@ function bceRow(z: usize, y: usize, n: i32, diff: usize): void {
   rowSq = tq;
 }
 
-export function bceLogitsRows(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+@inline function termRows<T>(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  const z = argP(args, 0), y = argP(args, 1);
+  const a = argP(args, 0), b = argP(args, 1);
   const rows = argI(args, 2), cols = argI(args, 3);
-  const loss = argP(args, 4), sq = argP(args, 5), diff = argP(args, 6);
+  const loss = argP(args, 4), sq = argP(args, 5), aux = argP(args, 6), scale = argD(args, 7);
   const per = nth == 1 ? rows : max(1, CHUNK / max(1, cols));
   const total = (rows + per - 1) / per;
   beginItems(total);
@@ -472,9 +496,51 @@ export function bceLogitsRows(args: usize, tid: i32, nth: i32, gen: u32): i32 {
     const hi = min(rows, (it + 1) * per);
     for (let r = it * per; r < hi; r++) {
       const o = (<usize>r * <usize>cols) << 2;
-      bceRow(z + o, y + o, cols, diff == 0 ? 0 : diff + o);
-      store<f32>(loss + (<usize>r << 2), <f32>rowLoss);
+      termsRow<T>(a + o, b + o, cols, aux == 0 ? 0 : aux + o);
+      store<f32>(loss + (<usize>r << 2), <f32>(scale * rowLoss));
       if (sq != 0) store<f32>(sq + (<usize>r << 2), <f32>rowSq);
+    }
+  }
+  endItems();
+  return total;
+}
+
+export function bceLogitsRows(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  return termRows<BceTerms>(args, tid, nth, gen);
+}
+export function klNormalRows(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  return termRows<KlTerms>(args, tid, nth, gen);
+}
+
+// ---------------------------------------------------------------------------------------------
+// reparameterize: z = μ + e^{½ log σ²} ⊙ ε (the ops mul(lv, 0.5), exp, mul, add, in that order),
+// and when wanted half = ½ e^{½ log σ²} ⊙ ε (d z / d log σ²). Args: 0 mu, 1 lv, 2 eps, 3 z,
+// 4 half (0 = none), 5 n. Items: CHUNK-sized pieces.
+
+/** z and half of 4 elements (c = 4) or the low c, from their μ, log σ² and ε. */
+@inline function reparamV(m: v128, l: v128, e: v128, z: usize, half: usize, o: usize, c: i32): void {
+  const se = f32x4.mul(expV(f32x4.mul(l, HALF)), e);
+  storeSome(z + o, f32x4.add(m, se), c);
+  if (half != 0) storeSome(half + o, f32x4.mul(se, HALF), c);
+}
+
+export function reparameterize(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
+  const mu = argP(args, 0), lv = argP(args, 1), eps = argP(args, 2), z = argP(args, 3), half = argP(args, 4);
+  const n = argI(args, 5);
+  const total = flatItems(n, nth);
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
+    const hi = flatHi(it, n, nth);
+    let i = flatLo(it, nth);
+    // whole vectors, then the partial one (a `c == 4 ? load : loadPartial` select would run both)
+    for (; i + 4 <= hi; i += 4) {
+      const o = <usize>i << 2;
+      reparamV(v128.load(mu + o), v128.load(lv + o), v128.load(eps + o), z, half, o, 4);
+    }
+    if (i < hi) {
+      const o = <usize>i << 2, c = hi - i;
+      reparamV(loadPartial(mu + o, c), loadPartial(lv + o, c), loadPartial(eps + o, c), z, half, o, c);
     }
   }
   endItems();
