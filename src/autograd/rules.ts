@@ -21,6 +21,11 @@ function zerosOf(shape: readonly number[]): Tensor {
   return Tensor.empty(shape);
 }
 
+/** A per-sample gradient g (B) shaped to broadcast over each sample of x (B, …): (B, 1, …, 1). */
+function perSample(g: Tensor, x: Tensor): Tensor {
+  return reshape(g, [g.size, ...x.shape.slice(1).map(() => 1)]);
+}
+
 /** Broadcasts a keepdim-shaped reduction gradient back over the reduced axes. */
 function unreduce(g: Tensor, keepShape: number[], inShape: readonly number[]): Tensor {
   return expand(reshape(g, keepShape), inShape);
@@ -75,13 +80,13 @@ defineGradRules({
   // d/dy = −g_b·z.
   bceWithLogitsPerSample: (g, n) => {
     const [z, y] = n.inputs as [Tensor, Tensor];
-    const gb = reshape(g, [g.size, ...z.shape.slice(1).map(() => 1)]);
+    const gb = perSample(g, z);
     return [z.requiresGrad ? mul(s<Tensor>(n, 'diff'), gb) : null, y.requiresGrad ? mul(neg(z), gb) : null];
   },
   // KL per sample: d/dμ = g_b·μ, d/d log σ² = g_b·½(σ² − 1) (saved by the forward kernel).
   klNormalPerSample: (g, n) => {
     const [mu, lv] = n.inputs as [Tensor, Tensor];
-    const gb = reshape(g, [g.size, ...mu.shape.slice(1).map(() => 1)]);
+    const gb = perSample(g, mu);
     return [mu.requiresGrad ? mul(mu, gb) : null, lv.requiresGrad ? mul(s<Tensor>(n, 'dlv'), gb) : null];
   },
   // z = μ + e^{½ lv} ⊙ ε: d/dμ = g, d/dlv = g ⊙ ½e^{½ lv}ε (saved), d/dε = g ⊙ e^{½ lv}.

@@ -167,15 +167,29 @@ export class DataLoader implements Iterable<Batch> {
   gatherInto(indices: Int32Array, out: Float32Array): Int32Array | null {
     const ds = this.dataset;
     const d = sampleSize(ds);
+    const y = this.batchLabels('DataLoader.gatherInto', indices, out);
+    for (let j = 0; j < indices.length; j++) {
+      const i = indices[j]!;
+      out.set(ds.images.subarray(i * d, (i + 1) * d), j * d);
+    }
+    return y;
+  }
+
+  /**
+   * Checks that `out` holds the samples `indices` (each a sample of the dataset) and returns their
+   * labels, or null for unlabelled data.
+   */
+  private batchLabels(where: string, indices: Int32Array, out: Float32Array): Int32Array | null {
+    const ds = this.dataset;
+    const d = sampleSize(ds);
     const size = indices.length;
     if (out.length < size * d) {
-      throw new DataError(`DataLoader.gatherInto: out holds ${out.length} floats, the ${size} samples need ${size * d}`);
+      throw new DataError(`${where}: out holds ${out.length} floats, the ${size} samples need ${size * d}`);
     }
     const y = ds.labels ? new Int32Array(size) : null;
     for (let j = 0; j < size; j++) {
       const i = indices[j]!;
-      if (!(i >= 0 && i < ds.n)) throw new DataError(`DataLoader.gatherInto: index ${i} at position ${j} is outside 0..${ds.n - 1}`);
-      out.set(ds.images.subarray(i * d, (i + 1) * d), j * d);
+      if (!(i >= 0 && i < ds.n)) throw new DataError(`${where}: index ${i} at position ${j} is outside 0..${ds.n - 1}`);
       if (y) y[j] = ds.labels![i]!;
     }
     return y;
@@ -190,18 +204,8 @@ export class DataLoader implements Iterable<Batch> {
   gatherToBackend(indices: Int32Array, out: Float32Array, backend: Backend = getBackend()): Int32Array | null {
     const ds = this.dataset;
     if (!ds.bytes) return this.gatherInto(indices, out);
-    const d = sampleSize(ds);
-    const size = indices.length;
-    if (out.length < size * d) {
-      throw new DataError(`DataLoader.gatherToBackend: out holds ${out.length} floats, the ${size} samples need ${size * d}`);
-    }
-    const y = ds.labels ? new Int32Array(size) : null;
-    for (let j = 0; j < size; j++) {
-      const i = indices[j]!;
-      if (!(i >= 0 && i < ds.n)) throw new DataError(`DataLoader.gatherToBackend: index ${i} at position ${j} is outside 0..${ds.n - 1}`);
-      if (y) y[j] = ds.labels![i]!;
-    }
-    backend.gatherRows8(resident(ds.bytes, backend), d, indices, out);
+    const y = this.batchLabels('DataLoader.gatherToBackend', indices, out);
+    backend.gatherRows8(resident(ds.bytes, backend), sampleSize(ds), indices, out);
     return y;
   }
 

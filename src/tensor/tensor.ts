@@ -39,10 +39,6 @@ const finalizer =
       })
     : null;
 
-function newStorage(data: Float32Array, backend: Backend): Storage {
-  return new Storage(data, backend);
-}
-
 /**
  * Lets the garbage collector return the storage's backend memory if it is never released.
  * Called when a tensor is made outside every tidy scope or leaves the last one (returned,
@@ -162,7 +158,7 @@ export class Tensor {
 
   constructor(storage: Storage | Float32Array, shape: Shape, requiresGrad = false) {
     const size = shapeSize(shape);
-    if (storage instanceof Float32Array) storage = newStorage(storage, getBackend());
+    if (storage instanceof Float32Array) storage = new Storage(storage, getBackend());
     if (storage.data.length !== size)
       throw new Error(`Tensor: shape [${shape.join(', ')}] needs ${size} elements, data has ${storage.data.length}`);
     this.storage = storage;
@@ -184,7 +180,7 @@ export class Tensor {
   /** A fresh zero-filled tensor on the current backend. */
   static empty(shape: Shape): Tensor {
     const b = getBackend();
-    return new Tensor(newStorage(b.alloc(shapeSize(shape)), b), shape);
+    return new Tensor(new Storage(b.alloc(shapeSize(shape)), b), shape);
   }
 
   /**
@@ -194,7 +190,7 @@ export class Tensor {
    */
   static uninit(shape: Shape): Tensor {
     const b = getBackend();
-    return new Tensor(newStorage(b.alloc(shapeSize(shape), false), b), shape);
+    return new Tensor(new Storage(b.alloc(shapeSize(shape), false), b), shape);
   }
 
   /** A tensor sharing this one's storage with another shape (same element count). */

@@ -758,26 +758,36 @@ class WasmBackendImpl implements WasmBackend {
   }
 
   bceLogitsRows(z: F32, y: F32, rows: number, cols: number, loss: F32, sq: F32 | null, diff: F32 | null): void {
-    const n = rows * cols;
-    if (rows === 0) return;
-    checkLen('bceLogitsRows', 'z', z, n);
-    checkLen('bceLogitsRows', 'y', y, n);
-    checkLen('bceLogitsRows', 'loss', loss, rows);
-    if (sq) checkLen('bceLogitsRows', 'sq', sq, rows);
-    if (diff) checkLen('bceLogitsRows', 'diff', diff, n);
-    this.setArgs(0, this.inp(z), this.inp(y), rows, cols, this.outp(loss, false), sq ? this.outp(sq, false) : 0, diff ? this.outp(diff, false) : 0, 1);
-    this.run(K.bceLogitsRows, rows >= this.threads ? this.par(n, PAR_ELEMS_HEAVY) : 1);
+    this.termRows(K.bceLogitsRows, 'bceLogitsRows', ['z', 'y', 'loss', 'sq', 'diff'], z, y, rows, cols, loss, sq, diff, 1);
   }
 
   klNormalRows(mu: F32, lv: F32, rows: number, cols: number, out: F32, dlv: F32 | null): void {
+    this.termRows(K.klNormalRows, 'klNormalRows', ['mu', 'lv', 'out', 'sq', 'dlv'], mu, lv, rows, cols, out, null, dlv, -0.5);
+  }
+
+  /** The row-terms kernels of assembly/elementwise.ts: per-row sums (scaled), optional second sums and per-element gradients. */
+  private termRows(
+    k: number,
+    op: string,
+    names: readonly [string, string, string, string, string],
+    a: F32,
+    b: F32,
+    rows: number,
+    cols: number,
+    loss: F32,
+    sq: F32 | null,
+    aux: F32 | null,
+    scale: number,
+  ): void {
     const n = rows * cols;
     if (rows === 0) return;
-    checkLen('klNormalRows', 'mu', mu, n);
-    checkLen('klNormalRows', 'lv', lv, n);
-    checkLen('klNormalRows', 'out', out, rows);
-    if (dlv) checkLen('klNormalRows', 'dlv', dlv, n);
-    this.setArgs(0, this.inp(mu), this.inp(lv), rows, cols, this.outp(out, false), 0, dlv ? this.outp(dlv, false) : 0, -0.5);
-    this.run(K.klNormalRows, rows >= this.threads ? this.par(n, PAR_ELEMS_HEAVY) : 1);
+    checkLen(op, names[0], a, n);
+    checkLen(op, names[1], b, n);
+    checkLen(op, names[2], loss, rows);
+    if (sq) checkLen(op, names[3], sq, rows);
+    if (aux) checkLen(op, names[4], aux, n);
+    this.setArgs(0, this.inp(a), this.inp(b), rows, cols, this.outp(loss, false), sq ? this.outp(sq, false) : 0, aux ? this.outp(aux, false) : 0, scale);
+    this.run(k, rows >= this.threads ? this.par(n, PAR_ELEMS_HEAVY) : 1);
   }
 
   reparameterize(mu: F32, lv: F32, eps: F32, z: F32, half: F32 | null): void {
