@@ -26,6 +26,12 @@ function perSample(g: Tensor, x: Tensor): Tensor {
   return reshape(g, [g.size, ...x.shape.slice(1).map(() => 1)]);
 }
 
+/** d bce(p, y) / dy = lq − lp, with lp = max(log p, −100) and lq = max(log(1 − p), −100). */
+function bceTargetGrad(p: Tensor): Tensor {
+  const clampedLog = (x: Tensor) => maximum(log(clamp(x, F32_TINY)), -100);
+  return sub(clampedLog(sub(1, p)), clampedLog(p));
+}
+
 /** Broadcasts a keepdim-shaped reduction gradient back over the reduced axes. */
 function unreduce(g: Tensor, keepShape: number[], inShape: readonly number[]): Tensor {
   return expand(reshape(g, keepShape), inShape);
@@ -62,10 +68,9 @@ defineGradRules({
   // d/dp by the fused kernel, d/dy = lq − lp.
   bce: (g, n) => {
     const [p, y] = n.inputs as [Tensor, Tensor];
-    const clampedLog = (x: Tensor) => maximum(log(clamp(x, F32_TINY)), -100);
     return [
       p.requiresGrad ? sumTo(mul(g, binaryCrossEntropyGrad(p, y)), p.shape) : null,
-      y.requiresGrad ? sumTo(mul(g, sub(clampedLog(sub(1, p)), clampedLog(p))), y.shape) : null,
+      y.requiresGrad ? sumTo(mul(g, bceTargetGrad(p)), y.shape) : null,
     ];
   },
   // bceLogits(z, y) = max(z, 0) − z·y + log(1 + e^−|z|): d/dz = sigmoid(z) − y, d/dy = −z.
@@ -75,6 +80,13 @@ defineGradRules({
       z.requiresGrad ? sumTo(mul(g, binaryCrossEntropyWithLogitsGrad(z, y)), z.shape) : null,
       y.requiresGrad ? sumTo(mul(g, neg(z)), y.shape) : null,
     ];
+  },
+  // Σ_c bce(p, y) per sample: d/dp = g_b·bceGrad(p, y) (saved by the forward kernel),
+  // d/dy = g_b·(lq − lp) as for bce.
+  bcePerSample: (g, n) => {
+    const [p, y] = n.inputs as [Tensor, Tensor];
+    const gb = perSample(g, p);
+    return [p.requiresGrad ? mul(s<Tensor>(n, 'grad'), gb) : null, y.requiresGrad ? mul(bceTargetGrad(p), gb) : null];
   },
   // Σ_c bceLogits(z, y) per sample: d/dz = g_b·(sigmoid(z) − y) (saved by the forward kernel),
   // d/dy = −g_b·z.

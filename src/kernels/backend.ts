@@ -186,6 +186,13 @@ export interface Backend {
   unaryGrad(op: UnaryGradOp, x: F32, g: F32, out: F32, p: number): void;
   binary(op: BinaryOp, a: F32, aShape: Shape, b: F32, bShape: Shape, out: F32, outShape: Shape): void;
   /**
+   * Binary cross-entropy of probabilities p against targets y, both (rows, cols), per row in one
+   * pass: loss[r] = Σ_c bce(p, y) and, when given, grad = bceGrad(p, y) (rows·cols), the
+   * gradient in p. Every element's value is that of the binary op and every row sum that of
+   * reduce('sum') over the last axis, to the bit.
+   */
+  bceRows(p: F32, y: F32, rows: number, cols: number, loss: F32, grad: F32 | null): void;
+  /**
    * The Bernoulli reconstruction terms of logits z against targets y, both (rows, cols), in one
    * pass: loss[r] = Σ_c bceLogits(z, y); when given, sq[r] = Σ_c sigmoidSqErr(z, y) and
    * diff = bceLogitsGrad(z, y) = sigmoid(z) − y (rows·cols). Every element's value is that of

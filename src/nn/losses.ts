@@ -17,6 +17,7 @@ import {
   add,
   binaryCrossEntropy,
   binaryCrossEntropyWithLogits,
+  bcePerSample,
   bceWithLogitsPerSample,
   clamp,
   klNormalPerSample,
@@ -82,7 +83,13 @@ export function bce(probs: Tensor, target: Tensor, opts: LossOptions = {}): Tens
   sameShape('bce', probs, target, 'probabilities');
   // One fused kernel forward and one backward (ops/elementwise.ts): the same values and
   // gradients as the composite −(y·lp + (1−y)·lq) over clamp/log/maximum, in two passes
-  // over the data instead of about twenty.
+  // over the data instead of about twenty. A batch (rank ≥ 2) reduced to a scalar goes through
+  // per-sample sums, whose kernel also keeps the gradient: one pass forward, one scaling back.
+  const reduction = opts.reduction ?? 'mean';
+  if (probs.shape.length >= 2 && (reduction === 'mean' || reduction === 'sum')) {
+    const total = sum(bcePerSample(probs, target));
+    return reduction === 'sum' ? total : total.div(probs.size);
+  }
   return reduce(binaryCrossEntropy(probs, target), opts.reduction);
 }
 
@@ -192,6 +199,8 @@ const div2 = (a: Tensor, b: Tensor): Tensor => a.div(b);
 /** Bernoulli negative log-likelihood of a batch: BCE summed over each sample's dims, then reduced over the batch. */
 export function bernoulliNll(probs: Tensor, target: Tensor, opts: LossOptions = {}): Tensor {
   sameShape('bernoulliNll', probs, target, 'probabilities');
+  // (B, …): one fused pass (per-sample sums, gradient kept for the backward)
+  if (probs.shape.length >= 2) return reduce(bcePerSample(probs, target), opts.reduction);
   const l = bce(probs, target, { reduction: 'none' });
   const axes = probs.shape.map((_, i) => i).slice(1);
   return reduce(axes.length ? sum(l, axes) : l, opts.reduction);

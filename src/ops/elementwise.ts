@@ -89,6 +89,24 @@ export const binaryCrossEntropyWithLogitsGrad = (z: TensorLike, y: TensorLike): 
 export const sigmoidSquaredError = (z: TensorLike, y: TensorLike): Tensor => binary('sigmoidSqErr', z, y, false);
 
 /**
+ * Per-sample binary cross-entropy of probabilities p against targets y, both (B, …): Σ over each
+ * sample's elements of binaryCrossEntropy (each log clamped at −100), shape (B), in one pass over
+ * the data — the same bits as `sum(binaryCrossEntropy(p, y), [1, …])`. Differentiable; the
+ * gradient in p (binaryCrossEntropyGrad) comes from the forward pass, so the backward is one
+ * scaling.
+ */
+export function bcePerSample(p: Tensor, y: Tensor): Tensor {
+  const op = 'bcePerSample';
+  sameSamples(op, p, y, 'probabilities', 'targets');
+  const rows = p.shape[0]!;
+  const out = Tensor.uninit([rows]);
+  // The gradient in p is only kept when the tape will record it.
+  const grad = isGradEnabled() && p.requiresGrad ? Tensor.uninit(p.shape) : null;
+  getBackend().bceRows(p.data, y.data, rows, rows === 0 ? 0 : p.size / rows, out.data, grad ? grad.data : null);
+  return record(out, op, [p, y], { grad });
+}
+
+/**
  * Per-sample binary cross-entropy of logits z against targets y, both (B, …): Σ over each
  * sample's elements of bceLogits, shape (B), in one pass over the data — the same bits as
  * `sum(binaryCrossEntropyWithLogits(z, y), [1, …])`. When `sqErr` (a tensor of B elements) is

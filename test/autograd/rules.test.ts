@@ -11,6 +11,7 @@ import {
   avgPool2d,
   binaryCrossEntropy,
   binaryCrossEntropyWithLogits,
+  bcePerSample,
   bceWithLogitsPerSample,
   clamp,
   klNormalPerSample,
@@ -72,6 +73,8 @@ const cases: Record<string, () => [(...xs: Tensor[]) => Tensor, Tensor[]]> = {
   // probabilities well inside (0, 1) and soft targets, both differentiated
   bce: () => [binaryCrossEntropy, [uniform([2, 3], 0.3, 0.7, 60), uniform([2, 3], 0, 1, 61)]],
   bceLogits: () => [binaryCrossEntropyWithLogits, [normal([2, 3], 62), uniform([2, 3], 0, 1, 63)]],
+  // per-sample sums over (2, 3, 5), both inputs differentiated (d/dy = (lq − lp)·g)
+  bcePerSample: () => [(p, y) => bcePerSample(p, y), [uniform([2, 3, 5], 0.3, 0.7, 71), uniform([2, 3, 5], 0, 1, 72)]],
   // per-sample sums over (2, 3, 5), both inputs differentiated (d/dy = −z·g)
   bceWithLogitsPerSample: () => [(z, y) => bceWithLogitsPerSample(z, y), [normal([2, 3, 5], 64), uniform([2, 3, 5], 0, 1, 65)]],
   klNormalPerSample: () => [(mu, lv) => klNormalPerSample(mu, lv), [normal([3, 5], 66), uniform([3, 5], -1, 1, 67)]],

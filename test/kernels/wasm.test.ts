@@ -616,6 +616,39 @@ describe.each([
     }
   });
 
+  it('bceRows: the binary kernels\' values and the reduce kernel\'s row sums, to the bit; against the reference', () => {
+    // rows of 1..40 and 784 elements (vector blocks, SUM_BLOCK folds, every tail), 300 rows (threaded)
+    for (const [rows, cols] of [[3, 1], [2, 3], [2, 4], [5, 15], [3, 16], [4, 17], [2, 40], [7, 784], [300, 257]] as const) {
+      const n = rows * cols;
+      // probabilities across (0, 1), with exact 0 and 1 (the −100 clamp), a subnormal and 1 − ε
+      const p = randArr(n, 0, 1);
+      const edges = [0, 1, 1e-42, 1 - 2 ** -24, 1e-30];
+      for (let i = 0; i < Math.min(n, edges.length); i++) p[(i * 7) % n] = edges[i]!;
+      const y = randArr(n, 0, 1);
+      const loss = wb.alloc(rows);
+      const grad = wb.alloc(n);
+      wb.bceRows(w(p), w(y), rows, cols, loss, grad);
+      const e = wb.alloc(n);
+      const ref = wb.alloc(rows);
+      wb.binary('bce', w(p), [n], w(y), [n], e, [n]);
+      wb.reduce('sum', e, [rows, cols], [1], ref);
+      expect(Array.from(loss), `loss ${rows}×${cols}`).toEqual(Array.from(ref));
+      wb.binary('bceGrad', w(p), [n], w(y), [n], e, [n]);
+      expect(Array.from(grad), `grad ${rows}×${cols}`).toEqual(Array.from(e));
+      const l2 = new Float32Array(rows);
+      const g2 = new Float32Array(n);
+      js.bceRows(p, y, rows, cols, l2, g2);
+      // (per element: logs ≥ −100, so terms up to 100 in size, summed over the row)
+      expectClose(loss, l2, `bceRows loss ${rows}×${cols}`, { rtol: 2e-6, scale: 100 * cols });
+      expectClose(grad, g2, `bceRows grad ${rows}×${cols}`, { rtol: 2e-6, scale: 1 });
+      const l3 = new Float32Array(rows);
+      wb.bceRows(p, y, rows, cols, l3, null);
+      expect(Array.from(l3)).toEqual(Array.from(loss));
+      for (const a of [loss, grad, e, ref]) wb.free(a);
+    }
+    expect(() => wb.bceRows(new Float32Array(6), new Float32Array(5), 2, 3, new Float32Array(2), null)).toThrow(/y has 5 elements, needs 6/);
+  });
+
   it('bceLogitsRows: the binary kernels\' values and the reduce kernel\'s row sums, to the bit; against the reference', () => {
     // rows of 1..40 and 784 elements (vector blocks, SUM_BLOCK folds, every tail), 300 rows (threaded)
     for (const [rows, cols] of [[3, 1], [2, 3], [2, 4], [5, 15], [3, 16], [4, 17], [2, 40], [7, 784], [300, 257]] as const) {
@@ -2024,6 +2057,11 @@ describe('wasm backend: determinism', () => {
     });
     const z = randArr(640 * 301, -6, 6);
     const t = randArr(640 * 301, 0, 1);
+    same('bceRows', (b) => {
+      const o = new Float32Array(640 + 640 * 301);
+      b.bceRows(t, z.map((v) => v / 6), 640, 301, o.subarray(0, 640), o.subarray(640));
+      return o;
+    });
     same('bceLogitsRows', (b) => {
       const o = new Float32Array(640 + 640 + 640 * 301);
       b.bceLogitsRows(z, t, 640, 301, o.subarray(0, 640), o.subarray(640, 1280), o.subarray(1280));

@@ -80,6 +80,30 @@ describe('BCE is the Bernoulli negative log-likelihood', () => {
     expect(losses.bernoulliNll(p, y, { reduction: 'none' }).shape).toEqual([5]);
   });
 
+  it('a batch reduced to a scalar (the per-sample kernel) gives the elementwise values and gradients', () => {
+    // rank 3, with probabilities at 0 and 1 (the −100 clamps, where the gradient is 0)
+    const pd = uniform([3, 4, 5], 0.05, 0.95, 12, false).data.slice();
+    pd[3] = 0;
+    pd[17] = 1;
+    const yd = uniform([3, 4, 5], 0, 1, 13, false).data;
+    for (const reduction of ['mean', 'sum'] as const) {
+      const grads: Float32Array[][] = [];
+      const values: number[] = [];
+      for (const fused of [true, false]) {
+        const q = tensor(pd, [3, 4, 5], { requiresGrad: true });
+        const t = tensor(yd, [3, 4, 5], { requiresGrad: true });
+        const l = fused ? losses.bce(q, t, { reduction }) : (reduction === 'mean' ? mean : sum)(losses.bce(q, t, { reduction: 'none' }));
+        l.backward();
+        values.push(l.item());
+        grads.push([q.grad!.data, t.grad!.data]);
+      }
+      // (the sums run in another order: float32 rounding of the total)
+      expect(Math.abs(values[0]! - values[1]!)).toBeLessThanOrEqual(2e-7 * Math.abs(values[1]!));
+      expectClose(grads[0]![0]!, Array.from(grads[1]![0]!), 1e-6);
+      expectClose(grads[0]![1]!, Array.from(grads[1]![1]!), 1e-6);
+    }
+  });
+
   it('BCE is −[y log p + (1 − y) log(1 − p)]', () => {
     const ref = p.toList().map((q, i) => -(y.data[i]! * Math.log(q) + (1 - y.data[i]!) * Math.log(1 - q)));
     expectClose(losses.bce(p, y, { reduction: 'none' }).data, ref, 1e-6);

@@ -223,6 +223,22 @@ function binaryScalarFn(op: BinaryOp): (a: number, b: number) => number {
 }
 
 /** The binary ops' values, row sums as reduce('sum') makes them (float64 over the float32 values). */
+function bceRows(p: F32, y: F32, rows: number, cols: number, loss: F32, grad: F32 | null): void {
+  const n = rows * cols;
+  if (p.length !== n || y.length !== n) throw new Error(`bceRows: p and y must hold ${rows}×${cols} floats, got ${p.length} and ${y.length}`);
+  const bce = binaryScalarFn('bce');
+  const dbce = binaryScalarFn('bceGrad');
+  for (let r = 0, i = 0; r < rows; r++) {
+    let t = 0;
+    for (let c = 0; c < cols; c++, i++) {
+      t += Math.fround(bce(p[i]!, y[i]!));
+      if (grad) grad[i] = dbce(p[i]!, y[i]!);
+    }
+    loss[r] = t;
+  }
+}
+
+/** The binary ops' values, row sums as reduce('sum') makes them (float64 over the float32 values). */
 function bceLogitsRows(z: F32, y: F32, rows: number, cols: number, loss: F32, sq: F32 | null, diff: F32 | null): void {
   const n = rows * cols;
   if (z.length !== n || y.length !== n) throw new Error(`bceLogitsRows: z and y must hold ${rows}×${cols} floats, got ${z.length} and ${y.length}`);
@@ -741,6 +757,7 @@ export const jsBackend: Backend = {
   unary,
   unaryGrad,
   binary,
+  bceRows,
   bceLogitsRows,
   klNormalRows,
   reparameterize,

@@ -92,6 +92,7 @@ const KERNELS = [
   'unary',
   'unaryGrad',
   'binary',
+  'bceRows',
   'bceLogitsRows',
   'klNormalRows',
   'reparameterize',
@@ -755,6 +756,10 @@ class WasmBackendImpl implements WasmBackend {
     const heavy = op === 'pow' || op === 'bce' || op === 'bceGrad' || op === 'bceLogits' || op === 'bceLogitsGrad' || op === 'sigmoidSqErr';
     const nth = rows >= this.threads ? this.par(n, heavy ? PAR_ELEMS_HEAVY : PAR_ELEMS) : 1;
     this.run(K.binary, nth);
+  }
+
+  bceRows(p: F32, y: F32, rows: number, cols: number, loss: F32, grad: F32 | null): void {
+    this.termRows(K.bceRows, 'bceRows', ['p', 'y', 'loss', 'sq', 'grad'], p, y, rows, cols, loss, null, grad, 1);
   }
 
   bceLogitsRows(z: F32, y: F32, rows: number, cols: number, loss: F32, sq: F32 | null, diff: F32 | null): void {

@@ -10,7 +10,7 @@
 // Op codes must match the tables in ../index.ts.
 
 import { argP, argI, argF, argD, loadPartial, storePartial, hsum64, joinItems, beginItems, nextItem, endItems, flatItems, flatLo, flatHi, CHUNK, SUM_BLOCK } from './common';
-import { expV, expm1V, expNegAbsV, logV, log1pUnitV, tanhV, sigmoidV, sigmoidFromV, softplusV, powV } from './vmath';
+import { expV, expm1V, expNegAbsV, logV, logPosV, log1pUnitV, tanhV, sigmoidV, sigmoidFromV, softplusV, powV } from './vmath';
 
 const ZERO = f32x4.splat(0);
 const ONE = f32x4.splat(1);
@@ -177,9 +177,12 @@ function gradItem(op: i32, x: usize, g: usize, out: usize, lo: i32, hi: i32, p: 
 @final class BNe { @inline f(a: v128, b: v128): v128 { return v128.and(f32x4.ne(a, b), ONE); } }
 
 // log(max(x, TINY)) clamped at −100; TINY (2^−149, the smallest denormal) has log −103.3.
+// pmax is one instruction where max (with wasm's NaN and ±0 rules) is ~7, and gives the same
+// values here: max(x, TINY) is never ±0, and a NaN x stays NaN either way. The log's argument
+// is then positive, +∞ or NaN, so logPosV skips logV's checks for 0 and x < 0.
 const TINY = f32x4.splat(reinterpret<f32>(1));
 const M100 = f32x4.splat(-100);
-@inline function bceLog(x: v128): v128 { return f32x4.max(logV(f32x4.max(x, TINY)), M100); }
+@inline function bceLog(x: v128): v128 { return f32x4.pmax(logPosV(f32x4.pmax(x, TINY)), M100); }
 /** −[y log p + (1−y) log(1−p)] with both logs clamped at −100. */
 @final class BBce {
   @inline f(p: v128, y: v128): v128 {
@@ -389,6 +392,8 @@ export function binary(args: usize, tid: i32, nth: i32, gen: u32): i32 {
 //   bceLogitsRows (Terms = BceTerms): a = logits z, b = targets y; first = bceLogits(z, y),
 //     second = sigmoidSqErr(z, y), aux = bceLogitsGrad(z, y) = sigmoid(z) − y, all from one
 //     shared e^−|z| (expNegAbsV; the binary kernels compute the same values from it).
+//   bceRows (Terms = BceProbTerms): a = probabilities p, b = targets y; first = bce(p, y), no
+//     second, aux = bceGrad(p, y) (the gradient in p).
 //   klNormalRows (Terms = KlTerms): a = μ, b = log σ²; first = ((log σ² + 1) − μ·μ) − e^{log σ²}
 //     (klNormal's terms before the −½), no second, aux = ½(e^{log σ²} − 1) (d KL / d log σ²).
 // Args: 0 a, 1 b, 2 rows, 3 cols, 4 loss, 5 sq (0 = none), 6 aux (0 = none), 7 scale (each
@@ -407,6 +412,15 @@ let rowSq: f64 = 0;
     const d = f32x4.sub(sigmoidFromV(z, e), y);
     if (wantAux) storeSome(aux + o, d, c);
     return f32x4.mul(d, d);
+  }
+}
+@final class BceProbTerms {
+  @inline shared(p: v128, y: v128): v128 { return p; }
+  @inline first(p: v128, y: v128, e: v128): v128 { return changetype<BBce>(0).f(p, y); }
+  /** No second sum; stores bceGrad(p, y) at aux + o when wanted. */
+  @inline second(p: v128, y: v128, e: v128, aux: usize, o: usize, wantAux: bool, c: i32): v128 {
+    if (wantAux) storeSome(aux + o, changetype<BBceGrad>(0).f(p, y), c);
+    return ZERO;
   }
 }
 const HALF = f32x4.splat(0.5);
@@ -507,6 +521,9 @@ function termsRow<T>(a: usize, b: usize, n: i32, aux: usize): void {
 
 export function bceLogitsRows(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   return termRows<BceTerms>(args, tid, nth, gen);
+}
+export function bceRows(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  return termRows<BceProbTerms>(args, tid, nth, gen);
 }
 export function klNormalRows(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   return termRows<KlTerms>(args, tid, nth, gen);

@@ -3,7 +3,7 @@
 // queue (see common.ts). The other exports are start-up queries.
 export { matmul, packShared, gemmScratchBytes } from './gemm';
 export { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv';
-export { unary, unaryGrad, binary, bceLogitsRows, klNormalRows, reparameterize, gatherRows8, where, clamp } from './elementwise';
+export { unary, unaryGrad, binary, bceRows, bceLogitsRows, klNormalRows, reparameterize, gatherRows8, where, clamp } from './elementwise';
 export { reduce } from './reduce';
 export { ctrlOffset, claimedItems, fillF32, copyF32, addF32, repeatEachF32 } from './common';
 export { adamStep, sgdStep } from './optim';

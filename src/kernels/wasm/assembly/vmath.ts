@@ -105,9 +105,9 @@ const ONE = 12, HALF = 13, TWO = 14, SQRT2M1 = 40;
   return fma(fe, k(3), f32x4.add(f, y));
 }
 
-/** ln x. x = m·2^e with m in [√½, √2); ln(1+f) by a degree-9 polynomial. Specials as Math.log:
- *  ln 0 = −∞, ln(x<0) = NaN, ln ∞ = ∞, NaN stays NaN; subnormals are rescaled first. */
-@inline export function logV(x0: v128): v128 {
+/** ln x for x > 0 (subnormals included), +∞ (→ ∞) or NaN (stays NaN): logV without its checks
+ *  for 0 and x < 0, for callers whose x cannot be either (bce's max(x, 2^−149)). */
+@inline export function logPosV(x0: v128): v128 {
   // Subnormal inputs: scale by 2^23 and subtract 23 from the exponent afterwards.
   const sub = f32x4.lt(x0, k(18));
   const x = v128.bitselect(f32x4.mul(x0, k(17)), x0, sub);
@@ -118,13 +118,15 @@ const ONE = 12, HALF = 13, TWO = 14, SQRT2M1 = 40;
   e = i32x4.add(e, lt); // lt lanes are −1
   m = f32x4.sub(f32x4.add(m, v128.and(m, lt)), k(ONE));
   let r = lnScaled(m, f32x4.convert_i32x4_s(e));
-  // Specials, in order of precedence.
-  const pinf = ki(PINF), zero = ki(ZEROV);
-  r = v128.bitselect(pinf, r, f32x4.eq(x0, pinf));
-  r = v128.bitselect(ki(NINF), r, f32x4.eq(x0, zero));
-  r = v128.bitselect(ki(QNAN), r, f32x4.lt(x0, zero));
-  r = v128.bitselect(x0, r, f32x4.ne(x0, x0));
-  return r;
+  r = v128.bitselect(ki(PINF), r, f32x4.eq(x0, ki(PINF)));
+  return v128.bitselect(x0, r, f32x4.ne(x0, x0));
+}
+
+/** ln x. x = m·2^e with m in [√½, √2); ln(1+f) by a degree-9 polynomial. Specials as Math.log:
+ *  ln 0 = −∞, ln(x<0) = NaN, ln ∞ = ∞, NaN stays NaN; subnormals are rescaled first. */
+@inline export function logV(x0: v128): v128 {
+  const r = v128.bitselect(ki(NINF), logPosV(x0), f32x4.eq(x0, ki(ZEROV)));
+  return v128.bitselect(ki(QNAN), r, f32x4.lt(x0, ki(ZEROV)));
 }
 
 /** ln(1 + x) accurate for tiny x (Goldberg's trick: u = 1 + x; ln(u)·x/(u − 1)). x ≥ 0 here. */
