@@ -14,7 +14,14 @@
 // directly in these numbers, so the load average is printed, and for the multi-threaded runs
 // "cores" = CPU time / wall time: how many cores the process actually got (2.0 means both
 // threads ran in parallel throughout; 1.0 means they time-shared one core).
+//
+// "% of peak": each median as a share of the machine's WebAssembly SIMD arithmetic peak at that
+// moment — bench/fma-peak.ts, 12 independent f32x4 multiply-add chains with no memory access
+// (the same fused or unfused multiply-add as the GEMM micro-kernel), run on as many threads
+// right before each shape. That is the most any 4-lane kernel can issue; a GEMM near 100% can
+// only get faster with wider vectors, which WebAssembly does not have.
 import { spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -53,6 +60,65 @@ async function loadKernels() {
   return import(pathToFileURL(join(outDir, 'wasm', 'index.js')).href);
 }
 
+/**
+ * The wasm SIMD arithmetic peak (bench/fma-peak.ts: 12 independent multiply-add chains, no
+ * memory traffic), in GFLOP/s summed over `threads` worker threads running at once, the median
+ * of 5 runs of ~0.2 s. `relaxed` picks the fused multiply-add build, as the kernels' loader does.
+ */
+function compilePeak(relaxed) {
+  const out = join(root, '.cache', `fma-peak-${relaxed ? 'relaxed' : 'simd'}.wasm`);
+  const asc = join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'asc.cmd' : 'asc');
+  const r = spawnSync(
+    asc,
+    [
+      join(root, 'bench', 'fma-peak.ts'),
+      '-o',
+      out,
+      '-O3',
+      '--runtime',
+      'stub',
+      '--use',
+      'abort=',
+      '--use',
+      `RELAXED=${relaxed ? 1 : 0}`,
+      '--enable',
+      relaxed ? 'simd,relaxed-simd' : 'simd',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', shell: process.platform === 'win32' },
+  );
+  if (r.status !== 0) throw new Error(`asc failed on bench/fma-peak.ts: ${r.stderr}`);
+  return readFileSync(out);
+}
+const PEAK_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const f = new WebAssembly.Instance(new WebAssembly.Module(workerData.bytes)).exports.peak;
+f(1e6);
+parentPort.on('message', (n) => { const t = performance.now(); f(n); parentPort.postMessage(performance.now() - t); });
+`;
+/** Worker threads that run the peak loop on request; measure(n) → GFLOP/s of all of them at once. */
+function peakProbe(bytes, threads) {
+  const workers = Array.from({ length: threads }, () => new Worker(PEAK_WORKER, { eval: true, workerData: { bytes } }));
+  const once = (w, n) =>
+    new Promise((res) => {
+      w.once('message', res);
+      w.postMessage(n);
+    });
+  return {
+    /** Median of `runs` runs of ~30 ms each (at ~48 GFLOP/s per thread). */
+    async measure(runs = 1) {
+      const n = 1.5e7;
+      const rates = [];
+      for (let r = 0; r < runs; r++) {
+        const t0 = performance.now();
+        await Promise.all(workers.map((w) => once(w, n)));
+        rates.push((threads * n * 96) / ((performance.now() - t0) * 1e6));
+      }
+      return median(rates);
+    },
+    close: () => Promise.all(workers.map((w) => w.terminate())),
+  };
+}
+
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[s.length >> 1];
@@ -76,9 +142,17 @@ const shapes = [
 const { createWasmBackend } = await loadKernels();
 const loadBefore = os.loadavg()[0].toFixed(2);
 const threadCounts = [...new Set([1, maxThreads])];
+// The arithmetic peak of the build the backend runs, before and after the GEMMs (a shared
+// machine's speed drifts): each GEMM figure is then also a share of the peak.
+const probe = await createWasmBackend({ threads: 1 });
+const peakBytes = compilePeak(probe.simd === 'relaxed-simd');
+const peakKind = probe.simd === 'relaxed-simd' ? 'fused multiply-add (relaxed SIMD)' : 'multiply + add (baseline SIMD)';
+await probe.dispose();
+const peaks = new Map();
 const results = new Map();
 for (const threads of threadCounts) {
   const be = await createWasmBackend({ threads });
+  const peak = peakProbe(peakBytes, threads);
   for (const s of shapes) {
     const a = be.alloc(s.M * s.K);
     const b = be.alloc(s.K * s.N);
@@ -96,34 +170,61 @@ for (const threads of threadCounts) {
     }
     inner = Math.max(1, Math.ceil((inner * 20) / (performance.now() - t0)));
     const rates = [];
-    const cpu0 = process.cpuUsage();
-    const wall0 = performance.now();
+    let cpuMs = 0;
+    // Each timed run right after a peak measurement: a shared machine's speed drifts within
+    // seconds, so the share of the peak is the median of the runs' own ratios.
+    const shares = [];
+    const peakRates = [];
+    let busy = 0;
     for (let r = 0; r < reps; r++) {
+      const pk = await peak.measure();
+      const cpu0 = process.cpuUsage();
       const t = performance.now();
       for (let i = 0; i < inner; i++) be.matmul(a, b, c, p);
-      rates.push((flops * inner) / ((performance.now() - t) * 1e6));
+      const dt = performance.now() - t;
+      const cpu = process.cpuUsage(cpu0);
+      cpuMs += (cpu.user + cpu.system) / 1e3;
+      busy += dt;
+      rates.push((flops * inner) / (dt * 1e6));
+      peakRates.push(pk);
+      shares.push(rates[r] / pk);
     }
-    const cpu = process.cpuUsage(cpu0);
-    const cores = (cpu.user + cpu.system) / 1e3 / (performance.now() - wall0);
+    peaks.set(`${s.name}|${threads}`, [median(peakRates), median(shares)]);
+    // (CPU time of the GEMM runs only, not of the peak measurements between them)
+    const cores = cpuMs / busy;
     results.set(`${s.name}|${threads}`, [median(rates), Math.max(...rates), cores]);
     be.free(a);
     be.free(b);
     be.free(c);
   }
+  await peak.close();
   await be.dispose();
 }
 
+const allPeaks = (t) => shapes.map((s) => peaks.get(`${s.name}|${t}`)[0]);
+console.log(
+  `wasm SIMD peak (f32x4 ${peakKind}, no memory traffic; medians, measured before every timed run), GFLOP/s: ` +
+    threadCounts
+      .map((t) => `${t} thread${t > 1 ? 's' : ''} ${Math.min(...allPeaks(t)).toFixed(1)}–${Math.max(...allPeaks(t)).toFixed(1)}`)
+      .join(', '),
+);
 console.log(
   `wasm GEMM, GFLOP/s: median of ${reps} (best); ${os.cpus()[0]?.model ?? 'cpu'}; ` +
     `load average ${loadBefore} before, ${os.loadavg()[0].toFixed(2)} after`,
 );
 const multi = threadCounts.length > 1;
-const header = ['shape', ...threadCounts.map((t) => `${t} thread${t > 1 ? 's' : ''}`), ...(multi ? ['speed-up', 'cores'] : [])];
+const header = [
+  'shape',
+  ...threadCounts.map((t) => `${t} thread${t > 1 ? 's' : ''}`),
+  ...threadCounts.map((t) => `% of peak (${t})`),
+  ...(multi ? ['speed-up', 'cores'] : []),
+];
 const rows = shapes.map((s) => {
   const v = threadCounts.map((t) => results.get(`${s.name}|${t}`));
   const cells = v.map(([med, best]) => `${med.toFixed(1)} (${best.toFixed(1)})`);
+  const shares = threadCounts.map((t) => `${(100 * peaks.get(`${s.name}|${t}`)[1]).toFixed(0)}%`);
   const last = v[v.length - 1];
-  return [s.name, ...cells, ...(multi ? [`${(last[0] / v[0][0]).toFixed(2)}×`, last[2].toFixed(2)] : [])];
+  return [s.name, ...cells, ...shares, ...(multi ? [`${(last[0] / v[0][0]).toFixed(2)}×`, last[2].toFixed(2)] : [])];
 });
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 for (const r of [header, ...rows]) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
