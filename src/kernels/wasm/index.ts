@@ -791,7 +791,17 @@ class WasmBackendImpl implements WasmBackend {
     checkLen(op, names[2], loss, rows);
     if (sq) checkLen(op, names[3], sq, rows);
     if (aux) checkLen(op, names[4], aux, n);
-    this.setArgs(0, this.inp(a), this.inp(b), rows, cols, this.outp(loss, false), sq ? this.outp(sq, false) : 0, aux ? this.outp(aux, false) : 0, scale);
+    this.setArgs(
+      0,
+      this.inp(a),
+      this.inp(b),
+      rows,
+      cols,
+      this.outp(loss, false),
+      sq ? this.outp(sq, false) : 0,
+      aux ? this.outp(aux, false) : 0,
+      scale,
+    );
     this.run(k, rows >= this.threads ? this.par(n, PAR_ELEMS_HEAVY) : 1);
   }
 
@@ -877,7 +887,7 @@ class WasmBackendImpl implements WasmBackend {
       if (inner > 1) this.mem.repeatEach(out.byteOffset, x.byteOffset, n, inner);
       else this.mem.copy(out.byteOffset, x.byteOffset, n);
       // Copies of the filled prefix double it: log₂(repeats) calls rather than one per repeat.
-      for (let filled = block; filled < out.length; ) {
+      for (let filled = block; filled < out.length;) {
         const c = Math.min(filled, out.length - filled);
         this.mem.copy(out.byteOffset + 4 * filled, out.byteOffset, c);
         filled += c;
@@ -1265,7 +1275,8 @@ class WasmBackendImpl implements WasmBackend {
     const add = op === 'sliceAdd';
     checkLen(op, add ? 'g' : 'x', src, product(add ? part : full));
     checkLen(op, 'out', out, product(add ? full : part));
-    const sb = src.byteOffset, ob = out.byteOffset;
+    const sb = src.byteOffset,
+      ob = out.byteOffset;
     // (ib, is): the run's start and stride in the full array; o: its start in the part
     sliceWalk(full, starts, steps, part, (ib, is, o, len) => {
       if (is === 1 && len >= SLICE_RUN) {
@@ -1343,7 +1354,20 @@ class WasmBackendImpl implements WasmBackend {
     checkLen('maxPool2dBackward', 'g', g, planes * outPlane);
     checkLen('maxPool2dBackward', 'idx', idx, planes * outPlane);
     checkLen('maxPool2dBackward', 'out', out, planes * inPlane);
-    this.setArgs(0, this.inp(g), this.inp(idx), this.outp(out, false), planes, inPlane, outPlane, p.inH, p.inW, p.outH, p.outW, maxPoolQuads(p));
+    this.setArgs(
+      0,
+      this.inp(g),
+      this.inp(idx),
+      this.outp(out, false),
+      planes,
+      inPlane,
+      outPlane,
+      p.inH,
+      p.inW,
+      p.outH,
+      p.outW,
+      maxPoolQuads(p),
+    );
     this.run(K.maxPool2dBackward, planes >= this.threads ? this.par(planes * inPlane, PAR_ELEMS) : 1);
   }
   avgPool2d(x: F32, out: F32, p: Pool2dParams): void {
@@ -1360,7 +1384,22 @@ class WasmBackendImpl implements WasmBackend {
     if ((backward ? inSize : outSize) === 0) return;
     checkLen(what, backward ? 'g' : 'x', src, backward ? outSize : inSize);
     checkLen(what, 'out', out, backward ? inSize : outSize);
-    this.setArgs(0, this.inp(src), this.outp(out, false), planes, p.inH, p.inW, p.outH, p.outW, p.kH, p.kW, p.strideH, p.strideW, p.padH, p.padW);
+    this.setArgs(
+      0,
+      this.inp(src),
+      this.outp(out, false),
+      planes,
+      p.inH,
+      p.inW,
+      p.outH,
+      p.outW,
+      p.kH,
+      p.kW,
+      p.strideH,
+      p.strideW,
+      p.padH,
+      p.padW,
+    );
     this.run(k, planes >= this.threads ? this.par(outSize * p.kH * p.kW, PAR_ELEMS) : 1);
   }
   upsampleNearest(x: F32, planes: number, h: number, w: number, sh: number, sw: number, out: F32): void {
@@ -1370,7 +1409,18 @@ class WasmBackendImpl implements WasmBackend {
     this.upsampleCall(K.upsampleNearestBackward, 'upsampleNearestBackward', g, planes, h, w, sh, sw, out, true);
   }
   /** Nearest upsampling forward (x → out) or backward (g → out, input-sized). */
-  private upsampleCall(k: number, what: string, src: F32, planes: number, h: number, w: number, sh: number, sw: number, out: F32, backward: boolean): void {
+  private upsampleCall(
+    k: number,
+    what: string,
+    src: F32,
+    planes: number,
+    h: number,
+    w: number,
+    sh: number,
+    sw: number,
+    out: F32,
+    backward: boolean,
+  ): void {
     const small = planes * h * w;
     const big = small * sh * sw;
     if (small === 0) return;
