@@ -536,6 +536,8 @@ async function main() {
       min: Math.min(...rates),
       max: Math.max(...rates),
       runs: rates,
+      // samples/s of each repeat in order (null where that run failed), to pair rows run back to back
+      byRepeat: job.runs.map((r) => (r.ok ? r.samplesPerSec : null)),
       peakRssMb: median(ok.map((r) => r.peakRssMb)),
       lossFirst: rep.lossFirst,
       lossLast: rep.lossLast,
@@ -569,7 +571,19 @@ async function main() {
       r.vsTorch = torchBest ? r.samplesPerSec / torchBest.samplesPerSec : NaN;
       r.vsTfjsWasm = r.samplesPerSec / tfwRate;
     }
-    summary.train[model] = { description: MODEL_DESC[model], torchBaseline: torchBest?.id ?? null, rows: rs };
+    // aelab wasm against PyTorch repeat by repeat: each repeat runs every row back to back, so a
+    // pair shares the machine's state of that moment (the targets still use the medians).
+    const awRow = rs.find((r) => r.id === 'aelab-wasm' && r.status === 'ok');
+    const pairs =
+      awRow && torchBest
+        ? awRow.byRepeat.flatMap((a, k) => (a !== null && torchBest.byRepeat[k] != null ? [a / torchBest.byRepeat[k]] : []))
+        : [];
+    summary.train[model] = {
+      description: MODEL_DESC[model],
+      torchBaseline: torchBest?.id ?? null,
+      rows: rs,
+      pairs: pairs.length ? { ratios: pairs, median: median(pairs) } : null,
+    };
 
     // Targets: aelab wasm on all cores.
     const aw = rs.find((r) => r.id === 'aelab-wasm');
@@ -718,6 +732,10 @@ function render(s, o) {
           ]
         : [],
     );
+    if (t.pairs)
+      notes.unshift(
+        `aelab wasm / ${t.torchBaseline} repeat by repeat (run back to back): ${t.pairs.ratios.map((x) => x.toFixed(2)).join(', ')}; median ${t.pairs.median.toFixed(3)}×`,
+      );
     if (t.torchBaseline)
       notes.unshift(`"vs PyTorch" = against the fastest PyTorch row (${t.torchBaseline}); "vs TF.js wasm" = against tfjs-wasm`);
     for (const n of notes) L.push(`  · ${n}`);
