@@ -96,14 +96,9 @@ export const sigmoidSquaredError = (z: TensorLike, y: TensorLike): Tensor => bin
  * scaling.
  */
 export function bcePerSample(p: Tensor, y: Tensor): Tensor {
-  const op = 'bcePerSample';
-  sameSamples(op, p, y, 'probabilities', 'targets');
-  const rows = p.shape[0]!;
-  const out = Tensor.uninit([rows]);
-  // The gradient in p is only kept when the tape will record it.
-  const grad = isGradEnabled() && p.requiresGrad ? Tensor.uninit(p.shape) : null;
-  getBackend().bceRows(p.data, y.data, rows, rows === 0 ? 0 : p.size / rows, out.data, grad ? grad.data : null);
-  return record(out, op, [p, y], { grad });
+  return perSampleOp('bcePerSample', p, y, 'probabilities', 'targets', p.requiresGrad, 'grad', (rows, cols, out, grad) =>
+    getBackend().bceRows(p.data, y.data, rows, cols, out, grad),
+  );
 }
 
 /**
@@ -116,15 +111,20 @@ export function bcePerSample(p: Tensor, y: Tensor): Tensor {
  */
 export function bceWithLogitsPerSample(z: Tensor, y: Tensor, sqErr?: Tensor): Tensor {
   const op = 'bceWithLogitsPerSample';
-  sameSamples(op, z, y, 'logits', 'targets');
-  const rows = z.shape[0]!;
-  const cols = rows === 0 ? 0 : z.size / rows;
-  if (sqErr && sqErr.size !== rows) throw new Error(`${op}: sqErr has ${sqErr.size} elements, the batch has ${rows} samples`);
-  const out = Tensor.uninit([rows]);
-  // The gradient in z is only kept when the tape will record this op.
-  const diff = isGradEnabled() && (z.requiresGrad || y.requiresGrad) ? Tensor.uninit(z.shape) : null;
-  getBackend().bceLogitsRows(z.data, y.data, rows, cols, out.data, sqErr ? sqErr.data : null, diff ? diff.data : null);
-  return record(out, op, [z, y], { diff });
+  // (the gradient in y, −z, needs no saved tensor)
+  return perSampleOp(
+    op,
+    z,
+    y,
+    'logits',
+    'targets',
+    z.requiresGrad,
+    'diff',
+    (rows, cols, out, diff) => getBackend().bceLogitsRows(z.data, y.data, rows, cols, out, sqErr ? sqErr.data : null, diff),
+    (rows) => {
+      if (sqErr && sqErr.size !== rows) throw new Error(`${op}: sqErr has ${sqErr.size} elements, the batch has ${rows} samples`);
+    },
+  );
 }
 
 /** Checks that a and b are tensors of one shape of rank ≥ 1 (per-sample ops). */
@@ -137,18 +137,40 @@ function sameSamples(op: string, a: Tensor, b: Tensor, an: string, bn: string): 
 }
 
 /**
+ * The frame of the per-sample ops over a and b of one shape (B, …): the checks, the (B) output,
+ * the per-element gradient factor the kernel also writes (a's shape, saved under `saveAs` when
+ * `keep` and the tape will record the op), the kernel call (rows, elements per row) and the record.
+ * `checkRows` checks what else depends on the batch size, before anything is allocated.
+ */
+function perSampleOp(
+  op: string,
+  a: Tensor,
+  b: Tensor,
+  an: string,
+  bn: string,
+  keep: boolean,
+  saveAs: string,
+  kernel: (rows: number, cols: number, out: Float32Array, aux: Float32Array | null) => void,
+  checkRows?: (rows: number) => void,
+): Tensor {
+  sameSamples(op, a, b, an, bn);
+  const rows = a.shape[0]!;
+  checkRows?.(rows);
+  const out = Tensor.uninit([rows]);
+  const aux = keep && isGradEnabled() ? Tensor.uninit(a.shape) : null;
+  kernel(rows, rows === 0 ? 0 : a.size / rows, out.data, aux ? aux.data : null);
+  return record(out, op, [a, b], { [saveAs]: aux });
+}
+
+/**
  * KL(N(μ, σ²) ‖ N(0, I)) of each sample, −½ Σ (1 + log σ² − μ² − σ²) over its elements, from μ
  * and log σ² of shape (B, …): shape (B), in one pass — the bits of the composite (add, mul, sub,
  * exp, sum, × −½). Differentiable: d/dμ = μ, d/d log σ² = ½(σ² − 1) (kept from the forward pass).
  */
 export function klNormalPerSample(mu: Tensor, logvar: Tensor): Tensor {
-  const op = 'klNormalPerSample';
-  sameSamples(op, mu, logvar, 'mu', 'logvar');
-  const rows = mu.shape[0]!;
-  const out = Tensor.uninit([rows]);
-  const dlv = isGradEnabled() && logvar.requiresGrad ? Tensor.uninit(logvar.shape) : null;
-  getBackend().klNormalRows(mu.data, logvar.data, rows, rows === 0 ? 0 : mu.size / rows, out.data, dlv ? dlv.data : null);
-  return record(out, op, [mu, logvar], { dlv });
+  return perSampleOp('klNormalPerSample', mu, logvar, 'mu', 'logvar', logvar.requiresGrad, 'dlv', (rows, cols, out, dlv) =>
+    getBackend().klNormalRows(mu.data, logvar.data, rows, cols, out, dlv),
+  );
 }
 
 /**

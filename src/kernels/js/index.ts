@@ -222,42 +222,49 @@ function binaryScalarFn(op: BinaryOp): (a: number, b: number) => number {
   }
 }
 
-/** The binary ops' values, row sums as reduce('sum') makes them (float64 over the float32 values). */
-function bceRows(p: F32, y: F32, rows: number, cols: number, loss: F32, grad: F32 | null): void {
+/**
+ * Per-row sums of a binary op's values over (rows, cols) a and b, as reduce('sum') makes them
+ * (float64 over the float32 values): loss[r] = Σ f, sq[r] = Σ fq when given, aux = g per element.
+ */
+function rowTerms(
+  op: string,
+  a: F32,
+  b: F32,
+  rows: number,
+  cols: number,
+  f: (a: number, b: number) => number,
+  loss: F32,
+  g: ((a: number, b: number) => number) | null,
+  aux: F32 | null,
+  fq: ((a: number, b: number) => number) | null = null,
+  sq: F32 | null = null,
+): void {
   const n = rows * cols;
-  if (p.length !== n || y.length !== n) throw new Error(`bceRows: p and y must hold ${rows}×${cols} floats, got ${p.length} and ${y.length}`);
-  const bce = binaryScalarFn('bce');
-  const dbce = binaryScalarFn('bceGrad');
-  for (let r = 0, i = 0; r < rows; r++) {
-    let t = 0;
-    for (let c = 0; c < cols; c++, i++) {
-      t += Math.fround(bce(p[i]!, y[i]!));
-      if (grad) grad[i] = dbce(p[i]!, y[i]!);
-    }
-    loss[r] = t;
-  }
-}
-
-/** The binary ops' values, row sums as reduce('sum') makes them (float64 over the float32 values). */
-function bceLogitsRows(z: F32, y: F32, rows: number, cols: number, loss: F32, sq: F32 | null, diff: F32 | null): void {
-  const n = rows * cols;
-  if (z.length !== n || y.length !== n) throw new Error(`bceLogitsRows: z and y must hold ${rows}×${cols} floats, got ${z.length} and ${y.length}`);
-  const bce = binaryScalarFn('bceLogits');
-  const grad = binaryScalarFn('bceLogitsGrad');
-  const sqErr = binaryScalarFn('sigmoidSqErr');
+  if (a.length !== n || b.length !== n) throw new Error(`${op}: inputs must hold ${rows}×${cols} floats, got ${a.length} and ${b.length}`);
   for (let r = 0, i = 0; r < rows; r++) {
     let tl = 0;
     let tq = 0;
     for (let c = 0; c < cols; c++, i++) {
-      const zi = z[i]!;
-      const yi = y[i]!;
-      tl += Math.fround(bce(zi, yi));
-      if (sq) tq += Math.fround(sqErr(zi, yi));
-      if (diff) diff[i] = grad(zi, yi);
+      const ai = a[i]!;
+      const bi = b[i]!;
+      tl += Math.fround(f(ai, bi));
+      if (sq) tq += Math.fround(fq!(ai, bi));
+      if (aux) aux[i] = g!(ai, bi);
     }
     loss[r] = tl;
     if (sq) sq[r] = tq;
   }
+}
+
+/** The binary ops' values (bce, bceGrad), row sums as reduce('sum') makes them. */
+function bceRows(p: F32, y: F32, rows: number, cols: number, loss: F32, grad: F32 | null): void {
+  rowTerms('bceRows', p, y, rows, cols, binaryScalarFn('bce'), loss, binaryScalarFn('bceGrad'), grad);
+}
+
+/** The binary ops' values (bceLogits, bceLogitsGrad, sigmoidSqErr), row sums as reduce('sum') makes them. */
+function bceLogitsRows(z: F32, y: F32, rows: number, cols: number, loss: F32, sq: F32 | null, diff: F32 | null): void {
+  const fq = binaryScalarFn('sigmoidSqErr');
+  rowTerms('bceLogitsRows', z, y, rows, cols, binaryScalarFn('bceLogits'), loss, binaryScalarFn('bceLogitsGrad'), diff, fq, sq);
 }
 
 /** Each step rounded to float32 as the separate kernels store it; row sums in float64 (reduce). */

@@ -189,6 +189,15 @@ export const CHUNK: i32 = 8192;
 /** Sums: elements added in f32x4 lanes over blocks of this many, then folded into f64 (reduce.ts). */
 export const SUM_BLOCK: i32 = 512;
 
+/**
+ * Rows per item when work is cut into runs of whole rows (rows of a matrix, planes of an image
+ * batch): about CHUNK elements per item threaded, all rows in one item single-threaded. The item
+ * count is then (rows + per − 1) / per.
+ */
+@inline export function rowsPerItem(rows: i32, rowLen: i32, nth: i32): i32 {
+  return nth == 1 ? rows : max(1, CHUNK / max(1, rowLen));
+}
+
 /** Item count of a flat range of n elements: one item single-threaded, CHUNK-sized otherwise. */
 @inline export function flatItems(n: i32, nth: i32): i32 {
   return nth == 1 ? 1 : (n + CHUNK - 1) / CHUNK;

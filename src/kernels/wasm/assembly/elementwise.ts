@@ -9,7 +9,7 @@
 //
 // Op codes must match the tables in ../index.ts.
 
-import { argP, argI, argF, argD, loadPartial, storePartial, hsum64, joinItems, beginItems, nextItem, endItems, flatItems, flatLo, flatHi, CHUNK, SUM_BLOCK } from './common';
+import { argP, argI, argF, argD, loadPartial, storePartial, hsum64, joinItems, beginItems, nextItem, endItems, flatItems, flatLo, flatHi, rowsPerItem, SUM_BLOCK } from './common';
 import { expV, expm1V, expNegAbsV, logV, logPosV, log1pUnitV, tanhV, sigmoidV, sigmoidFromV, softplusV, powV } from './vmath';
 
 const ZERO = f32x4.splat(0);
@@ -358,7 +358,7 @@ export function binary(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   // Row modes: rows of length d1 (modes 3–6) or d2 (modes 7–8).
   const rows = mode <= 6 ? d0 : d0 * d1;
   const len = mode <= 6 ? d1 : d2;
-  const per = nth == 1 ? rows : max(1, CHUNK / max(1, len));
+  const per = rowsPerItem(rows, len, nth);
   const total = (rows + per - 1) / per;
   const rowB = <usize>len << 2;
   beginItems(total);
@@ -503,7 +503,7 @@ function termsRow<T>(a: usize, b: usize, n: i32, aux: usize): void {
   const a = argP(args, 0), b = argP(args, 1);
   const rows = argI(args, 2), cols = argI(args, 3);
   const loss = argP(args, 4), sq = argP(args, 5), aux = argP(args, 6), scale = argD(args, 7);
-  const per = nth == 1 ? rows : max(1, CHUNK / max(1, cols));
+  const per = rowsPerItem(rows, cols, nth);
   const total = (rows + per - 1) / per;
   beginItems(total);
   for (let it = nextItem(); it >= 0; it = nextItem()) {
@@ -587,7 +587,7 @@ const F255 = f32x4.splat(255);
 export function gatherRows8(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
   const src = argP(args, 0), d = argI(args, 1), idx = argP(args, 2), m = argI(args, 3), out = argP(args, 4);
-  const per = nth == 1 ? m : max(1, CHUNK / max(1, d));
+  const per = rowsPerItem(m, d, nth);
   const total = (m + per - 1) / per;
   beginItems(total);
   for (let it = nextItem(); it >= 0; it = nextItem()) {

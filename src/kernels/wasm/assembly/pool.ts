@@ -11,12 +11,7 @@
 // its gradient came from, in index order, so items never share an output element and the sums
 // do not depend on the thread count.
 
-import { argP, argI, joinItems, beginItems, nextItem, endItems, fillF32, copyF32, CHUNK } from './common';
-
-/** Planes per item: about CHUNK elements (the larger of input and output plane) per item. */
-function planesPerItem(planes: i32, planeSize: i32, nth: i32): i32 {
-  return nth == 1 ? planes : max(1, CHUNK / max(1, planeSize));
-}
+import { argP, argI, joinItems, beginItems, nextItem, endItems, fillF32, copyF32, rowsPerItem } from './common';
 
 /**
  * Args: 0 x, 1 out, 2 idx, 3 planes, 4 inH, 5 inW, 6 outH, 7 outW, 8 kH, 9 kW, 10 strideH,
@@ -29,7 +24,7 @@ export function maxPool2d(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   const planes = argI(args, 3), inH = argI(args, 4), inW = argI(args, 5), outH = argI(args, 6), outW = argI(args, 7);
   const kH = argI(args, 8), kW = argI(args, 9), sH = argI(args, 10), sW = argI(args, 11), pH = argI(args, 12), pW = argI(args, 13);
   const inPlane = inH * inW, outPlane = outH * outW;
-  const per = planesPerItem(planes, inPlane, nth);
+  const per = rowsPerItem(planes, inPlane, nth);
   const total = (planes + per - 1) / per;
   beginItems(total);
   const quads = argI(args, 14) != 0;
@@ -127,7 +122,7 @@ export function maxPool2dBackward(args: usize, tid: i32, nth: i32, gen: u32): i3
   const planes = argI(args, 3), inPlane = argI(args, 4), outPlane = argI(args, 5);
   const inH = argI(args, 6), inW = argI(args, 7), outH = argI(args, 8), outW = argI(args, 9);
   const quads = argI(args, 10) != 0;
-  const per = planesPerItem(planes, inPlane, nth);
+  const per = rowsPerItem(planes, inPlane, nth);
   const total = (planes + per - 1) / per;
   beginItems(total);
   for (let it = nextItem(); it >= 0; it = nextItem()) {
@@ -210,7 +205,7 @@ function maxPool2x2BackwardPlanes(
   const planes = argI(args, 2), inH = argI(args, 3), inW = argI(args, 4), outH = argI(args, 5), outW = argI(args, 6);
   const kH = argI(args, 7), kW = argI(args, 8), sH = argI(args, 9), sW = argI(args, 10), pH = argI(args, 11), pW = argI(args, 12);
   const inPlane = inH * inW, outPlane = outH * outW;
-  const per = planesPerItem(planes, inPlane, nth);
+  const per = rowsPerItem(planes, inPlane, nth);
   const total = (planes + per - 1) / per;
   beginItems(total);
   for (let it = nextItem(); it >= 0; it = nextItem()) {
@@ -271,7 +266,7 @@ export function avgPool2dBackward(args: usize, tid: i32, nth: i32, gen: u32): i3
   const src = argP(args, 0), out = argP(args, 1);
   const planes = argI(args, 2), h = argI(args, 3), w = argI(args, 4), sh = argI(args, 5), sw = argI(args, 6);
   const W = w * sw;
-  const per = planesPerItem(planes, h * sh * W, nth);
+  const per = rowsPerItem(planes, h * sh * W, nth);
   const total = (planes + per - 1) / per;
   beginItems(total);
   for (let it = nextItem(); it >= 0; it = nextItem()) {

@@ -12,7 +12,7 @@
 // Items (when threaded): blocks of rows (mode 1), strips of STRIP columns (modes 2, 3), single
 // outer rows (mode 3 with many), blocks of q (mode 4); mode 0 is a single item.
 
-import { argP, argI, hsum64, hmax, hmin, joinItems, beginItems, nextItem, endItems, CHUNK, SUM_BLOCK as BLOCK } from './common';
+import { argP, argI, hsum64, hmax, hmin, joinItems, beginItems, nextItem, endItems, rowsPerItem, SUM_BLOCK as BLOCK } from './common';
 
 /** Sum of n contiguous floats. */
 function sumRun(p: usize, n: i32): f64 {
@@ -143,7 +143,7 @@ export function reduce(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   let per = 1; // mode 1 rows / mode 4 q's per item
   let strips = 1; // modes 2–3: column strips per (outer) row
   if (mode == 1) {
-    per = nth == 1 ? d0 : max(1, CHUNK / max(1, d1));
+    per = rowsPerItem(d0, d1, nth);
     total = (d0 + per - 1) / per;
   } else if (mode == 2) {
     strips = nth == 1 ? 1 : (d1 + STRIP - 1) / STRIP;
@@ -152,7 +152,7 @@ export function reduce(args: usize, tid: i32, nth: i32, gen: u32): i32 {
     strips = nth == 1 || d0 >= 2 * nth ? 1 : (d2 + STRIP - 1) / STRIP;
     total = d0 * strips;
   } else if (mode == 4) {
-    per = nth == 1 ? d1 : max(1, CHUNK / max(1, d0 * d2));
+    per = rowsPerItem(d1, d0 * d2, nth);
     total = (d1 + per - 1) / per;
   }
   beginItems(total);
