@@ -1419,11 +1419,13 @@ describe.each([
   // --- optimizers ----------------------------------------------------------------------------
 
   it('adamStep: Adam, L2, AdamW, AMSGrad, several steps', () => {
+    // every compiled variant of the kernel's loop (adamRange): decay none / L2 / AdamW × AMSGrad
     const variants: Partial<AdamParams>[] = [
       {},
       { weightDecay: 0.01 },
       { weightDecay: 0.05, decoupled: true },
       { amsgrad: true },
+      { amsgrad: true, weightDecay: 0.03 },
       { amsgrad: true, weightDecay: 0.02, decoupled: true },
     ];
     for (const v of variants) {

@@ -49,6 +49,31 @@ import { argP, argI, argD, joinItems, beginItems, nextItem, endItems, flatItems,
   store<f32>(vp, v);
 }
 
+// The variants of the vector loop, as compile-time constants (see adamRange).
+@final class DecayNone { @inline coupled(): bool { return false; } @inline decoupled(): bool { return false; } }
+@final class DecayL2 { @inline coupled(): bool { return true; } @inline decoupled(): bool { return false; } }
+@final class DecayW { @inline coupled(): bool { return false; } @inline decoupled(): bool { return true; } }
+@final class AmsOff { @inline on(): bool { return false; } }
+@final class AmsOn { @inline on(): bool { return true; } }
+
+/**
+ * The vectors of n4 (a multiple of 4) parameters from the given pointers, one loop per
+ * variant: the weight-decay and AMSGrad flags are constants inside it, so the loop carries no
+ * branches. Passed as run-time flags, V8 kept three tests per vector in the loop and the plain
+ * Adam step ran ~30% slower (1.08 vs 0.82 ns per parameter, 1M parameters, one thread;
+ * 0.93 vs 0.62 on two).
+ */
+function adamRange<W, A>(
+  pp: usize, gp: usize, mp: usize, vp: usize, xp: usize, n4: i32,
+  b1: v128, nb1: v128, b2: v128, nb2: v128, wd: v128, decay: v128, stepSize: v128, invBc2s: v128, eps: v128,
+): void {
+  const w = changetype<W>(0), a = changetype<A>(0);
+  const end = <usize>n4 << 2;
+  for (let o: usize = 0; o < end; o += 16) {
+    adamV(pp + o, gp + o, mp + o, vp + o, xp + o, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps, w.coupled(), w.decoupled(), a.on());
+  }
+}
+
 /**
  * Adam / AdamW. Args: 0 p, 1 g, 2 m, 3 v, 4 vmax (0 = none), 5 n, 6 lr, 7 beta1, 8 beta2,
  * 9 eps, 10 weightDecay, 11 decoupled, 12 amsgrad, 13 step (1-based).
@@ -75,10 +100,16 @@ export function adamStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   for (let it = nextItem(); it >= 0; it = nextItem()) {
     const hi = flatHi(it, n, nth);
     let i = flatLo(it, nth);
-    for (; i + 4 <= hi; i += 4) {
-      const o = <usize>i << 2;
-      adamV(p + o, g + o, m + o, v + o, vx + o, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps, coupled, dec, ams);
-    }
+    const o = <usize>i << 2;
+    const n4 = (hi - i) & ~3;
+    if (ams) {
+      if (coupled) adamRange<DecayL2, AmsOn>(p + o, g + o, m + o, v + o, vx + o, n4, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps);
+      else if (dec) adamRange<DecayW, AmsOn>(p + o, g + o, m + o, v + o, vx + o, n4, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps);
+      else adamRange<DecayNone, AmsOn>(p + o, g + o, m + o, v + o, vx + o, n4, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps);
+    } else if (coupled) adamRange<DecayL2, AmsOff>(p + o, g + o, m + o, v + o, vx + o, n4, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps);
+    else if (dec) adamRange<DecayW, AmsOff>(p + o, g + o, m + o, v + o, vx + o, n4, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps);
+    else adamRange<DecayNone, AmsOff>(p + o, g + o, m + o, v + o, vx + o, n4, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps);
+    i += n4;
     for (; i < hi; i++) {
       const o = <usize>i << 2;
       adamS(p + o, g + o, m + o, v + o, vx + o, b1s, nb1s, b2s, nb2s, wds, decays, steps, invs, epss, coupled, dec, ams);
