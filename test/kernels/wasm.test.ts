@@ -1489,8 +1489,12 @@ describe.each([
       { weightDecay: 0.01 },
       { momentum: 0.9 },
       { momentum: 0.9, dampening: 0.3 },
+      { momentum: 0.9, weightDecay: 0.02 },
+      { momentum: 0.7, nesterov: true },
       { momentum: 0.8, nesterov: true, weightDecay: 0.05 },
     ];
+    // with the first step (buffer = gradient) and the later ones, every compiled variant of the
+    // kernel's loop: decay on/off × plain / momentum / Nesterov × first step or not
     for (const v of variants) {
       for (const n of [1, 9, 1000, 100_003]) {
         const base: SgdParams = { lr: 0.05, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, first: true, ...v };

@@ -136,16 +136,43 @@ export function sgdStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   const total = flatItems(n, nth);
   beginItems(total);
   for (let it = nextItem(); it >= 0; it = nextItem()) {
-    sgdItem(pp, gp, bp, flatLo(it, nth), flatHi(it, n, nth), lr, mom, damp, wd, wdD != 0, useBuf, nesterov, first);
+    const lo = flatLo(it, nth), hi = flatHi(it, n, nth);
+    const decay = wdD != 0;
+    // one compiled loop per variant (see adamRange): decay × {plain, momentum, Nesterov} × first
+    if (!useBuf) {
+      if (decay) sgdItem<DecayOn, SgdPlain>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
+      else sgdItem<DecayOff, SgdPlain>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
+    } else if (nesterov) {
+      if (first) {
+        if (decay) sgdItem<DecayOn, SgdNesterovFirst>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
+        else sgdItem<DecayOff, SgdNesterovFirst>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
+      } else if (decay) sgdItem<DecayOn, SgdNesterov>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
+      else sgdItem<DecayOff, SgdNesterov>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
+    } else if (first) {
+      if (decay) sgdItem<DecayOn, SgdMomentumFirst>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
+      else sgdItem<DecayOff, SgdMomentumFirst>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
+    } else if (decay) sgdItem<DecayOn, SgdMomentum>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
+    else sgdItem<DecayOff, SgdMomentum>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
   }
   endItems();
   return total;
 }
 
-function sgdItem(
+// The variants of the SGD loop, as compile-time constants.
+@final class DecayOff { @inline on(): bool { return false; } }
+@final class DecayOn { @inline on(): bool { return true; } }
+@final class SgdPlain { @inline buf(): bool { return false; } @inline nesterov(): bool { return false; } @inline first(): bool { return false; } }
+@final class SgdMomentum { @inline buf(): bool { return true; } @inline nesterov(): bool { return false; } @inline first(): bool { return false; } }
+@final class SgdMomentumFirst { @inline buf(): bool { return true; } @inline nesterov(): bool { return false; } @inline first(): bool { return true; } }
+@final class SgdNesterov { @inline buf(): bool { return true; } @inline nesterov(): bool { return true; } @inline first(): bool { return false; } }
+@final class SgdNesterovFirst { @inline buf(): bool { return true; } @inline nesterov(): bool { return true; } @inline first(): bool { return true; } }
+
+function sgdItem<D, V>(
   pp: usize, gp: usize, bp: usize, lo: i32, hi: i32,
-  lr: v128, mom: v128, damp: v128, wd: v128, decay: bool, useBuf: bool, nesterov: bool, first: bool,
+  lr: v128, mom: v128, damp: v128, wd: v128,
 ): void {
+  const decay = changetype<D>(0).on(), v = changetype<V>(0);
+  const useBuf = v.buf(), nesterov = v.nesterov(), first = v.first();
   let i = lo;
   for (; i + 4 <= hi; i += 4) {
     const o = <usize>i << 2;
