@@ -74,6 +74,16 @@ function adamRange<W, A>(
   }
 }
 
+/** adamRange for the weight-decay variant the run-time flags name. */
+@inline function adamVariant<A>(
+  coupled: bool, decoupled: bool, pp: usize, gp: usize, mp: usize, vp: usize, xp: usize, n4: i32,
+  b1: v128, nb1: v128, b2: v128, nb2: v128, wd: v128, decay: v128, stepSize: v128, invBc2s: v128, eps: v128,
+): void {
+  if (coupled) adamRange<DecayL2, A>(pp, gp, mp, vp, xp, n4, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps);
+  else if (decoupled) adamRange<DecayW, A>(pp, gp, mp, vp, xp, n4, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps);
+  else adamRange<DecayNone, A>(pp, gp, mp, vp, xp, n4, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps);
+}
+
 /**
  * Adam / AdamW. Args: 0 p, 1 g, 2 m, 3 v, 4 vmax (0 = none), 5 n, 6 lr, 7 beta1, 8 beta2,
  * 9 eps, 10 weightDecay, 11 decoupled, 12 amsgrad, 13 step (1-based).
@@ -102,13 +112,8 @@ export function adamStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
     let i = flatLo(it, nth);
     const o = <usize>i << 2;
     const n4 = (hi - i) & ~3;
-    if (ams) {
-      if (coupled) adamRange<DecayL2, AmsOn>(p + o, g + o, m + o, v + o, vx + o, n4, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps);
-      else if (dec) adamRange<DecayW, AmsOn>(p + o, g + o, m + o, v + o, vx + o, n4, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps);
-      else adamRange<DecayNone, AmsOn>(p + o, g + o, m + o, v + o, vx + o, n4, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps);
-    } else if (coupled) adamRange<DecayL2, AmsOff>(p + o, g + o, m + o, v + o, vx + o, n4, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps);
-    else if (dec) adamRange<DecayW, AmsOff>(p + o, g + o, m + o, v + o, vx + o, n4, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps);
-    else adamRange<DecayNone, AmsOff>(p + o, g + o, m + o, v + o, vx + o, n4, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps);
+    if (ams) adamVariant<AmsOn>(coupled, dec, p + o, g + o, m + o, v + o, vx + o, n4, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps);
+    else adamVariant<AmsOff>(coupled, dec, p + o, g + o, m + o, v + o, vx + o, n4, b1, nb1, b2, nb2, wd, decay, stepSize, invBc2s, eps);
     i += n4;
     for (; i < hi; i++) {
       const o = <usize>i << 2;
@@ -139,39 +144,37 @@ export function sgdStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
     const lo = flatLo(it, nth), hi = flatHi(it, n, nth);
     const decay = wdD != 0;
     // one compiled loop per variant (see adamRange): decay × {plain, momentum, Nesterov} × first
-    if (!useBuf) {
-      if (decay) sgdItem<DecayOn, SgdPlain>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
-      else sgdItem<DecayOff, SgdPlain>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
-    } else if (nesterov) {
-      if (first) {
-        if (decay) sgdItem<DecayOn, SgdNesterovFirst>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
-        else sgdItem<DecayOff, SgdNesterovFirst>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
-      } else if (decay) sgdItem<DecayOn, SgdNesterov>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
-      else sgdItem<DecayOff, SgdNesterov>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
-    } else if (first) {
-      if (decay) sgdItem<DecayOn, SgdMomentumFirst>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
-      else sgdItem<DecayOff, SgdMomentumFirst>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
-    } else if (decay) sgdItem<DecayOn, SgdMomentum>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
-    else sgdItem<DecayOff, SgdMomentum>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
+    if (!useBuf) sgdVariant<SgdPlain>(decay, pp, gp, bp, lo, hi, lr, mom, damp, wd);
+    else if (nesterov) {
+      if (first) sgdVariant<SgdNesterovFirst>(decay, pp, gp, bp, lo, hi, lr, mom, damp, wd);
+      else sgdVariant<SgdNesterov>(decay, pp, gp, bp, lo, hi, lr, mom, damp, wd);
+    } else if (first) sgdVariant<SgdMomentumFirst>(decay, pp, gp, bp, lo, hi, lr, mom, damp, wd);
+    else sgdVariant<SgdMomentum>(decay, pp, gp, bp, lo, hi, lr, mom, damp, wd);
   }
   endItems();
   return total;
 }
 
-// The variants of the SGD loop, as compile-time constants.
-@final class DecayOff { @inline on(): bool { return false; } }
-@final class DecayOn { @inline on(): bool { return true; } }
+// The variants of the SGD loop, as compile-time constants (weight decay: DecayNone / DecayL2).
 @final class SgdPlain { @inline buf(): bool { return false; } @inline nesterov(): bool { return false; } @inline first(): bool { return false; } }
 @final class SgdMomentum { @inline buf(): bool { return true; } @inline nesterov(): bool { return false; } @inline first(): bool { return false; } }
 @final class SgdMomentumFirst { @inline buf(): bool { return true; } @inline nesterov(): bool { return false; } @inline first(): bool { return true; } }
 @final class SgdNesterov { @inline buf(): bool { return true; } @inline nesterov(): bool { return true; } @inline first(): bool { return false; } }
 @final class SgdNesterovFirst { @inline buf(): bool { return true; } @inline nesterov(): bool { return true; } @inline first(): bool { return true; } }
 
+/** sgdItem with or without weight decay (added to the gradient, as Adam's L2). */
+@inline function sgdVariant<V>(
+  decay: bool, pp: usize, gp: usize, bp: usize, lo: i32, hi: i32, lr: v128, mom: v128, damp: v128, wd: v128,
+): void {
+  if (decay) sgdItem<DecayL2, V>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
+  else sgdItem<DecayNone, V>(pp, gp, bp, lo, hi, lr, mom, damp, wd);
+}
+
 function sgdItem<D, V>(
   pp: usize, gp: usize, bp: usize, lo: i32, hi: i32,
   lr: v128, mom: v128, damp: v128, wd: v128,
 ): void {
-  const decay = changetype<D>(0).on(), v = changetype<V>(0);
+  const decay = changetype<D>(0).coupled(), v = changetype<V>(0);
   const useBuf = v.buf(), nesterov = v.nesterov(), first = v.first();
   let i = lo;
   for (; i + 4 <= hi; i += 4) {
