@@ -161,6 +161,29 @@ export interface SgdParams {
   first: boolean;
 }
 
+export interface RmspropParams {
+  lr: number;
+  alpha: number;
+  eps: number;
+  weightDecay: number;
+  /** Used when the step gets a momentum buffer. */
+  momentum: number;
+}
+
+export interface AdagradParams {
+  /** The step's learning rate after decay: lr / (1 + (t − 1)·lrDecay). */
+  clr: number;
+  eps: number;
+  weightDecay: number;
+}
+
+export interface AdadeltaParams {
+  lr: number;
+  rho: number;
+  eps: number;
+  weightDecay: number;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -264,4 +287,13 @@ export interface Backend {
   adamStep(p: F32, g: F32, m: F32, v: F32, vmax: F32 | null, hp: AdamParams): void;
   /** Fused, in-place SGD step; buf may be null when momentum is 0. */
   sgdStep(p: F32, g: F32, buf: F32 | null, hp: SgdParams): void;
+  /**
+   * Fused, in-place RMSprop step: gradAvg non-null makes it centered, buf non-null adds
+   * momentum (hp.momentum).
+   */
+  rmspropStep(p: F32, g: F32, squareAvg: F32, gradAvg: F32 | null, buf: F32 | null, hp: RmspropParams): void;
+  /** Fused, in-place Adagrad step. */
+  adagradStep(p: F32, g: F32, sum: F32, hp: AdagradParams): void;
+  /** Fused, in-place Adadelta step. */
+  adadeltaStep(p: F32, g: F32, squareAvg: F32, accDelta: F32, hp: AdadeltaParams): void;
 }

@@ -9,6 +9,7 @@
  *   E[Δ²] = ρ·E[Δ²] + (1 − ρ)·Δ²
  *   p = p − lr·Δ
  */
+import type { Backend } from '../kernels/backend.js';
 import { HyperCheck, Optimizer, type ParamState, type Params, type ResolvedGroup, type StateSpec } from './optimizer.js';
 
 export interface AdadeltaHyper {
@@ -36,18 +37,16 @@ export class Adadelta extends Optimizer<AdadeltaHyper, AdadeltaOptions> {
     return { counters: ['step'], buffers: { squareAvg: 0, accDelta: 0 } };
   }
 
-  protected update(p: Float32Array, g: Float32Array, group: ResolvedGroup<AdadeltaHyper>, state: ParamState): void {
+  protected update(
+    p: Float32Array,
+    g: Float32Array,
+    group: ResolvedGroup<AdadeltaHyper>,
+    state: ParamState,
+    _fresh: unknown,
+    backend: Backend,
+  ): void {
     state.step = (state.step as number) + 1;
     const { lr, rho, eps, weightDecay } = group;
-    const sq = state.squareAvg as Float32Array;
-    const acc = state.accDelta as Float32Array;
-    for (let i = 0; i < p.length; i++) {
-      let gi = g[i]!;
-      if (weightDecay !== 0) gi += weightDecay * p[i]!;
-      const s = (sq[i] = Math.fround(rho * sq[i]! + (1 - rho) * gi * gi));
-      const delta = (Math.sqrt(acc[i]! + eps) / Math.sqrt(s + eps)) * gi;
-      acc[i] = rho * acc[i]! + (1 - rho) * delta * delta;
-      p[i] = p[i]! - lr * delta;
-    }
+    backend.adadeltaStep(p, g, state.squareAvg as Float32Array, state.accDelta as Float32Array, { lr, rho, eps, weightDecay });
   }
 }

@@ -9,6 +9,7 @@
  *   s = s + g²                       (s starts at initialAccumulatorValue)
  *   p = p − clr · g / (√s + ε)
  */
+import type { Backend } from '../kernels/backend.js';
 import { HyperCheck, Optimizer, type ParamState, type Params, type ResolvedGroup, type StateSpec } from './optimizer.js';
 
 export interface AdagradHyper {
@@ -38,18 +39,17 @@ export class Adagrad extends Optimizer<AdagradHyper, AdagradOptions> {
     return { counters: ['step'], buffers: { sum: group.initialAccumulatorValue } };
   }
 
-  protected update(p: Float32Array, g: Float32Array, group: ResolvedGroup<AdagradHyper>, state: ParamState): void {
+  protected update(
+    p: Float32Array,
+    g: Float32Array,
+    group: ResolvedGroup<AdagradHyper>,
+    state: ParamState,
+    _fresh: unknown,
+    backend: Backend,
+  ): void {
     const step = (state.step as number) + 1;
     state.step = step;
     const { lr, lrDecay, weightDecay, eps } = group;
-    const clr = lr / (1 + (step - 1) * lrDecay);
-    const sum = state.sum as Float32Array;
-    for (let i = 0; i < p.length; i++) {
-      let gi = g[i]!;
-      if (weightDecay !== 0) gi += weightDecay * p[i]!;
-      // Continue with the float32 value the buffer holds, as PyTorch does.
-      const s = (sum[i] = Math.fround(sum[i]! + gi * gi));
-      p[i] = p[i]! - (clr * gi) / (Math.sqrt(s) + eps);
-    }
+    backend.adagradStep(p, g, state.sum as Float32Array, { clr: lr / (1 + (step - 1) * lrDecay), eps, weightDecay });
   }
 }

@@ -2,6 +2,8 @@
  * Gradient clipping, as torch.nn.utils.clip_grad_norm_ / clip_grad_value_ (1.13). Both work
  * in place on `.grad` and skip parameters without one.
  */
+import { getBackend } from '../kernels/registry.js';
+import type { Backend } from '../kernels/backend.js';
 import { Tensor } from '../tensor/tensor.js';
 
 function gradsOf(fn: string, params: Tensor | Iterable<Tensor>): Float32Array[] {
@@ -27,7 +29,7 @@ export interface ClipGradNormOptions {
  *   g ← g · min(1, maxNorm / (total + 1e-6))
  *
  * The 1e-6 is PyTorch's; it keeps a zero gradient finite and makes the clipped norm land just
- * under maxNorm. Sums run in float64.
+ * under maxNorm.
  */
 export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number, normType = 2, opts: ClipGradNormOptions = {}): number {
   if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm) || maxNorm < 0)
@@ -36,23 +38,19 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
     throw new RangeError(`clipGradNorm: invalid normType = ${String(normType)} (must be a number > 0, or Infinity)`);
   const grads = gradsOf('clipGradNorm', params);
   if (grads.length === 0) return 0;
+  const backend = getBackend();
   let total: number;
   if (normType === Infinity) {
     total = 0;
-    for (const g of grads)
-      for (let i = 0; i < g.length; i++) {
-        const a = Math.abs(g[i]!);
-        // NaN must win, as torch's max propagates it.
-        if (a > total || Number.isNaN(a)) total = a;
-        if (Number.isNaN(total)) break;
-      }
+    for (const g of grads) {
+      const m = partialNorm(backend, g, normType);
+      // NaN must win, as torch's max propagates it.
+      if (m > total || Number.isNaN(m)) total = m;
+      if (Number.isNaN(total)) break;
+    }
   } else {
     let acc = 0;
-    for (const g of grads)
-      for (let i = 0; i < g.length; i++) {
-        const a = Math.abs(g[i]!);
-        acc += normType === 2 ? a * a : normType === 1 ? a : Math.pow(a, normType);
-      }
+    for (const g of grads) acc += partialNorm(backend, g, normType);
     total = normType === 1 ? acc : normType === 2 ? Math.sqrt(acc) : Math.pow(acc, 1 / normType);
   }
   if (opts.errorIfNonfinite && !Number.isFinite(total))
@@ -63,17 +61,39 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
   const coef = maxNorm / (total + 1e-6);
   // PyTorch multiplies by the coefficient clamped to 1 (a no-op when no clipping is needed); a
   // NaN total gives NaN gradients there too.
-  if (coef < 1 || Number.isNaN(coef)) for (const g of grads) for (let i = 0; i < g.length; i++) g[i] = g[i]! * coef;
+  if (coef < 1 || Number.isNaN(coef)) for (const g of grads) backend.unary('mulScalar', g, g, coef);
   return total;
+}
+
+/**
+ * One gradient's share of the joint norm, with the backend's kernels (an element loop in
+ * JavaScript over wasm memory took ~10 ms per million parameters): max |g| for the Infinity
+ * norm, else Σ|g|ᵖ (a float32 sum per tensor, as PyTorch's per-tensor norms; the tensors' sums
+ * are then added in float64).
+ */
+function partialNorm(backend: Backend, g: Float32Array, normType: number): number {
+  const n = g.length;
+  if (n === 0) return 0;
+  const tmp = backend.alloc(n, false);
+  const out = backend.alloc(1, false);
+  try {
+    if (normType === 2) backend.unary('square', g, tmp, 0);
+    else {
+      backend.unary('abs', g, tmp, 0);
+      if (normType !== 1 && normType !== Infinity) backend.unary('powScalar', tmp, tmp, normType);
+    }
+    backend.reduce(normType === Infinity ? 'max' : 'sum', tmp, [n], [0], out);
+    return out[0]!;
+  } finally {
+    backend.free(tmp);
+    backend.free(out);
+  }
 }
 
 /** Clamps every gradient element into [-clipValue, clipValue]. */
 export function clipGradValue(params: Tensor | Iterable<Tensor>, clipValue: number): void {
   if (typeof clipValue !== 'number' || Number.isNaN(clipValue) || clipValue < 0)
     throw new RangeError(`clipGradValue: invalid clipValue = ${String(clipValue)} (must be a number >= 0)`);
-  for (const g of gradsOf('clipGradValue', params))
-    for (let i = 0; i < g.length; i++) {
-      const v = g[i]!;
-      g[i] = v > clipValue ? clipValue : v < -clipValue ? -clipValue : v;
-    }
+  const backend = getBackend();
+  for (const g of gradsOf('clipGradValue', params)) backend.clamp(g, -clipValue, clipValue, g);
 }

@@ -10,6 +10,7 @@
  *   momentum > 0:  b = μ·b + g / a;  p = p − lr·b
  *   otherwise:     p = p − lr·g / a
  */
+import type { Backend } from '../kernels/backend.js';
 import { HyperCheck, Optimizer, type ParamState, type Params, type ResolvedGroup, type StateSpec } from './optimizer.js';
 
 export interface RMSpropHyper {
@@ -45,25 +46,23 @@ export class RMSprop extends Optimizer<RMSpropHyper, RMSpropOptions> {
     return { counters: ['step'], buffers, optional: ['momentumBuffer', 'gradAvg'] };
   }
 
-  protected update(p: Float32Array, g: Float32Array, group: ResolvedGroup<RMSpropHyper>, state: ParamState): void {
+  protected update(
+    p: Float32Array,
+    g: Float32Array,
+    group: ResolvedGroup<RMSpropHyper>,
+    state: ParamState,
+    _fresh: unknown,
+    backend: Backend,
+  ): void {
     state.step = (state.step as number) + 1;
     const { lr, alpha, eps, weightDecay, momentum, centered } = group;
-    const sq = state.squareAvg as Float32Array;
-    const ga = centered ? (state.gradAvg as Float32Array) : null;
-    const mb = momentum > 0 ? (state.momentumBuffer as Float32Array) : null;
-    for (let i = 0; i < p.length; i++) {
-      let gi = g[i]!;
-      if (weightDecay !== 0) gi += weightDecay * p[i]!;
-      const s = (sq[i] = Math.fround(alpha * sq[i]! + (1 - alpha) * gi * gi));
-      let avg: number;
-      if (ga) {
-        const m = (ga[i] = Math.fround(alpha * ga[i]! + (1 - alpha) * gi));
-        avg = Math.sqrt(s - m * m) + eps;
-      } else avg = Math.sqrt(s) + eps;
-      if (mb) {
-        const b = (mb[i] = Math.fround(momentum * mb[i]! + gi / avg));
-        p[i] = p[i]! - lr * b;
-      } else p[i] = p[i]! - (lr * gi) / avg;
-    }
+    backend.rmspropStep(
+      p,
+      g,
+      state.squareAvg as Float32Array,
+      centered ? (state.gradAvg as Float32Array) : null,
+      momentum > 0 ? (state.momentumBuffer as Float32Array) : null,
+      { lr, alpha, eps, weightDecay, momentum },
+    );
   }
 }

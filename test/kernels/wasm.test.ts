@@ -23,6 +23,8 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
+  AdadeltaParams,
+  AdagradParams,
   AdamParams,
   BinaryOp,
   Conv2dParams,
@@ -31,6 +33,7 @@ import type {
   MatmulParams,
   Pool2dParams,
   ReduceOp,
+  RmspropParams,
   SgdParams,
   Shape,
   UnaryGradOp,
@@ -1515,6 +1518,100 @@ describe.each([
         if (b1 && b2) expectClose(b1, b2, `sgd ${JSON.stringify(v)} n=${n} buf`, { scale: Math.max(rms(b2), 0.1) });
       }
     }
+  });
+
+  // The three optimizers below compound over steps through their running averages, so each runs
+  // five steps with the same hyperparameters on both backends; the reference keeps its
+  // intermediates in float64, the kernel in float32, so arrays compare against their own scale.
+  // Every compiled variant of each kernel's loop runs (weight decay on/off; RMSprop also
+  // centered × momentum), at lengths that exercise the vector loop, the scalar tail and threads.
+  const OPT_SIZES = [1, 7, 1000, 100_003];
+
+  it('rmspropStep: plain, centered, momentum, both, with and without weight decay', () => {
+    for (const centered of [false, true])
+      for (const momentum of [0, 0.8])
+        for (const weightDecay of [0, 0.05])
+          for (const n of OPT_SIZES) {
+            const hp: RmspropParams = { lr: 0.01, alpha: 0.9, eps: 1e-8, weightDecay, momentum };
+            const p1 = w(randArr(n));
+            const p2 = Float32Array.from(p1);
+            const [s1, a1, b1] = [wb.alloc(n), centered ? wb.alloc(n) : null, momentum ? wb.alloc(n) : null];
+            const [s2, a2, b2] = [new Float32Array(n), centered ? new Float32Array(n) : null, momentum ? new Float32Array(n) : null];
+            for (let step = 0; step < 5; step++) {
+              const g = randArr(n);
+              wb.rmspropStep(p1, w(g), s1, a1, b1, hp);
+              js.rmspropStep(p2, g, s2, a2, b2, hp);
+            }
+            const what = `rmsprop centered=${centered} momentum=${momentum} wd=${weightDecay} n=${n}`;
+            expectClose(p1, p2, `${what} p`, { scale: rms(p2) });
+            expectClose(s1, s2, `${what} squareAvg`, { scale: rms(s2) });
+            if (a1 && a2) expectClose(a1, a2, `${what} gradAvg`, { scale: Math.max(rms(a2), 0.1) });
+            if (b1 && b2) expectClose(b1, b2, `${what} buf`, { scale: Math.max(rms(b2), 0.1) });
+          }
+  });
+
+  it('adagradStep: with and without weight decay, a decayed rate, a non-zero initial sum', () => {
+    for (const weightDecay of [0, 0.02])
+      for (const n of OPT_SIZES) {
+        const p1 = w(randArr(n));
+        const p2 = Float32Array.from(p1);
+        const s1 = wb.alloc(n);
+        s1.fill(0.5);
+        const s2 = new Float32Array(n).fill(0.5);
+        for (let step = 1; step <= 5; step++) {
+          const hp: AdagradParams = { clr: 0.1 / (1 + (step - 1) * 0.1), eps: 1e-10, weightDecay };
+          const g = randArr(n);
+          wb.adagradStep(p1, w(g), s1, hp);
+          js.adagradStep(p2, g, s2, hp);
+        }
+        const what = `adagrad wd=${weightDecay} n=${n}`;
+        expectClose(p1, p2, `${what} p`, { scale: rms(p2) });
+        expectClose(s1, s2, `${what} sum`, { scale: rms(s2) });
+      }
+  });
+
+  it('adadeltaStep: with and without weight decay', () => {
+    for (const weightDecay of [0, 0.1])
+      for (const n of OPT_SIZES) {
+        const hp: AdadeltaParams = { lr: 0.5, rho: 0.95, eps: 1e-6, weightDecay };
+        const p1 = w(randArr(n));
+        const p2 = Float32Array.from(p1);
+        const [s1, d1] = [wb.alloc(n), wb.alloc(n)];
+        const [s2, d2] = [new Float32Array(n), new Float32Array(n)];
+        for (let step = 0; step < 5; step++) {
+          const g = randArr(n);
+          wb.adadeltaStep(p1, w(g), s1, d1, hp);
+          js.adadeltaStep(p2, g, s2, d2, hp);
+        }
+        const what = `adadelta wd=${weightDecay} n=${n}`;
+        expectClose(p1, p2, `${what} p`, { scale: rms(p2) });
+        expectClose(s1, s2, `${what} squareAvg`, { scale: rms(s2) });
+        expectClose(d1, d2, `${what} accDelta`, { scale: rms(d2) });
+      }
+  });
+
+  it('rmspropStep, adagradStep and adadeltaStep on ordinary arrays (copied in and back)', () => {
+    const n = 333;
+    const g = randArr(n);
+    const start = randArr(n);
+    const state = () => randArr(n, 0, 1);
+    const [sq, ga, buf, sum, acc] = [state(), randArr(n, -0.1, 0.1), randArr(n), state(), state()];
+    // squareAvg must stay above gradAvg² for the centered form: start it at 1 + |ḡ|.
+    for (let i = 0; i < n; i++) sq[i] = 1 + Math.abs(ga[i]!);
+    const run = (b: typeof js) => {
+      const out = { p: Float32Array.from(start), sq: Float32Array.from(sq), ga: Float32Array.from(ga), buf: Float32Array.from(buf) };
+      b.rmspropStep(out.p, g, out.sq, out.ga, out.buf, { lr: 0.01, alpha: 0.9, eps: 1e-8, weightDecay: 0.1, momentum: 0.5 });
+      const q = Float32Array.from(start);
+      const s = Float32Array.from(sum);
+      b.adagradStep(q, g, s, { clr: 0.05, eps: 1e-10, weightDecay: 0.01 });
+      const r = Float32Array.from(start);
+      const [s3, a3] = [Float32Array.from(sq), Float32Array.from(acc)];
+      b.adadeltaStep(r, g, s3, a3, { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0 });
+      return [out.p, out.sq, out.ga, out.buf, q, s, r, s3, a3];
+    };
+    const got = run(wb);
+    const want = run(js);
+    got.forEach((a, i) => expectClose(a, want[i]!, `foreign array ${i}`, { scale: Math.max(rms(want[i]!), 0.1) }));
   });
 });
 

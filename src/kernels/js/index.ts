@@ -4,6 +4,8 @@
  * over contiguous memory), with no per-element function calls.
  */
 import type {
+  AdadeltaParams,
+  AdagradParams,
   AdamParams,
   Backend,
   BinaryOp,
@@ -12,6 +14,7 @@ import type {
   MatmulParams,
   Pool2dParams,
   ReduceOp,
+  RmspropParams,
   SgdParams,
   Shape,
   UnaryGradOp,
@@ -749,6 +752,58 @@ function sgdStep(p: F32, g: F32, buf: F32 | null, hp: SgdParams): void {
   }
 }
 
+/**
+ * RMSprop (torch.optim.RMSprop, 1.13):
+ *   g = g + wd·p;  s = α·s + (1 − α)·g²
+ *   centered: ḡ = α·ḡ + (1 − α)·g, avg = √(s − ḡ²) + ε;  otherwise avg = √s + ε
+ *   momentum: b = μ·b + g/avg, p = p − lr·b;  otherwise p = p − lr·g/avg
+ */
+function rmspropStep(p: F32, g: F32, sq: F32, ga: F32 | null, mb: F32 | null, hp: RmspropParams): void {
+  const { lr, alpha, eps, weightDecay, momentum } = hp;
+  for (let i = 0; i < p.length; i++) {
+    let gi = g[i]!;
+    if (weightDecay !== 0) gi += weightDecay * p[i]!;
+    const s = (sq[i] = Math.fround(alpha * sq[i]! + (1 - alpha) * gi * gi));
+    let avg: number;
+    if (ga) {
+      const m = (ga[i] = Math.fround(alpha * ga[i]! + (1 - alpha) * gi));
+      avg = Math.sqrt(s - m * m) + eps;
+    } else avg = Math.sqrt(s) + eps;
+    if (mb) {
+      const b = (mb[i] = Math.fround(momentum * mb[i]! + gi / avg));
+      p[i] = p[i]! - lr * b;
+    } else p[i] = p[i]! - (lr * gi) / avg;
+  }
+}
+
+/** Adagrad (torch.optim.Adagrad, 1.13): g = g + wd·p;  s = s + g²;  p = p − clr·g / (√s + ε). */
+function adagradStep(p: F32, g: F32, sum: F32, hp: AdagradParams): void {
+  const { clr, eps, weightDecay } = hp;
+  for (let i = 0; i < p.length; i++) {
+    let gi = g[i]!;
+    if (weightDecay !== 0) gi += weightDecay * p[i]!;
+    // Continue with the float32 value the buffer holds, as PyTorch does.
+    const s = (sum[i] = Math.fround(sum[i]! + gi * gi));
+    p[i] = p[i]! - (clr * gi) / (Math.sqrt(s) + eps);
+  }
+}
+
+/**
+ * Adadelta (torch.optim.Adadelta, 1.13):
+ *   g = g + wd·p;  s = ρ·s + (1 − ρ)·g²;  Δ = √(a + ε) / √(s + ε) · g;  a = ρ·a + (1 − ρ)·Δ²;  p = p − lr·Δ
+ */
+function adadeltaStep(p: F32, g: F32, sq: F32, acc: F32, hp: AdadeltaParams): void {
+  const { lr, rho, eps, weightDecay } = hp;
+  for (let i = 0; i < p.length; i++) {
+    let gi = g[i]!;
+    if (weightDecay !== 0) gi += weightDecay * p[i]!;
+    const s = (sq[i] = Math.fround(rho * sq[i]! + (1 - rho) * gi * gi));
+    const delta = (Math.sqrt(acc[i]! + eps) / Math.sqrt(s + eps)) * gi;
+    acc[i] = rho * acc[i]! + (1 - rho) * delta * delta;
+    p[i] = p[i]! - lr * delta;
+  }
+}
+
 export const jsBackend: Backend = {
   name: 'js',
   alloc: (n) => new Float32Array(n),
@@ -807,6 +862,9 @@ export const jsBackend: Backend = {
   upsampleNearestBackward,
   adamStep,
   sgdStep,
+  rmspropStep,
+  adagradStep,
+  adadeltaStep,
 };
 
 export { contiguousStrides };

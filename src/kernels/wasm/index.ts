@@ -38,6 +38,8 @@
  * forces the baseline.
  */
 import type {
+  AdadeltaParams,
+  AdagradParams,
   AdamParams,
   Backend,
   BinaryOp,
@@ -47,6 +49,7 @@ import type {
   MatmulParams,
   Pool2dParams,
   ReduceOp,
+  RmspropParams,
   SgdParams,
   Shape,
   UnaryGradOp,
@@ -102,6 +105,9 @@ const KERNELS = [
   'reduce',
   'adamStep',
   'sgdStep',
+  'rmspropStep',
+  'adagradStep',
+  'adadeltaStep',
   'maxPool2d',
   'maxPool2dBackward',
   'packShared',
@@ -1480,5 +1486,59 @@ class WasmBackendImpl implements WasmBackend {
       hp.first ? 1 : 0,
     );
     this.run(K.sgdStep, this.par(n, PAR_ELEMS));
+  }
+
+  rmspropStep(p: F32, g: F32, squareAvg: F32, gradAvg: F32 | null, buf: F32 | null, hp: RmspropParams): void {
+    const n = p.length;
+    if (n === 0) return;
+    checkLen('rmspropStep', 'g', g, n);
+    checkLen('rmspropStep', 'squareAvg', squareAvg, n);
+    if (gradAvg) checkLen('rmspropStep', 'gradAvg', gradAvg, n);
+    if (buf) checkLen('rmspropStep', 'buf', buf, n);
+    this.setArgs(
+      0,
+      this.outp(p, true),
+      this.inp(g),
+      this.outp(squareAvg, true),
+      gradAvg ? this.outp(gradAvg, true) : 0,
+      buf ? this.outp(buf, true) : 0,
+      n,
+      hp.lr,
+      hp.alpha,
+      hp.eps,
+      hp.weightDecay,
+      hp.momentum,
+    );
+    this.run(K.rmspropStep, this.par(n, PAR_ELEMS / 2));
+  }
+
+  adagradStep(p: F32, g: F32, sum: F32, hp: AdagradParams): void {
+    const n = p.length;
+    if (n === 0) return;
+    checkLen('adagradStep', 'g', g, n);
+    checkLen('adagradStep', 'sum', sum, n);
+    this.setArgs(0, this.outp(p, true), this.inp(g), this.outp(sum, true), n, hp.clr, hp.eps, hp.weightDecay);
+    this.run(K.adagradStep, this.par(n, PAR_ELEMS / 2));
+  }
+
+  adadeltaStep(p: F32, g: F32, squareAvg: F32, accDelta: F32, hp: AdadeltaParams): void {
+    const n = p.length;
+    if (n === 0) return;
+    checkLen('adadeltaStep', 'g', g, n);
+    checkLen('adadeltaStep', 'squareAvg', squareAvg, n);
+    checkLen('adadeltaStep', 'accDelta', accDelta, n);
+    this.setArgs(
+      0,
+      this.outp(p, true),
+      this.inp(g),
+      this.outp(squareAvg, true),
+      this.outp(accDelta, true),
+      n,
+      hp.lr,
+      hp.rho,
+      hp.eps,
+      hp.weightDecay,
+    );
+    this.run(K.adadeltaStep, this.par(n, PAR_ELEMS / 2));
   }
 }

@@ -6,7 +6,7 @@ export { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv';
 export { unary, unaryGrad, binary, bceRows, bceLogitsRows, klNormalRows, reparameterize, gatherRows8, where, clamp } from './elementwise';
 export { reduce } from './reduce';
 export { ctrlOffset, claimedItems, fillF32, copyF32, addF32, repeatEachF32 } from './common';
-export { adamStep, sgdStep } from './optim';
+export { adamStep, sgdStep, rmspropStep, adagradStep, adadeltaStep } from './optim';
 export { maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, upsampleNearest, upsampleNearestBackward } from './pool';
 
 /** End of the module's static data; the JS allocator starts above its reserved region. */

@@ -207,3 +207,197 @@ function sgdItem<D, V>(
     store<f32>(pp + o, p - d * lrs);
   }
 }
+
+// ---- RMSprop, Adagrad, Adadelta ------------------------------------------------------------------
+// PyTorch 1.13's formulas, each in one pass over the parameter. Like sgdItem: one compiled loop
+// per variant (weight decay: DecayNone / DecayL2; RMSprop also centered × momentum), and the last
+// n % 4 elements take the same f32 operations one lane at a time, so every element gets the same
+// bits whichever path it takes.
+
+@final class RmsPlain { @inline centered(): bool { return false; } @inline momentum(): bool { return false; } }
+@final class RmsCentered { @inline centered(): bool { return true; } @inline momentum(): bool { return false; } }
+@final class RmsMomentum { @inline centered(): bool { return false; } @inline momentum(): bool { return true; } }
+@final class RmsBoth { @inline centered(): bool { return true; } @inline momentum(): bool { return true; } }
+
+function rmspropItem<D, V>(
+  pp: usize, gp: usize, sp: usize, ap: usize, bp: usize, lo: i32, hi: i32,
+  lrS: f32, alphaS: f32, epsS: f32, wdS: f32, momS: f32,
+): void {
+  const decay = changetype<D>(0).coupled(), v = changetype<V>(0);
+  const centered = v.centered(), useBuf = v.momentum();
+  const lr = f32x4.splat(lrS), alpha = f32x4.splat(alphaS), na = f32x4.splat(1 - alphaS);
+  const eps = f32x4.splat(epsS), wd = f32x4.splat(wdS), mom = f32x4.splat(momS);
+  const naS: f32 = 1 - alphaS;
+  let i = lo;
+  for (; i + 4 <= hi; i += 4) {
+    const o = <usize>i << 2;
+    const p = v128.load(pp + o);
+    let g = v128.load(gp + o);
+    if (decay) g = f32x4.add(g, f32x4.mul(p, wd));
+    const s = f32x4.add(f32x4.mul(v128.load(sp + o), alpha), f32x4.mul(f32x4.mul(g, g), na)); // α·s + (1−α)·g²
+    v128.store(sp + o, s);
+    let avg: v128;
+    if (centered) {
+      const m = f32x4.add(f32x4.mul(v128.load(ap + o), alpha), f32x4.mul(g, na)); // α·ḡ + (1−α)·g
+      v128.store(ap + o, m);
+      avg = f32x4.add(f32x4.sqrt(f32x4.sub(s, f32x4.mul(m, m))), eps);
+    } else avg = f32x4.add(f32x4.sqrt(s), eps);
+    if (useBuf) {
+      const b = f32x4.add(f32x4.mul(v128.load(bp + o), mom), f32x4.div(g, avg)); // μ·b + g/avg
+      v128.store(bp + o, b);
+      v128.store(pp + o, f32x4.sub(p, f32x4.mul(b, lr)));
+    } else v128.store(pp + o, f32x4.sub(p, f32x4.mul(f32x4.div(g, avg), lr)));
+  }
+  for (; i < hi; i++) {
+    const o = <usize>i << 2;
+    const p = load<f32>(pp + o);
+    let g = load<f32>(gp + o);
+    if (decay) g = g + p * wdS;
+    const s = load<f32>(sp + o) * alphaS + g * g * naS;
+    store<f32>(sp + o, s);
+    let avg: f32;
+    if (centered) {
+      const m = load<f32>(ap + o) * alphaS + g * naS;
+      store<f32>(ap + o, m);
+      avg = Mathf.sqrt(s - m * m) + epsS;
+    } else avg = Mathf.sqrt(s) + epsS;
+    if (useBuf) {
+      const b = load<f32>(bp + o) * momS + g / avg;
+      store<f32>(bp + o, b);
+      store<f32>(pp + o, p - b * lrS);
+    } else store<f32>(pp + o, p - (g / avg) * lrS);
+  }
+}
+
+@inline function rmspropVariant<V>(
+  decay: bool, pp: usize, gp: usize, sp: usize, ap: usize, bp: usize, lo: i32, hi: i32,
+  lr: f32, alpha: f32, eps: f32, wd: f32, mom: f32,
+): void {
+  if (decay) rmspropItem<DecayL2, V>(pp, gp, sp, ap, bp, lo, hi, lr, alpha, eps, wd, mom);
+  else rmspropItem<DecayNone, V>(pp, gp, sp, ap, bp, lo, hi, lr, alpha, eps, wd, mom);
+}
+
+/**
+ * RMSprop. Args: 0 p, 1 g, 2 squareAvg, 3 gradAvg (0 unless centered), 4 momentum buffer (0 unless
+ * momentum > 0), 5 n, 6 lr, 7 alpha, 8 eps, 9 weightDecay, 10 momentum.
+ *   g = g + wd·p;  s = α·s + (1−α)·g²;  centered: ḡ = α·ḡ + (1−α)·g, avg = √(s − ḡ²) + ε, else
+ *   avg = √s + ε;  momentum: b = μ·b + g/avg, p −= lr·b;  else p −= lr·(g/avg)
+ */
+export function rmspropStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
+  const pp = argP(args, 0), gp = argP(args, 1), sp = argP(args, 2), ap = argP(args, 3), bp = argP(args, 4);
+  const n = argI(args, 5);
+  const lr = <f32>argD(args, 6), alpha = <f32>argD(args, 7), eps = <f32>argD(args, 8);
+  const wdD = argD(args, 9), wd = <f32>wdD, mom = <f32>argD(args, 10);
+  const decay = wdD != 0, centered = ap != 0, useBuf = bp != 0;
+  const total = flatItems(n, nth);
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
+    const lo = flatLo(it, nth), hi = flatHi(it, n, nth);
+    if (centered) {
+      if (useBuf) rmspropVariant<RmsBoth>(decay, pp, gp, sp, ap, bp, lo, hi, lr, alpha, eps, wd, mom);
+      else rmspropVariant<RmsCentered>(decay, pp, gp, sp, ap, bp, lo, hi, lr, alpha, eps, wd, mom);
+    } else if (useBuf) rmspropVariant<RmsMomentum>(decay, pp, gp, sp, ap, bp, lo, hi, lr, alpha, eps, wd, mom);
+    else rmspropVariant<RmsPlain>(decay, pp, gp, sp, ap, bp, lo, hi, lr, alpha, eps, wd, mom);
+  }
+  endItems();
+  return total;
+}
+
+function adagradItem<D>(pp: usize, gp: usize, sp: usize, lo: i32, hi: i32, clrS: f32, epsS: f32, wdS: f32): void {
+  const decay = changetype<D>(0).coupled();
+  const clr = f32x4.splat(clrS), eps = f32x4.splat(epsS), wd = f32x4.splat(wdS);
+  let i = lo;
+  for (; i + 4 <= hi; i += 4) {
+    const o = <usize>i << 2;
+    const p = v128.load(pp + o);
+    let g = v128.load(gp + o);
+    if (decay) g = f32x4.add(g, f32x4.mul(p, wd));
+    const s = f32x4.add(v128.load(sp + o), f32x4.mul(g, g)); // s + g²
+    v128.store(sp + o, s);
+    v128.store(pp + o, f32x4.sub(p, f32x4.mul(f32x4.div(g, f32x4.add(f32x4.sqrt(s), eps)), clr)));
+  }
+  for (; i < hi; i++) {
+    const o = <usize>i << 2;
+    const p = load<f32>(pp + o);
+    let g = load<f32>(gp + o);
+    if (decay) g = g + p * wdS;
+    const s = load<f32>(sp + o) + g * g;
+    store<f32>(sp + o, s);
+    store<f32>(pp + o, p - (g / (Mathf.sqrt(s) + epsS)) * clrS);
+  }
+}
+
+/**
+ * Adagrad. Args: 0 p, 1 g, 2 sum, 3 n, 4 clr (lr / (1 + (t − 1)·lrDecay)), 5 eps, 6 weightDecay.
+ *   g = g + wd·p;  s = s + g²;  p −= clr·(g / (√s + ε))
+ */
+export function adagradStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
+  const pp = argP(args, 0), gp = argP(args, 1), sp = argP(args, 2);
+  const n = argI(args, 3);
+  const clr = <f32>argD(args, 4), eps = <f32>argD(args, 5), wdD = argD(args, 6);
+  const total = flatItems(n, nth);
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
+    const lo = flatLo(it, nth), hi = flatHi(it, n, nth);
+    if (wdD != 0) adagradItem<DecayL2>(pp, gp, sp, lo, hi, clr, eps, <f32>wdD);
+    else adagradItem<DecayNone>(pp, gp, sp, lo, hi, clr, eps, 0);
+  }
+  endItems();
+  return total;
+}
+
+function adadeltaItem<D>(
+  pp: usize, gp: usize, sp: usize, dp: usize, lo: i32, hi: i32, lrS: f32, rhoS: f32, epsS: f32, wdS: f32,
+): void {
+  const decay = changetype<D>(0).coupled();
+  const lr = f32x4.splat(lrS), rho = f32x4.splat(rhoS), nr = f32x4.splat(1 - rhoS), eps = f32x4.splat(epsS), wd = f32x4.splat(wdS);
+  const nrS: f32 = 1 - rhoS;
+  let i = lo;
+  for (; i + 4 <= hi; i += 4) {
+    const o = <usize>i << 2;
+    const p = v128.load(pp + o);
+    let g = v128.load(gp + o);
+    if (decay) g = f32x4.add(g, f32x4.mul(p, wd));
+    const s = f32x4.add(f32x4.mul(v128.load(sp + o), rho), f32x4.mul(f32x4.mul(g, g), nr)); // ρ·s + (1−ρ)·g²
+    v128.store(sp + o, s);
+    const a = v128.load(dp + o);
+    // Δ = √(E[Δ²] + ε) / √(E[g²] + ε) · g
+    const delta = f32x4.mul(f32x4.div(f32x4.sqrt(f32x4.add(a, eps)), f32x4.sqrt(f32x4.add(s, eps))), g);
+    v128.store(dp + o, f32x4.add(f32x4.mul(a, rho), f32x4.mul(f32x4.mul(delta, delta), nr)));
+    v128.store(pp + o, f32x4.sub(p, f32x4.mul(delta, lr)));
+  }
+  for (; i < hi; i++) {
+    const o = <usize>i << 2;
+    const p = load<f32>(pp + o);
+    let g = load<f32>(gp + o);
+    if (decay) g = g + p * wdS;
+    const s = load<f32>(sp + o) * rhoS + g * g * nrS;
+    store<f32>(sp + o, s);
+    const a = load<f32>(dp + o);
+    const delta = (Mathf.sqrt(a + epsS) / Mathf.sqrt(s + epsS)) * g;
+    store<f32>(dp + o, a * rhoS + delta * delta * nrS);
+    store<f32>(pp + o, p - delta * lrS);
+  }
+}
+
+/**
+ * Adadelta. Args: 0 p, 1 g, 2 squareAvg, 3 accDelta, 4 n, 5 lr, 6 rho, 7 eps, 8 weightDecay.
+ *   g = g + wd·p;  s = ρ·s + (1−ρ)·g²;  Δ = √(a + ε)/√(s + ε)·g;  a = ρ·a + (1−ρ)·Δ²;  p −= lr·Δ
+ */
+export function adadeltaStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
+  if (!joinItems(tid, nth, gen)) return 0;
+  const pp = argP(args, 0), gp = argP(args, 1), sp = argP(args, 2), dp = argP(args, 3);
+  const n = argI(args, 4);
+  const lr = <f32>argD(args, 5), rho = <f32>argD(args, 6), eps = <f32>argD(args, 7), wdD = argD(args, 8);
+  const total = flatItems(n, nth);
+  beginItems(total);
+  for (let it = nextItem(); it >= 0; it = nextItem()) {
+    const lo = flatLo(it, nth), hi = flatHi(it, n, nth);
+    if (wdD != 0) adadeltaItem<DecayL2>(pp, gp, sp, dp, lo, hi, lr, rho, eps, <f32>wdD);
+    else adadeltaItem<DecayNone>(pp, gp, sp, dp, lo, hi, lr, rho, eps, 0);
+  }
+  endItems();
+  return total;
+}
