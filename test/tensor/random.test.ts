@@ -1,6 +1,6 @@
 /**
  * The seeded Generator: xoshiro128** against an independent BigInt implementation, determinism,
- * state save/restore bit for bit (including Box–Muller's spare), and rough distribution checks.
+ * state save/restore bit for bit (including the polar method's spare normal), and rough distribution checks.
  */
 import { describe, expect, it } from 'vitest';
 import { defaultGenerator, Generator, manualSeed, randn } from '../../src/index.js';
