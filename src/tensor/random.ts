@@ -34,6 +34,8 @@ export class Generator {
   private s2 = 0;
   private s3 = 0;
   private spare: number | null = null;
+  /** The second normal of the last polar() pair. */
+  private second = 0;
 
   constructor(seed = 0) {
     this.seed(seed);
@@ -89,6 +91,13 @@ export class Generator {
       this.spare = null;
       return v;
     }
+    const first = this.polar();
+    this.spare = this.second;
+    return first;
+  }
+
+  /** One pair of the polar method: returns the first normal and leaves the second in `second`. */
+  private polar(): number {
     let u: number, v: number, s: number;
     do {
       u = 2 * this.random() - 1;
@@ -96,7 +105,7 @@ export class Generator {
       s = u * u + v * v;
     } while (s >= 1 || s === 0);
     const f = Math.sqrt((-2 * Math.log(s)) / s);
-    this.spare = v * f;
+    this.second = v * f;
     return u * f;
   }
 
@@ -129,17 +138,11 @@ export class Generator {
     const n = out.length;
     let i = 0;
     if (n > 0 && this.spare !== null) out[i++] = mean + std * this.normal();
-    // Whole pairs without going through `spare` (u's normal, then v's, as normal() hands them out).
+    // Whole pairs without going through `spare` (the first normal, then the second, as normal()
+    // hands them out).
     for (; i + 1 < n; i += 2) {
-      let u: number, v: number, s: number;
-      do {
-        u = 2 * this.random() - 1;
-        v = 2 * this.random() - 1;
-        s = u * u + v * v;
-      } while (s >= 1 || s === 0);
-      const f = Math.sqrt((-2 * Math.log(s)) / s);
-      out[i] = mean + std * (u * f);
-      out[i + 1] = mean + std * (v * f);
+      out[i] = mean + std * this.polar();
+      out[i + 1] = mean + std * this.second;
     }
     if (i < n) out[i] = mean + std * this.normal();
     return out;

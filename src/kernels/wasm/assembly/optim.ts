@@ -214,6 +214,27 @@ function sgdItem<D, V>(
 // n % 4 elements take the same f32 operations one lane at a time, so every element gets the same
 // bits whichever path it takes.
 
+/** The gradient at gp, plus wd·p when `decay` (L2 weight decay folded into it). */
+@inline function gradV(decay: bool, gp: usize, p: v128, wd: v128): v128 {
+  const g = v128.load(gp);
+  return decay ? f32x4.add(g, f32x4.mul(p, wd)) : g;
+}
+@inline function gradS(decay: bool, gp: usize, p: f32, wd: f32): f32 {
+  const g = load<f32>(gp);
+  return decay ? g + p * wd : g;
+}
+/** The running mean of g² at sp (RMSprop's and Adadelta's): s ← a·s + (1 − a)·g², stored and returned. */
+@inline function sqAvgV(sp: usize, g: v128, a: v128, na: v128): v128 {
+  const s = f32x4.add(f32x4.mul(v128.load(sp), a), f32x4.mul(f32x4.mul(g, g), na));
+  v128.store(sp, s);
+  return s;
+}
+@inline function sqAvgS(sp: usize, g: f32, a: f32, na: f32): f32 {
+  const s = load<f32>(sp) * a + g * g * na;
+  store<f32>(sp, s);
+  return s;
+}
+
 @final class RmsPlain { @inline centered(): bool { return false; } @inline momentum(): bool { return false; } }
 @final class RmsCentered { @inline centered(): bool { return true; } @inline momentum(): bool { return false; } }
 @final class RmsMomentum { @inline centered(): bool { return false; } @inline momentum(): bool { return true; } }
@@ -232,10 +253,8 @@ function rmspropItem<D, V>(
   for (; i + 4 <= hi; i += 4) {
     const o = <usize>i << 2;
     const p = v128.load(pp + o);
-    let g = v128.load(gp + o);
-    if (decay) g = f32x4.add(g, f32x4.mul(p, wd));
-    const s = f32x4.add(f32x4.mul(v128.load(sp + o), alpha), f32x4.mul(f32x4.mul(g, g), na)); // α·s + (1−α)·g²
-    v128.store(sp + o, s);
+    const g = gradV(decay, gp + o, p, wd);
+    const s = sqAvgV(sp + o, g, alpha, na); // α·s + (1−α)·g²
     let avg: v128;
     if (centered) {
       const m = f32x4.add(f32x4.mul(v128.load(ap + o), alpha), f32x4.mul(g, na)); // α·ḡ + (1−α)·g
@@ -251,10 +270,8 @@ function rmspropItem<D, V>(
   for (; i < hi; i++) {
     const o = <usize>i << 2;
     const p = load<f32>(pp + o);
-    let g = load<f32>(gp + o);
-    if (decay) g = g + p * wdS;
-    const s = load<f32>(sp + o) * alphaS + g * g * naS;
-    store<f32>(sp + o, s);
+    const g = gradS(decay, gp + o, p, wdS);
+    const s = sqAvgS(sp + o, g, alphaS, naS);
     let avg: f32;
     if (centered) {
       const m = load<f32>(ap + o) * alphaS + g * naS;
@@ -311,8 +328,7 @@ function adagradItem<D>(pp: usize, gp: usize, sp: usize, lo: i32, hi: i32, clrS:
   for (; i + 4 <= hi; i += 4) {
     const o = <usize>i << 2;
     const p = v128.load(pp + o);
-    let g = v128.load(gp + o);
-    if (decay) g = f32x4.add(g, f32x4.mul(p, wd));
+    const g = gradV(decay, gp + o, p, wd);
     const s = f32x4.add(v128.load(sp + o), f32x4.mul(g, g)); // s + g²
     v128.store(sp + o, s);
     v128.store(pp + o, f32x4.sub(p, f32x4.mul(f32x4.div(g, f32x4.add(f32x4.sqrt(s), eps)), clr)));
@@ -320,8 +336,7 @@ function adagradItem<D>(pp: usize, gp: usize, sp: usize, lo: i32, hi: i32, clrS:
   for (; i < hi; i++) {
     const o = <usize>i << 2;
     const p = load<f32>(pp + o);
-    let g = load<f32>(gp + o);
-    if (decay) g = g + p * wdS;
+    const g = gradS(decay, gp + o, p, wdS);
     const s = load<f32>(sp + o) + g * g;
     store<f32>(sp + o, s);
     store<f32>(pp + o, p - (g / (Mathf.sqrt(s) + epsS)) * clrS);
@@ -358,10 +373,8 @@ function adadeltaItem<D>(
   for (; i + 4 <= hi; i += 4) {
     const o = <usize>i << 2;
     const p = v128.load(pp + o);
-    let g = v128.load(gp + o);
-    if (decay) g = f32x4.add(g, f32x4.mul(p, wd));
-    const s = f32x4.add(f32x4.mul(v128.load(sp + o), rho), f32x4.mul(f32x4.mul(g, g), nr)); // ρ·s + (1−ρ)·g²
-    v128.store(sp + o, s);
+    const g = gradV(decay, gp + o, p, wd);
+    const s = sqAvgV(sp + o, g, rho, nr); // ρ·s + (1−ρ)·g²
     const a = v128.load(dp + o);
     // Δ = √(E[Δ²] + ε) / √(E[g²] + ε) · g
     const delta = f32x4.mul(f32x4.div(f32x4.sqrt(f32x4.add(a, eps)), f32x4.sqrt(f32x4.add(s, eps))), g);
@@ -371,10 +384,8 @@ function adadeltaItem<D>(
   for (; i < hi; i++) {
     const o = <usize>i << 2;
     const p = load<f32>(pp + o);
-    let g = load<f32>(gp + o);
-    if (decay) g = g + p * wdS;
-    const s = load<f32>(sp + o) * rhoS + g * g * nrS;
-    store<f32>(sp + o, s);
+    const g = gradS(decay, gp + o, p, wdS);
+    const s = sqAvgS(sp + o, g, rhoS, nrS);
     const a = load<f32>(dp + o);
     const delta = (Mathf.sqrt(a + epsS) / Mathf.sqrt(s + epsS)) * g;
     store<f32>(dp + o, a * rhoS + delta * delta * nrS);
