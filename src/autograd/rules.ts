@@ -283,8 +283,9 @@ function convTranspose2dExact(g: Tensor, w: Tensor, p: Conv2dParams, opH: number
       groups: p.groups,
       outputPadding: [opH, opW],
     });
-  // Rows/cols the conv never reached (large strides) get zero gradient: use the kernel directly.
-  const out = Tensor.empty([p.batch, p.inC, p.inH, p.inW]);
+  // Rows/cols the conv never reached (large strides) get zero gradient: use the kernel directly
+  // (it overwrites all of out, zeros included).
+  const out = Tensor.uninit([p.batch, p.inC, p.inH, p.inW]);
   getBackend().conv2dBackwardInput(g.data, w.data, out.data, p);
   return out;
 }

@@ -263,22 +263,25 @@ export interface Backend {
   /** The adjoint: out (shape) at idx along axis += g. */
   indexAdd(g: F32, shape: Shape, axis: number, idx: Int32Array, out: F32): void;
 
-  /** x (B, C, H, W), w (outC, inC/groups, kH, kW) → out (B, outC, outH, outW); bias may be null. */
+  /** x (B, C, H, W), w (outC, inC/groups, kH, kW) → out (B, outC, outH, outW); bias may be null. Overwrites out. */
   conv2d(x: F32, w: F32, bias: F32 | null, out: F32, p: Conv2dParams): void;
-  /** The input gradient of conv2d (= the forward of a transposed convolution): g (B, outC, outH, outW) → out (B, inC, inH, inW). */
+  /**
+   * The input gradient of conv2d (= the forward of a transposed convolution): g (B, outC, outH,
+   * outW) → out (B, inC, inH, inW). Overwrites out (input pixels no window reaches get 0).
+   */
   conv2dBackwardInput(g: F32, w: F32, out: F32, p: Conv2dParams): void;
   /** The weight gradient of conv2d: out (outC, inC/groups, kH, kW) = Σ_b g ⋆ x. Overwrites out. */
   conv2dBackwardWeight(x: F32, g: F32, out: F32, p: Conv2dParams): void;
 
-  /** Max pooling; writes the flat input index of each maximum into idx (as floats, -1 for an all-padding window). */
+  /** Max pooling (overwrites out); writes the flat input index of each maximum into idx (as floats, -1 for an all-padding window). */
   maxPool2d(x: F32, out: F32, idx: F32, p: Pool2dParams): void;
   /** out (input-sized, zeroed by the kernel) += g at idx. */
   maxPool2dBackward(g: F32, idx: F32, out: F32, p: Pool2dParams): void;
-  /** Average pooling; countIncludePad as PyTorch's default (true). */
+  /** Average pooling (overwrites out); countIncludePad as PyTorch's default (true). */
   avgPool2d(x: F32, out: F32, p: Pool2dParams): void;
   /** out (input-sized, zeroed by the kernel) += g / count over each window. */
   avgPool2dBackward(g: F32, out: F32, p: Pool2dParams): void;
-  /** Nearest-neighbour upsampling by integer factors: x (N, H, W) planes → out (N, H·sh, W·sw). */
+  /** Nearest-neighbour upsampling by integer factors: x (N, H, W) planes → out (N, H·sh, W·sw), overwritten. */
   upsampleNearest(x: F32, planes: number, h: number, w: number, sh: number, sw: number, out: F32): void;
   /** out (N, H, W; zeroed by the kernel) = the sum of each sh × sw block of g. */
   upsampleNearestBackward(g: F32, planes: number, h: number, w: number, sh: number, sw: number, out: F32): void;

@@ -49,7 +49,7 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: C
   const p = convParams('conv2d', x, w, opts);
   if (bias && (bias.ndim !== 1 || bias.size !== p.outC))
     throw new Error(`conv2d: bias must have shape [${p.outC}], got ${fmt(bias.shape)}`);
-  const out = Tensor.empty([p.batch, p.outC, p.outH, p.outW]);
+  const out = Tensor.uninit([p.batch, p.outC, p.outH, p.outW]);
   getBackend().conv2d(x.data, w.data, bias ? bias.data : null, out.data, p);
   return record(out, 'conv2d', bias ? [x, w, bias] : [x, w], { p });
 }
@@ -85,7 +85,7 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias: Tensor | null = null
     batch: B, inC: Cout, inH: oH, inW: oW, outC: Cin, outH: H, outW: W, kH, kW,
     strideH: sH, strideW: sW, padH: pH, padW: pW, dilH: dH, dilW: dW, groups,
   };
-  const out = Tensor.empty([B, Cout, oH, oW]);
+  const out = Tensor.uninit([B, Cout, oH, oW]);
   const b = getBackend();
   b.conv2dBackwardInput(x.data, w.data, out.data, p);
   // The bias, per output channel, in place with the backend's broadcasting add (a JavaScript
@@ -96,7 +96,7 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias: Tensor | null = null
 
 /** The weight gradient of a conv2d with params p (not differentiable itself). */
 export function conv2dWeightGrad(x: Tensor, g: Tensor, wShape: readonly number[], p: Conv2dParams): Tensor {
-  const out = Tensor.empty(wShape);
+  const out = Tensor.uninit(wShape);
   getBackend().conv2dBackwardWeight(x.data, g.data, out.data, p);
   return out;
 }
@@ -126,7 +126,7 @@ function poolParams(op: string, x: Tensor, kernel: Size2, o: Pool2dOptions): Poo
 
 export function maxPool2d(x: Tensor, kernelSize: Size2, opts: Pool2dOptions = {}): Tensor {
   const p = poolParams('maxPool2d', x, kernelSize, opts);
-  const out = Tensor.empty([p.batch, p.channels, p.outH, p.outW]);
+  const out = Tensor.uninit([p.batch, p.channels, p.outH, p.outW]);
   // The argmax indices for the gradient, in backend memory (a plain array would be copied into
   // the wasm heap and back in the forward pass, and in again in the backward: ~3 MB each way per
   // CNN layer); a tensor, so it lives as long as the tape around it (tidy scopes).
@@ -137,7 +137,7 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, opts: Pool2dOptions = {}
 
 export function avgPool2d(x: Tensor, kernelSize: Size2, opts: Pool2dOptions = {}): Tensor {
   const p = poolParams('avgPool2d', x, kernelSize, opts);
-  const out = Tensor.empty([p.batch, p.channels, p.outH, p.outW]);
+  const out = Tensor.uninit([p.batch, p.channels, p.outH, p.outW]);
   getBackend().avgPool2d(x.data, out.data, p);
   return record(out, 'avgPool2d', [x], { p });
 }
@@ -146,7 +146,7 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, opts: Pool2dOptions = {}
 export function upsampleNearest(x: Tensor, scale: Size2): Tensor {
   const [B, C, H, W] = check4d('upsample', x);
   const [sh, sw] = pair('upsample', 'scaleFactor', scale, 1);
-  const out = Tensor.empty([B, C, H * sh, W * sw]);
+  const out = Tensor.uninit([B, C, H * sh, W * sw]);
   getBackend().upsampleNearest(x.data, B * C, H, W, sh, sw, out.data);
   return record(out, 'upsampleNearest', [x], { sh, sw });
 }
