@@ -63,7 +63,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const p = perm.map((a) => normAxis('permute', a, x.ndim));
   if (new Set(p).size !== p.length) throw new Error(`permute: ${fmt(perm)} is not a permutation`);
   if (p.every((a, i) => a === i)) return x;
-  const out = Tensor.empty(p.map((a) => x.shape[a]!));
+  const out = Tensor.uninit(p.map((a) => x.shape[a]!));
   getBackend().permute(x.data, x.shape, p, out.data);
   return record(out, 'permute', [x], { perm: p });
 }
@@ -150,7 +150,7 @@ export function slice(x: Tensor, ...specs: (number | SliceSpec | readonly [numbe
     outShape.push(len);
     finalShape.push(len);
   }
-  const out = Tensor.empty(outShape);
+  const out = Tensor.uninit(outShape);
   getBackend().slice(x.data, x.shape, starts, steps, out.data, outShape);
   const r = record(out, 'slice', [x], { starts, steps });
   return finalShape.length === outShape.length ? r : reshape(r, finalShape);
@@ -267,7 +267,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor | ArrayLike<nu
   const idx = toIndex('indexSelect', index, x.shape[d]!);
   const shape = x.shape.slice();
   shape[d] = idx.length;
-  const out = Tensor.empty(shape);
+  const out = Tensor.uninit(shape);
   getBackend().indexSelect(x.data, x.shape, d, idx, out.data);
   return record(out, 'indexSelect', [x], { dim: d, idx });
 }
@@ -307,7 +307,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
 /** A copy with its own storage (differentiable). */
 export function clone(x: Tensor): Tensor {
   checkTensor('clone', x);
-  const out = Tensor.empty(x.shape);
+  const out = Tensor.uninit(x.shape);
   getBackend().copy(x.data, out.data);
   return record(out, 'clone', [x]);
 }
