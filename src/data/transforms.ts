@@ -59,9 +59,18 @@ export function binarizeStochastic(x: Float32Array, generator: Generator, out?: 
 export function gaussianNoise(x: Float32Array, sigma: number, generator: Generator, out?: Float32Array): Float32Array {
   if (!(sigma >= 0) || !Number.isFinite(sigma)) throw new DataError(`gaussianNoise: sigma must be ≥ 0, got ${sigma}`);
   const y = target(x, out, 'gaussianNoise');
-  for (let i = 0; i < x.length; i++) y[i] = clamp(x[i]! + sigma * generator.normal());
+  // The normals in blocks from fillNormal (the same stream as normal() one by one, in float64 so
+  // every value is what it was): ~2× faster than a normal() call per element.
+  const n = x.length;
+  for (let i0 = 0; i0 < n; i0 += NOISE_BLOCK) {
+    const m = Math.min(NOISE_BLOCK, n - i0);
+    const eps = generator.fillNormal(m === NOISE_BLOCK ? noiseBlock : noiseBlock.subarray(0, m));
+    for (let j = 0; j < m; j++) y[i0 + j] = clamp(x[i0 + j]! + sigma * eps[j]!);
+  }
   return y;
 }
+const NOISE_BLOCK = 4096;
+const noiseBlock = new Float64Array(NOISE_BLOCK);
 
 export interface CorruptionOptions {
   /**

@@ -33,7 +33,10 @@ export class Generator {
   private s1 = 0;
   private s2 = 0;
   private s3 = 0;
-  private spare: number | null = null;
+  // The pending second normal of a pair: a number field and a flag, not `number | null` (a
+  // field that can hold null keeps its doubles boxed, one allocation per normal).
+  private spare = 0;
+  private hasSpare = false;
   /** The second normal of the last polar() pair. */
   private second = 0;
 
@@ -51,7 +54,7 @@ export class Generator {
     this.s2 = next() | 0;
     this.s3 = next() | 0;
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
-    this.spare = null;
+    this.hasSpare = false;
     return this;
   }
 
@@ -86,13 +89,13 @@ export class Generator {
    * 2026-11-23, gives a different stream for the same seed).
    */
   normal(): number {
-    if (this.spare !== null) {
-      const v = this.spare;
-      this.spare = null;
-      return v;
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      return this.spare;
     }
     const first = this.polar();
     this.spare = this.second;
+    this.hasSpare = true;
     return first;
   }
 
@@ -134,10 +137,10 @@ export class Generator {
   }
 
   /** out[i] = mean + std·normal(), the same stream as calling normal() element by element. */
-  fillNormal(out: Float32Array, mean = 0, std = 1): Float32Array {
+  fillNormal<T extends Float32Array | Float64Array>(out: T, mean = 0, std = 1): T {
     const n = out.length;
     let i = 0;
-    if (n > 0 && this.spare !== null) out[i++] = mean + std * this.normal();
+    if (n > 0 && this.hasSpare) out[i++] = mean + std * this.normal();
     // Whole pairs without going through `spare` (the first normal, then the second, as normal()
     // hands them out).
     for (; i + 1 < n; i += 2) {
@@ -149,7 +152,7 @@ export class Generator {
   }
 
   getState(): GeneratorState {
-    return { s: [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0], spare: this.spare };
+    return { s: [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0], spare: this.hasSpare ? this.spare : null };
   }
 
   setState(state: GeneratorState): this {
@@ -157,7 +160,9 @@ export class Generator {
       throw new Error('Generator.setState: expected { s: [4 unsigned 32-bit integers], spare: number | null }');
     }
     [this.s0, this.s1, this.s2, this.s3] = state.s.map((x) => x | 0) as [number, number, number, number];
-    this.spare = state.spare ?? null;
+    const spare = state.spare ?? null;
+    this.hasSpare = spare !== null;
+    this.spare = spare ?? 0;
     return this;
   }
 }

@@ -52,6 +52,20 @@ describe('transforms', () => {
     expect(() => gaussianNoise(x, -1, new Generator(0))).toThrow('sigma must be ≥ 0');
   });
 
+  it('gaussian noise is clip(x + σ·normal()) element by element, across its internal blocks and a pending spare', () => {
+    for (const n of [1, 4095, 4096, 4097, 10_001]) {
+      const x = Float32Array.from({ length: n }, (_, i) => (i % 101) / 100);
+      const g1 = new Generator(7);
+      const g2 = new Generator(7);
+      g1.normal(); // leaves a spare normal pending, which the noise must use first
+      g2.normal();
+      const got = gaussianNoise(x, 0.3, g1, new Float32Array(n));
+      const want = Float32Array.from(x, (v) => Math.min(1, Math.max(0, v + 0.3 * g2.normal())));
+      expect(Array.from(got)).toEqual(Array.from(want));
+      expect(g1.normal()).toBe(g2.normal()); // and the generators end in the same state
+    }
+  });
+
   it('salt-and-pepper and masking corrupt about the given fraction', () => {
     const x = new Float32Array(50000).fill(0.5);
     const sp = saltAndPepper(x, 0.2, new Generator(3), new Float32Array(x.length));
