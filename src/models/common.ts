@@ -8,7 +8,7 @@ import { noGrad } from '../autograd/tape.js';
 import { ELU, LeakyReLU, Linear, PReLU, ReLU, Sigmoid, Softplus, Tanh } from '../nn/index.js';
 import { Sequential } from '../nn/container.js';
 import { Module } from '../nn/module.js';
-import { bceWithLogitsPerSample, mean, mul, reshape, sigmoid, sub, sum } from '../ops/index.js';
+import { bceWithLogitsPerSample, dropout, mean, mul, reshape, sigmoid, sub, sum } from '../ops/index.js';
 import { clipGradNorm } from '../optim/index.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
 import { tidy, Tensor } from '../tensor/tensor.js';
@@ -108,13 +108,7 @@ export class StepDropout extends Module {
     if (!(p >= 0 && p < 1)) throw new Error(`Dropout: p must be in [0, 1), got ${p}`);
   }
   forward(x: Tensor): Tensor {
-    if (!this.training || this.p === 0) return x;
-    const mask = Tensor.empty(x.shape);
-    const m = mask.data;
-    const keepScale = 1 / (1 - this.p);
-    const g = this.rng.generator;
-    for (let i = 0; i < m.length; i++) m[i] = g.random() >= this.p ? keepScale : 0;
-    return mul(x, mask);
+    return dropout(x, this.p, this.training, this.rng.generator);
   }
   override get typeName(): string {
     return 'Dropout';
