@@ -81,19 +81,24 @@ export interface CorruptionOptions {
   sampleSize?: number;
 }
 
-/** Calls fn(i) for the elements to corrupt, as selected by CorruptionOptions. */
-function forChosen(
-  n: number,
+/**
+ * Corrupts y in place at the elements CorruptionOptions selects: each one set to 0 (masking), or
+ * to 0 or 1 with equal probability (`saltPepper`, one more draw per chosen element). Written
+ * without a callback per element, which cost ~1 ms per 128×784 batch.
+ */
+function corruptChosen(
+  y: Float32Array,
   fraction: number,
   generator: Generator,
   options: CorruptionOptions,
   op: string,
-  fn: (i: number) => void,
-): void {
+  saltPepper: boolean,
+): Float32Array {
+  const n = y.length;
   const d = options.sampleSize;
   if (d === undefined) {
-    for (let i = 0; i < n; i++) if (generator.random() < fraction) fn(i);
-    return;
+    for (let i = 0; i < n; i++) if (generator.random() < fraction) y[i] = saltPepper ? +(generator.random() >= 0.5) : 0;
+    return y;
   }
   if (!Number.isInteger(d) || d < 1 || n % d !== 0) {
     throw new DataError(`${op}: sampleSize ${d} does not divide the batch's ${n} values`);
@@ -108,9 +113,10 @@ function forChosen(
       const t = idx[j]!;
       idx[j] = idx[r]!;
       idx[r] = t;
-      fn(base + idx[j]!);
+      y[base + idx[j]!] = saltPepper ? +(generator.random() >= 0.5) : 0;
     }
   }
+  return y;
 }
 
 /** Salt-and-pepper: a `fraction` of elements set to 0 or 1 with equal probability. */
@@ -122,17 +128,7 @@ export function saltAndPepper(
   options: CorruptionOptions = {},
 ): Float32Array {
   checkFraction(fraction, 'saltAndPepper');
-  const y = clip01(x, target(x, out, 'saltAndPepper'));
-  if (options.sampleSize === undefined) {
-    // forChosen's independent path written out (a closure call per element cost ~1 ms per batch);
-    // the same draws in the same order.
-    for (let i = 0; i < y.length; i++) if (generator.random() < fraction) y[i] = +(generator.random() >= 0.5);
-    return y;
-  }
-  forChosen(x.length, fraction, generator, options, 'saltAndPepper', (i) => {
-    y[i] = generator.random() < 0.5 ? 0 : 1;
-  });
-  return y;
+  return corruptChosen(clip01(x, target(x, out, 'saltAndPepper')), fraction, generator, options, 'saltAndPepper', true);
 }
 
 /** Masking noise: a `fraction` of elements set to 0. */
@@ -144,16 +140,7 @@ export function randomMask(
   options: CorruptionOptions = {},
 ): Float32Array {
   checkFraction(fraction, 'randomMask');
-  const y = clip01(x, target(x, out, 'randomMask'));
-  if (options.sampleSize === undefined) {
-    // as in saltAndPepper: forChosen's independent path written out, the same draws
-    for (let i = 0; i < y.length; i++) if (generator.random() < fraction) y[i] = 0;
-    return y;
-  }
-  forChosen(x.length, fraction, generator, options, 'randomMask', (i) => {
-    y[i] = 0;
-  });
-  return y;
+  return corruptChosen(clip01(x, target(x, out, 'randomMask')), fraction, generator, options, 'randomMask', false);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -39,19 +39,26 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
   const grads = gradsOf('clipGradNorm', params);
   if (grads.length === 0) return 0;
   const backend = getBackend();
-  let total: number;
-  if (normType === Infinity) {
-    total = 0;
-    for (const g of grads) {
-      const m = partialNorm(backend, g, normType);
-      // NaN must win, as torch's max propagates it.
-      if (m > total || Number.isNaN(m)) total = m;
-      if (Number.isNaN(total)) break;
+  // One scratch for all the tensors' |g|ᵖ (as long as the largest) and one float for each sum.
+  const tmp = backend.alloc(Math.max(...grads.map((g) => g.length)), false);
+  const out = backend.alloc(1, false);
+  let total = 0;
+  try {
+    if (normType === Infinity) {
+      for (const g of grads) {
+        const m = partialNorm(backend, g, normType, tmp, out);
+        // NaN must win, as torch's max propagates it.
+        if (m > total || Number.isNaN(m)) total = m;
+        if (Number.isNaN(total)) break;
+      }
+    } else {
+      let acc = 0;
+      for (const g of grads) acc += partialNorm(backend, g, normType, tmp, out);
+      total = normType === 1 ? acc : normType === 2 ? Math.sqrt(acc) : Math.pow(acc, 1 / normType);
     }
-  } else {
-    let acc = 0;
-    for (const g of grads) acc += partialNorm(backend, g, normType);
-    total = normType === 1 ? acc : normType === 2 ? Math.sqrt(acc) : Math.pow(acc, 1 / normType);
+  } finally {
+    backend.free(tmp);
+    backend.free(out);
   }
   if (opts.errorIfNonfinite && !Number.isFinite(total))
     throw new Error(
@@ -69,25 +76,19 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
  * One gradient's share of the joint norm, with the backend's kernels (an element loop in
  * JavaScript over wasm memory took ~10 ms per million parameters): max |g| for the Infinity
  * norm, else Σ|g|ᵖ (a float32 sum per tensor, as PyTorch's per-tensor norms; the tensors' sums
- * are then added in float64).
+ * are then added in float64). tmp (at least g's length) and out (1 float) are scratch.
  */
-function partialNorm(backend: Backend, g: Float32Array, normType: number): number {
+function partialNorm(backend: Backend, g: Float32Array, normType: number, tmp: Float32Array, out: Float32Array): number {
   const n = g.length;
   if (n === 0) return 0;
-  const tmp = backend.alloc(n, false);
-  const out = backend.alloc(1, false);
-  try {
-    if (normType === 2) backend.unary('square', g, tmp, 0);
-    else {
-      backend.unary('abs', g, tmp, 0);
-      if (normType !== 1 && normType !== Infinity) backend.unary('powScalar', tmp, tmp, normType);
-    }
-    backend.reduce(normType === Infinity ? 'max' : 'sum', tmp, [n], [0], out);
-    return out[0]!;
-  } finally {
-    backend.free(tmp);
-    backend.free(out);
+  const t = tmp.length === n ? tmp : tmp.subarray(0, n);
+  if (normType === 2) backend.unary('square', g, t, 0);
+  else {
+    backend.unary('abs', g, t, 0);
+    if (normType !== 1 && normType !== Infinity) backend.unary('powScalar', t, t, normType);
   }
+  backend.reduce(normType === Infinity ? 'max' : 'sum', t, [n], [0], out);
+  return out[0]!;
 }
 
 /** Clamps every gradient element into [-clipValue, clipValue]. */

@@ -37,8 +37,6 @@ export class Generator {
   // field that can hold null keeps its doubles boxed, one allocation per normal).
   private spare = 0;
   private hasSpare = false;
-  /** The second normal of the last polar() pair. */
-  private second = 0;
 
   constructor(seed = 0) {
     this.seed(seed);
@@ -94,12 +92,14 @@ export class Generator {
       return this.spare;
     }
     const first = this.polar();
-    this.spare = this.second;
     this.hasSpare = true;
     return first;
   }
 
-  /** One pair of the polar method: returns the first normal and leaves the second in `second`. */
+  /**
+   * One pair of the polar method: returns the first normal and writes the second to `spare`
+   * (without setting `hasSpare`: normal() keeps it, fillNormal uses it at once).
+   */
   private polar(): number {
     let u: number, v: number, s: number;
     do {
@@ -108,7 +108,7 @@ export class Generator {
       s = u * u + v * v;
     } while (s >= 1 || s === 0);
     const f = Math.sqrt((-2 * Math.log(s)) / s);
-    this.second = v * f;
+    this.spare = v * f;
     return u * f;
   }
 
@@ -141,11 +141,11 @@ export class Generator {
     const n = out.length;
     let i = 0;
     if (n > 0 && this.hasSpare) out[i++] = mean + std * this.normal();
-    // Whole pairs without going through `spare` (the first normal, then the second, as normal()
-    // hands them out).
+    // Whole pairs, the first normal then the second (left in `spare` by polar(), not flagged as
+    // pending), as normal() hands them out.
     for (; i + 1 < n; i += 2) {
       out[i] = mean + std * this.polar();
-      out[i + 1] = mean + std * this.second;
+      out[i + 1] = mean + std * this.spare;
     }
     if (i < n) out[i] = mean + std * this.normal();
     return out;
