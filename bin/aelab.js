@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The `aelab` command. The CLI lives in dist/ (built by `npm install` through the prepare script).
+// The `aelab` command. The CLI lives in dist/ (built by `npm install` / `npm ci` in a clone, through
+// the `dependencies` script; shipped prebuilt in the npm package).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

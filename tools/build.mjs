@@ -1,5 +1,9 @@
 // Builds the package: AssemblyScript kernels (when present) and the TypeScript sources to dist/.
-// Runs on `npm install` / `npm ci` (the `prepare` script) so `npx aelab` works from a fresh clone.
+// Runs as the `dependencies` script, which npm runs in the project's own folder after `npm ci` and
+// after any `npm install` that changed node_modules (so `npx aelab` works in a fresh clone), and
+// as `prepack`, so a packed tarball always holds a fresh dist/. Not as `prepare`: npm lists the
+// `prepare` script of a package installed from a tarball as an install script for the user to
+// approve (allowScripts), while `dependencies` and `prepack` only ever run in this folder.
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,10 +21,11 @@ function run(cmd, args) {
 }
 
 if (!existsSync(bin('tsc'))) {
-  // Installed as a dependency of another package: dist/ ships prebuilt, nothing to do.
+  // Dev dependencies not installed (npm ci --omit=dev): no compiler, so dist/ stays as it is.
   process.exit(0);
 }
 const wasmBuild = join(root, 'tools', 'build-wasm.mjs');
 if (existsSync(wasmBuild)) run(process.execPath, [wasmBuild]);
 rmSync(join(root, 'dist'), { recursive: true, force: true });
-run(bin('tsc'), ['-p', 'tsconfig.json']);
+// Declaration maps let an editor's "go to definition" land in the shipped src/*.ts, not in a .d.ts.
+run(bin('tsc'), ['-p', 'tsconfig.json', '--declarationMap']);

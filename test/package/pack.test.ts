@@ -1,0 +1,129 @@
+/**
+ * The npm package as a user gets it: `npm pack`, then `npm install <tarball>` into a fresh folder.
+ * Runs once (js project): it exercises packaging, not a backend. Packs the current dist/ without
+ * rebuilding it (--ignore-scripts), so it never rewrites dist/ under the other test files.
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+// The npm_* variables of an enclosing `npm test` (config, lifecycle, package fields) would leak into
+// the child npm and node processes; a user's shell has none of them.
+const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'INIT_CWD'));
+env.npm_config_update_notifier = 'false';
+env.npm_config_fund = 'false';
+env.npm_config_audit = 'false';
+
+function run(cmd: string, args: string[], cwd: string, input?: string): SpawnSyncReturns<string> {
+  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', input, timeout: 90_000 });
+  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
+  return r;
+}
+
+function mustRun(cmd: string, args: string[], cwd: string): SpawnSyncReturns<string> {
+  const r = run(cmd, args, cwd);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+function walk(dir: string, out: string[] = []): string[] {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) walk(p, out);
+    else out.push(p);
+  }
+  return out;
+}
+
+describe.skipIf(process.env.AELAB_BACKEND === 'wasm')('the packed package, installed in a fresh folder', () => {
+  let tmp = '';
+  let app = '';
+  let pkgDir = '';
+  let installErr = '';
+
+  beforeAll(() => {
+    if (!existsSync(join(root, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` before this test');
+    tmp = mkdtempSync(join(tmpdir(), 'aelab-pack-'));
+    const packed = mustRun('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], root);
+    const { filename } = (JSON.parse(packed.stdout) as { filename: string }[])[0]!;
+    app = join(tmp, 'app');
+    mustRun('mkdir', ['-p', app], tmp);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }) + '\n');
+    // --prefer-offline: the dependencies come from npm's cache when they are there (no download)
+    const inst = mustRun('npm', ['install', '--prefer-offline', join(tmp, filename)], app);
+    installErr = inst.stderr;
+    pkgDir = join(app, 'node_modules', 'aelab');
+  }, 180_000);
+
+  afterAll(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('installs without warnings', () => {
+    expect(installErr).not.toMatch(/warn/i);
+  });
+
+  it('ships the LICENSE its manifest names (MIT)', () => {
+    const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { license: string };
+    expect(manifest.license).toBe('MIT');
+    expect(readFileSync(join(pkgDir, 'LICENSE'), 'utf8')).toMatch(/^MIT License\s+Copyright \(c\) 2026 the aelab authors/);
+  });
+
+  it('has no install-time scripts (they would run, or be flagged, in every project that installs it)', () => {
+    const { scripts = {} } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    for (const s of ['preinstall', 'install', 'postinstall', 'prepare']) expect(scripts, `scripts.${s}`).not.toHaveProperty(s);
+  });
+
+  it('every source map in the package points at sources inside the package', () => {
+    const maps = walk(pkgDir).filter((f) => f.endsWith('.map'));
+    expect(maps.length).toBeGreaterThan(50);
+    const missing: string[] = [];
+    for (const m of maps) {
+      const map = JSON.parse(readFileSync(m, 'utf8')) as { sources: string[]; sourceRoot?: string };
+      for (const s of map.sources) {
+        const p = resolve(dirname(m), map.sourceRoot ?? '', s);
+        if (!p.startsWith(pkgDir + sep) || !existsSync(p)) missing.push(`${relative(pkgDir, m)} → ${s}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('`npx aelab --help` runs the CLI', () => {
+    const r = run('npx', ['--no-install', 'aelab', '--help'], app);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: aelab \[options\] \[command\]/);
+  });
+
+  it('import() loads the library and computes', () => {
+    const r = run(process.execPath, ['--input-type=module', '-e', "const a = await import('aelab'); console.log(a.tensor([1, 2, 3]).mul(2).sum().item());"], app);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('12');
+  });
+
+  it("require('aelab') throws one clear error that says to use import()", () => {
+    const script = "try { require('aelab'); console.log('loaded'); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }";
+    const r = run(process.execPath, ['-e', script], app);
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { code: string; message: string };
+    expect(out.message).toContain("await import('aelab')");
+    expect(out.message.split('\n')).toHaveLength(1);
+    expect(out.code).toBe('ERR_REQUIRE_ASYNC_MODULE');
+  });
+
+  it('with --enable-source-maps, stack traces name TypeScript files that exist in the package', () => {
+    const script = "const a = await import('aelab'); try { a.tensor([1, 2]).reshape([3]); } catch (e) { console.log(e.stack); }";
+    const r = run(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], app);
+    const frames = [...r.stdout.matchAll(/\(([^()]+\.ts):\d+:\d+\)/g)].map((m) => m[1]!);
+    expect(frames.length, r.stdout).toBeGreaterThan(0);
+    for (const f of frames) {
+      expect(f.startsWith(join(pkgDir, 'src') + sep), f).toBe(true);
+      expect(existsSync(f), f).toBe(true);
+    }
+  });
+});
