@@ -12,10 +12,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 describe.skipIf(process.env.AELAB_BACKEND === 'wasm')('npm run docs (TypeDoc)', () => {
-  const out = mkdtempSync(join(tmpdir(), 'aelab-docs-'));
-  afterAll(() => rmSync(out, { recursive: true, force: true }));
+  let out = '';
+  afterAll(() => {
+    if (out) rmSync(out, { recursive: true, force: true });
+  });
 
   it('writes the reference without warnings: every type an export uses is documented, no broken links', () => {
+    out = mkdtempSync(join(tmpdir(), 'aelab-docs-'));
     const r = spawnSync(join(root, 'node_modules', '.bin', 'typedoc'), ['--out', out], { cwd: root, encoding: 'utf8', timeout: 120_000 });
     const log = (r.stdout + r.stderr).replace(/\x1b\[[0-9;]*m/g, '');
     expect(r.status, log).toBe(0);
