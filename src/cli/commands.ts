@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { noGrad } from '../autograd/tape.js';
 import type { ImageDataset } from '../data/dataset.js';
-import { loadDataset } from '../data/sources.js';
+import { isNamedDataset, loadDataset } from '../data/sources.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { saveImageGrid } from '../io/png.js';
 import { PCA } from '../models/pca.js';
@@ -39,8 +39,8 @@ async function datasetFor(run: string, spec: string | undefined, split: 'train' 
       `${spec !== undefined ? `--data ${spec}` : `the run's dataset '${src}'`} has ${ds.channels}×${ds.height}×${ds.width} images, but this run's model takes ${want.join('×')}`,
       2,
     );
-  // named datasets (mnist, fashion-mnist) always have a test split; a CSV or plain folder may not
-  if (split === 'test' && ds.n > 0 && !['mnist', 'fashion-mnist', 'fashion_mnist', 'fashionmnist', 'fmnist'].includes(src.trim().toLowerCase())) {
+  // named datasets always have a test split; a CSV or plain folder may not
+  if (split === 'test' && ds.n > 0 && !isNamedDataset(src)) {
     const other = await loadDataset(src, { split: 'train' }).catch(() => null);
     if (other && sameImages(ds, other)) process.stderr.write(`aelab: note: ${ds.name} has no separate test split; using all ${ds.n} of its images\n`);
   }
