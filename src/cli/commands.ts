@@ -17,6 +17,7 @@ import { saveChart } from '../viz/render.js';
 import { rocCurve } from '../viz/roc.js';
 import { histogramSpec, latentScatterSpec, lineChartSpec, rocSpec } from '../viz/specs.js';
 import { UserError } from './errors.js';
+import { checkOptions, type GivenOptions } from './train-options.js';
 import { loadRunModel, readRunConfig, defaultRunDir, ensureFreshDir, writeRunConfig, VERSION } from './run-folder.js';
 import { buildFromFlags, checkClasses, checkKind, checkModelFlags, fmtClassList, loadTrainTest, log, modelConfigFromFlags, numClassesOf, runTrain, sameImages, type ModelFlags, type TrainFlags } from './train.js';
 
@@ -269,7 +270,7 @@ export async function cmdAnomaly(f: AnomalyFlags): Promise<void> {
   const kind = checkKind(f.model);
   if (!(ANOMALY_KINDS as readonly string[]).includes(kind))
     throw new UserError(`anomaly: --model must be an unconditional autoencoder (${ANOMALY_KINDS.join(', ')}), got '${kind}'`, 2);
-  checkModelFlags(kind, f);
+  checkOptions(kind, f as GivenOptions);
   // everything that can be wrong with the data is checked before training
   const full = await loadDataset(f.data, { split: 'test' });
   if (!full.labels) throw new UserError(`anomaly: dataset '${f.data}' has no labels, so nothing tells normal from anomalous images`, 2);
@@ -388,7 +389,7 @@ function summaryPca(run: string, json: boolean | undefined): void {
 
 /** `aelab train --model pca`: fits PCA with --latent components; writes pca.json, result.json and figures. */
 export async function runPca(f: TrainFlags): Promise<void> {
-  checkModelFlags('pca', f);
+  checkOptions('pca', f as GivenOptions);
   const { train, test } = await loadTrainTest(f);
   const d = train.channels * train.height * train.width;
   const k = f.latent ?? 32;
@@ -402,7 +403,6 @@ export async function runPca(f: TrainFlags): Promise<void> {
     aelab: VERSION,
     created: new Date().toISOString(),
     model: { kind: 'pca', inputShape: [train.channels, train.height, train.width] } as never,
-    train: { ...defaultTrainConfig, seed: f.seed },
     data: { spec: f.data, name: train.name, source: train.source, valFraction: 0, limit: f.limit ?? null, classes: f.classes ?? null },
     pca: true,
   });

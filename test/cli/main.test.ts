@@ -180,7 +180,7 @@ describe('usage errors are one sentence on one line', () => {
     expect(r.stderr).toContain('--hidden, --prior do not apply to --model conv-ae (its options: --latent, --channels, --activation, --loss)');
     const p = await runCli('train', '--model', 'pca', '--beta', '2', '--backend', 'js');
     expect(p.code).toBe(2);
-    expect(p.stderr).toContain('--beta does not apply to --model pca (its options: --latent)');
+    expect(p.stderr).toContain('--beta does not apply to --model pca (PCA is fitted in closed form, not trained; its options: --latent)');
   });
 
   it('a model config the model rejects is a usage error', async () => {
