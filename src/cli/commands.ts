@@ -6,6 +6,7 @@ import type { ImageDataset } from '../data/dataset.js';
 import { isNamedDataset, loadDataset } from '../data/sources.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { saveImageGrid } from '../io/png.js';
+import { PART_DOCS, partDocsFor, partsNote } from '../models/parts.js';
 import { PCA } from '../models/pca.js';
 import type { AutoencoderModel, FamilyModel, ModelKind } from '../models/types.js';
 import { summary } from '../nn/summary.js';
@@ -78,6 +79,19 @@ function table(rec: Record<string, number>): string {
     .join('\n');
 }
 
+/** A metrics table with what each number is (models/parts.ts), e.g. "  neg_elbo  167.6  −ELBO = …". */
+function describedTable(rec: Record<string, number>, extra: Record<string, string> = {}): string {
+  const w = Math.max(...Object.keys(rec).map((k) => k.length));
+  const vals = Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, Number.isInteger(v) ? String(v) : v.toPrecision(6)]));
+  const wv = Math.max(...Object.values(vals).map((v) => v.length));
+  return Object.keys(rec)
+    .map((k) => {
+      const doc = [PART_DOCS[k], extra[k]].filter(Boolean).join('; ');
+      return `  ${k.padEnd(w)}  ${vals[k]!.padStart(wv)}${doc ? `  ${doc}` : ''}`;
+    })
+    .join('\n');
+}
+
 export async function cmdEval(o: { run: string; data?: string; split: 'train' | 'test'; iw?: number; weights: 'best' | 'last'; json?: boolean; seed: number }): Promise<void> {
   const run = resolve(o.run);
   const cfg = readRunConfig(run);
@@ -97,9 +111,15 @@ export async function cmdEval(o: { run: string; data?: string; split: 'train' | 
         return vae.importanceWeightedLogLikelihood!(x as never, o.iw!, gen, y).reduce((a, b) => a + b, 0);
       });
     }
-    res[`iwLogLikelihood(k=${o.iw})`] = sum / ds.n;
+    res.log_px_iwae = sum / ds.n;
   }
-  print(o.json, { run, split: o.split, n: ds.n, metrics: res }, `${model.kind} on ${ds.name} (${o.split}, ${ds.n} samples):\n${table(res)}`);
+  const note = partsNote(model);
+  const extra: Record<string, string> = o.iw ? { log_px_iwae: `k = ${o.iw} importance samples` } : {};
+  print(
+    o.json,
+    { run, split: o.split, n: ds.n, metrics: res, ...(o.iw ? { iwSamples: o.iw } : {}), about: partDocsFor(res), ...(note ? { note } : {}) },
+    `${model.kind} on ${ds.name} (${o.split}, ${ds.n} samples):\n${describedTable(res, extra)}${note ? `\nnote: ${note}` : ''}`,
+  );
 }
 
 async function evalPca(run: string, o: { data?: string; split: 'train' | 'test'; json?: boolean; iw?: number }): Promise<void> {

@@ -4,10 +4,11 @@ import { join, resolve } from 'node:path';
 import { noGrad } from '../autograd/tape.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { filterByLabel } from '../data/dataset.js';
+import { writeFileAtomicSync } from '../io/atomic.js';
 import { loadDataset } from '../data/sources.js';
 import { trainValTestSplit } from '../data/split.js';
 import { buildModel, defaultConfig } from '../models/index.js';
-import { partsNote } from '../models/parts.js';
+import { partDocsFor, partsNote, renameLegacyParts } from '../models/parts.js';
 import type { FamilyModel, ModelConfig, ModelKind } from '../models/types.js';
 import type { OptimizerName } from '../optim/factory.js';
 import { manualSeed } from '../tensor/random.js';
@@ -341,10 +342,28 @@ function makeTrainer(model: FamilyModel, data: RunData, plan: RunPlan, cfg: RunC
   }
   if (trainer.epoch >= trainCfg.epochs)
     throw new UserError(`${runDir} has already trained ${trainer.epoch} epochs; pass --epochs N with N > ${trainer.epoch} to train further`, 2);
+  renameLegacyHistory(trainer, runDir);
   log(f, `resuming at epoch ${trainer.epoch + 1}, step ${trainer.step}`);
   cfg.train = trainCfg;
   writeRunConfig(runDir, cfg);
   return trainer;
+}
+
+/**
+ * Renames the parts of earlier versions in a resumed run's history and metrics.jsonl (a VAE's
+ * `elbo` is now `neg_elbo`), so the file and the figures use one name throughout.
+ */
+function renameLegacyHistory(trainer: Trainer, runDir: string): void {
+  const kind = trainer.model.kind;
+  let changed = false;
+  trainer.history = trainer.history.map((r) => {
+    const train = renameLegacyParts(kind, r.train);
+    const val = renameLegacyParts(kind, r.val);
+    if (train === r.train && val === r.val) return r;
+    changed = true;
+    return { ...r, train, val };
+  });
+  if (changed) writeFileAtomicSync(join(runDir, 'metrics.jsonl'), trainer.history.map((r) => JSON.stringify(r) + '\n').join(''));
 }
 
 /** Runs the trainer; Ctrl-C stops it cleanly at the next step, a second Ctrl-C aborts. */
@@ -381,7 +400,7 @@ async function finishRun(model: FamilyModel, trainer: Trainer, fit: FitResult, d
     testMetrics = noGrad(() => trainer.evaluate(test));
     writeFileSync(
       join(runDir, 'result.json'),
-      JSON.stringify({ bestEpoch: fit.bestEpoch + 1, epochs: fit.epochsCompleted, stop: fit.reason, test: testMetrics }, null, 2) + '\n',
+      JSON.stringify({ bestEpoch: fit.bestEpoch + 1, epochs: fit.epochsCompleted, stop: fit.reason, test: testMetrics, about: partDocsFor(testMetrics) }, null, 2) + '\n',
     );
   }
   let figures: string[] = [];

@@ -17,7 +17,7 @@ import type { AutoencoderModel, ClassifierModel, FamilyModel, ModelConfig, Model
 import { VAE } from './vae.js';
 
 export * from './types.js';
-export { PART_DOCS, PART_LABELS, partsNote } from './parts.js';
+export { PART_DOCS, PART_LABELS, partDocsFor, partsNote, renameLegacyParts } from './parts.js';
 export { ACTIVATIONS, StepDropout, type BuildOptions } from './common.js';
 export { DenseAE, DenseAutoencoderBase } from './dense-ae.js';
 export { ConvAE, convAESizes } from './conv-ae.js';

@@ -29,8 +29,7 @@ export const PART_LABELS: Readonly<Record<string, string>> = {
 /** One line per part key: what it is, its unit, its sign and which way is better. */
 export const PART_DOCS: Readonly<Record<string, string>> = {
   loss: 'the training objective per image (lower is better)',
-  recon:
-    'reconstruction term −log p(x|x̂) per image, summed over pixels: nats for a Bernoulli decoder (bce), the summed squared error for mse (lower is better)',
+  recon: 'reconstruction term −log p(x|z) per image, summed over pixels, in nats (--loss mse: the summed squared error, the Gaussian one up to constants; lower is better)',
   kl: 'KL(q(z|x) ‖ N(0, I)) per image in nats, ≥ 0',
   neg_elbo: '−ELBO = recon + kl per image in nats, an upper bound on −log p(x) (lower is better)',
   mse: 'mean squared error per pixel of the decoded image (lower is better)',
@@ -44,6 +43,27 @@ export const PART_DOCS: Readonly<Record<string, string>> = {
   acc: 'accuracy (higher is better)',
   log_px_iwae: 'importance-weighted estimate of log p(x) per image in nats, a log-likelihood (higher is better; ≥ −neg_elbo)',
 };
+
+/** The descriptions of the parts a metrics record has (for JSON files and --json output). */
+export function partDocsFor(rec: Record<string, number>): Record<string, string> {
+  return Object.fromEntries(Object.keys(rec).filter((k) => PART_DOCS[k]).map((k) => [k, PART_DOCS[k]!]));
+}
+
+/**
+ * Part keys of earlier versions, by model kind, and their names now: `elbo` held the negative
+ * ELBO under the name of a quantity of the opposite sign.
+ */
+export const LEGACY_PARTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  vae: { elbo: 'neg_elbo' },
+  cvae: { elbo: 'neg_elbo' },
+};
+
+/** A parts record with legacy keys renamed (a copy; the same object when nothing changes). */
+export function renameLegacyParts(kind: string, rec: Record<string, number>): Record<string, number> {
+  const map = LEGACY_PARTS[kind];
+  if (!map || !Object.keys(rec).some((k) => k in map)) return rec;
+  return Object.fromEntries(Object.entries(rec).map(([k, v]) => [map[k] ?? k, v]));
+}
 
 /**
  * A note on the signs of a model's numbers, or null: a Gaussian decoder scores pixels with a

@@ -21,12 +21,13 @@ import { join } from 'node:path';
 import { noGrad } from '../autograd/tape.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { saveImageGrid } from '../io/png.js';
+import { partsNote } from '../models/parts.js';
 import type { AutoencoderModel, FamilyModel } from '../models/types.js';
 import { tensor } from '../tensor/creation.js';
 import { Generator } from '../tensor/random.js';
 import { tidy, type Tensor } from '../tensor/tensor.js';
 import { saveChart } from '../viz/render.js';
-import { latentScatterSpec, lineChartSpec, lossCurvesSpec } from '../viz/specs.js';
+import { latentScatterSpec, lineChartSpec, lossCurvesSpec, wrapText, type ChartSpec } from '../viz/specs.js';
 import type { EpochRecord } from './trainer.js';
 
 export function isAutoencoder(m: FamilyModel): m is AutoencoderModel {
@@ -152,9 +153,9 @@ function lossPanels(model: FamilyModel): { metrics: string[]; titles: Record<str
     case 'vae':
     case 'cvae': {
       const beta = (model.config as { beta?: number }).beta ?? 1;
-      titles.loss = beta === 1 ? 'negative ELBO (nats/image)' : `recon + ${beta}·KL (nats/image)`;
-      titles.recon = 'reconstruction (nats/image)';
-      titles.kl = 'KL (nats/image)';
+      titles.loss = beta === 1 ? '−ELBO (nats/image)' : `recon + ${beta}·KL (nats/image)`;
+      titles.recon = '−log p(x|z) (nats/image)';
+      titles.kl = 'KL(q(z|x) ‖ p(z)) (nats/image)';
       return { metrics: ['loss', 'recon', 'kl'], titles };
     }
     case 'sparse-ae':
@@ -169,6 +170,36 @@ function lossPanels(model: FamilyModel): { metrics: string[]; titles: Record<str
     default:
       return { metrics: ['loss'], titles };
   }
+}
+
+/**
+ * loss.png: train/validation curves of the objective and its parts (one panel each), named by
+ * their sign (−ELBO, not ELBO), with a caption where the numbers need one (a Gaussian decoder's
+ * negative nats).
+ */
+export function lossFigureSpec(model: FamilyModel, history: readonly EpochRecord[]): ChartSpec {
+  const { metrics, titles } = lossPanels(model);
+  const present = metrics.filter((m) => history.some((r) => r.train[m] !== undefined || r.val[m] !== undefined));
+  const shown = present.length ? present : ['loss'];
+  const rows = history.flatMap((r) =>
+    shown.flatMap((m) => {
+      const pick = (rec: Record<string, number>) => rec[m] ?? (m === 'loss' ? Object.values(rec)[0] : undefined);
+      const t = pick(r.train);
+      const v = Object.keys(r.val).length ? pick(r.val) : undefined;
+      return [
+        ...(t !== undefined ? [{ epoch: r.epoch + 1, split: 'train', value: t, metric: m }] : []),
+        ...(v !== undefined ? [{ epoch: r.epoch + 1, split: 'validation', value: v, metric: m }] : []),
+      ];
+    }),
+  );
+  const note = partsNote(model);
+  return lossCurvesSpec(rows, {
+    title: `${describeModel(model)}: loss per epoch`,
+    ...(note ? { subtitle: wrapText(`note: ${note}`, 80) } : {}),
+    xTitle: 'epoch',
+    yTitle: titles[shown[0]!],
+    metricTitles: titles,
+  });
 }
 
 /**
@@ -234,22 +265,8 @@ export async function writeRunFigures(
   };
 
   if (history.length > 0) {
-    const { metrics, titles } = lossPanels(model);
-    const present = metrics.filter((m) => history.some((r) => r.train[m] !== undefined || r.val[m] !== undefined));
-    const shown = present.length ? present : ['loss'];
-    const rows = history.flatMap((r) =>
-      shown.flatMap((m) => {
-        const pick = (rec: Record<string, number>) => rec[m] ?? (m === 'loss' ? Object.values(rec)[0] : undefined);
-        const t = pick(r.train);
-        const v = Object.keys(r.val).length ? pick(r.val) : undefined;
-        return [
-          ...(t !== undefined ? [{ epoch: r.epoch + 1, split: 'train', value: t, metric: m }] : []),
-          ...(v !== undefined ? [{ epoch: r.epoch + 1, split: 'validation', value: v, metric: m }] : []),
-        ];
-      }),
-    );
     const p = join(dir, 'loss.png');
-    await saveChart(p, lossCurvesSpec(rows, { title: `${name}: loss per epoch`, xTitle: 'epoch', yTitle: titles[shown[0]!], metricTitles: titles }));
+    await saveChart(p, lossFigureSpec(model, history));
     written.push(p);
     const accRows = history.flatMap((r) => [
       ...(r.train.acc !== undefined ? [{ x: r.epoch + 1, y: r.train.acc, series: 'train' }] : []),

@@ -69,12 +69,31 @@ describe('aelab train and the commands that read a run folder', () => {
     expect(r.stderr).toMatch(/already exists and is not empty.*--resume/);
   });
 
-  it('eval --json gives the loss parts and an IWAE estimate', async () => {
+  it('eval names each quantity by its sign: neg_elbo (positive nats) and log_px_iwae (a log-likelihood, negative)', async () => {
     const r = await runCli('eval', '--run', run, '--json', '--iw', '5', '--backend', 'js');
     expect(r.code).toBe(0);
-    const m = JSON.parse(r.stdout).metrics;
+    const out = JSON.parse(r.stdout);
+    const m = out.metrics;
     expect(m.loss).toBeGreaterThan(0);
-    expect(m['iwLogLikelihood(k=5)']).toBeLessThan(0);
+    expect(m.neg_elbo).toBeGreaterThan(0);
+    expect(m.log_px_iwae).toBeLessThan(0);
+    expect(-m.log_px_iwae).toBeLessThan(m.neg_elbo + 1); // log p(x) ≥ ELBO, up to the estimate's noise
+    expect(Object.keys(m)).not.toContain('elbo');
+    expect(out.iwSamples).toBe(5);
+    expect(out.about.neg_elbo).toMatch(/^−ELBO = recon \+ kl/);
+    expect(out.about.log_px_iwae).toMatch(/log-likelihood/);
+    const text = await runCli('eval', '--run', run, '--iw', '5', '--backend', 'js');
+    expect(text.stdout).toMatch(/\n  neg_elbo +\d[\d.]* +−ELBO = recon \+ kl per image in nats/);
+    expect(text.stdout).toMatch(/\n  log_px_iwae +-\d[\d.]* +importance-weighted estimate of log p\(x\).*; k = 5 importance samples/);
+  });
+
+  it('result.json names the parts by sign and says what each is', () => {
+    const res = JSON.parse(readFileSync(join(run, 'result.json'), 'utf8'));
+    expect(res.test.neg_elbo).toBeGreaterThan(0);
+    expect(res.test).not.toHaveProperty('elbo');
+    expect(Object.keys(res.about).sort()).toEqual(Object.keys(res.test).sort());
+    const line = JSON.parse(readFileSync(join(run, 'metrics.jsonl'), 'utf8').split('\n')[0]!);
+    expect(line.train.neg_elbo).toBeGreaterThan(0);
   });
 
   it('sample, reconstruct and encode write their files', async () => {
@@ -100,6 +119,22 @@ describe('aelab train and the commands that read a run folder', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).epochs).toBe(2);
     expect(readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+  }, 120_000);
+
+  it("an earlier version's run (metrics with 'elbo') resumes, and its metrics.jsonl then says 'neg_elbo' throughout", async () => {
+    const d = join(tmp(), 'old');
+    cpSync(run, d, { recursive: true });
+    const mp = join(d, 'metrics.jsonl');
+    writeFileSync(mp, readFileSync(mp, 'utf8').replaceAll('"neg_elbo"', '"elbo"'));
+    expect(readFileSync(mp, 'utf8')).toContain('"elbo"');
+    const epochs = readFileSync(mp, 'utf8').trim().split('\n').length;
+    const r = await runCli('train', '--resume', d, '--epochs', String(epochs + 1), '--quiet', '--backend', 'js', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = readFileSync(mp, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(epochs + 1);
+    expect(lines.join('\n')).not.toContain('"elbo"');
+    for (const l of lines) expect(JSON.parse(l).train.neg_elbo).toBeGreaterThan(0);
+    expect((await runCli('eval', '--run', d, '--backend', 'js')).code).toBe(0);
   }, 120_000);
 
   it('a broken config.json is reported with its path', async () => {
@@ -342,12 +377,24 @@ describe('more commands', () => {
     expect((await runCli('train', '--model', 'cvae', '--hidden', '32', '--out', run, ...quick, '--no-figures')).code).toBe(0);
     const e = await runCli('eval', '--run', run, '--iw', '2', '--json', '--backend', 'js');
     expect(e.code, e.stderr).toBe(0);
-    expect(JSON.parse(e.stdout).metrics['iwLogLikelihood(k=2)']).toBeLessThan(0);
+    expect(JSON.parse(e.stdout).metrics.log_px_iwae).toBeLessThan(0);
     const bad = await runCli('sample', '--run', run, '--label', '12', '--backend', 'js');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--label 12 is not a class of this run (its classes: 0–9)');
     const ok = await runCli('sample', '--run', run, '--label', '7', '--n', '4', '--json', '--backend', 'js');
     expect(JSON.parse(ok.stdout).file).toBe(join(run, 'figures', 'sample-seed0-label7.png'));
+  }, 60_000);
+
+  it('a Gaussian-decoder VAE says why its nats can be negative, in the progress output and in eval', async () => {
+    const run = join(tmp(), 'gauss');
+    const quickLoud = quick.filter((a) => a !== '--quiet');
+    const r = await runCli('train', '--model', 'vae', '--decoder', 'gaussian', '--hidden', '32', '--out', run, ...quickLoud, '--no-figures');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('note: the Gaussian decoder scores pixels with a density, which can exceed 1, so −log p(x|z), −ELBO and the loss can be negative nats');
+    const e = await runCli('eval', '--run', run, '--backend', 'js');
+    expect(e.stdout).toMatch(/\nnote: the Gaussian decoder scores pixels with a density/);
+    const b = await runCli('train', '--model', 'vae', '--hidden', '32', '--out', join(tmp(), 'bern'), ...quickLoud, '--no-figures');
+    expect(b.stderr).not.toContain('note:');
   }, 60_000);
 
   it('a run that diverges in its first epoch leaves no half-made run folder and does not promise a checkpoint', async () => {

@@ -9,7 +9,7 @@ import { decodePng } from '../../src/io/png.js';
 import { buildModel, defaultConfig } from '../../src/models/index.js';
 import type { ModelConfig } from '../../src/models/types.js';
 import { manualSeed } from '../../src/tensor/random.js';
-import { describeModel, filterImages, writeRunFigures } from '../../src/train/figures.js';
+import { describeModel, filterImages, lossFigureSpec, writeRunFigures } from '../../src/train/figures.js';
 import type { EpochRecord } from '../../src/train/trainer.js';
 import { latentScatterSpec, lineChartSpec, lossCurvesSpec } from '../../src/viz/specs.js';
 
@@ -63,6 +63,20 @@ describe('writeRunFigures', () => {
     const files = await writeRunFigures(dir, model('aae', { prior: 'swissroll', conditionalPrior: true, numClasses: 3 }), history, data());
     expect(files.map((f) => basename(f))).toEqual(expect.arrayContaining(['samples.png', 'latent.png', 'manifold.png']));
     expect(dims(join(dir, 'manifold.png'))).toEqual([20 * 16, 20 * 16]); // scale 2, no padding
+  });
+
+  it('loss.png names the VAE objective by its sign and explains negative nats of a Gaussian decoder', () => {
+    type Spec = { title: string | { text: string; subtitle: string[] }; vconcat: { encoding: { y: { title: string } } }[] };
+    const bern = lossFigureSpec(model('vae'), history) as unknown as Spec;
+    expect(bern.vconcat.map((p) => p.encoding.y.title)).toEqual(['−ELBO (nats/image)', '−log p(x|z) (nats/image)', 'KL(q(z|x) ‖ p(z)) (nats/image)']);
+    expect(bern.title).toBe('vae (2-D latent): loss per epoch');
+    const gauss = lossFigureSpec(model('vae', { decoder: 'gaussian' }), history) as unknown as Spec;
+    const t = gauss.title as { text: string; subtitle: string[] };
+    expect(t.text).toBe('vae (2-D latent, Gaussian decoder): loss per epoch');
+    expect(t.subtitle.join(' ')).toBe(
+      'note: the Gaussian decoder scores pixels with a density, which can exceed 1, so −log p(x|z), −ELBO and the loss can be negative nats (and log p(x) positive)',
+    );
+    expect(Math.max(...t.subtitle.map((l) => l.length))).toBeLessThanOrEqual(80);
   });
 
   it('describes models in titles', () => {
