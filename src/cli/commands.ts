@@ -217,9 +217,10 @@ async function reconstructPca(run: string, o: { n: number; data?: string; split:
   print(o.json, { file: p, n, meanError: mean, errors: err }, `wrote ${n} inputs (top) and PCA reconstructions (bottom) to ${p}\nmean reconstruction error ${mean.toPrecision(5)}`);
 }
 
-/** Writes a float32 matrix as NumPy .npy (format 1.0). */
-export function npyBytes(data: Float32Array, shape: number[]): Uint8Array {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+/** A float32 or int32 array as NumPy .npy bytes (format 1.0, little-endian). */
+export function npyBytes(data: Float32Array | Int32Array, shape: number[]): Uint8Array {
+  const descr = data instanceof Float32Array ? '<f4' : '<i4';
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   const total = 10 + header.length + 1;
   header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
   const out = new Uint8Array(10 + header.length + data.byteLength);
@@ -228,6 +229,11 @@ export function npyBytes(data: Float32Array, shape: number[]): Uint8Array {
   out.set(new TextEncoder().encode(header), 10);
   out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
   return out;
+}
+
+/** Where `encode --out codes.npy` puts the labels: codes.labels.npy beside it. */
+export function labelsPathFor(npy: string): string {
+  return npy.replace(/\.npy$/i, '') + '.labels.npy';
 }
 
 export async function cmdEncode(o: { run: string; out: string; data?: string; split: 'train' | 'test'; limit?: number; weights: 'best' | 'last'; json?: boolean }): Promise<void> {
@@ -268,14 +274,25 @@ export async function cmdEncode(o: { run: string; out: string; data?: string; sp
     }
   }
   const out = resolve(o.out);
-  if (ext === '.npy') writeFileAtomicSync(out, npyBytes(codes, [n, k]));
-  else {
+  const labels = ds.labels ? ds.labels.subarray(0, n) : null;
+  let labelsFile: string | null = null;
+  if (ext === '.npy') {
+    // .npy holds one array: the labels (the CSV's first column) go into a second file beside it
+    writeFileAtomicSync(out, npyBytes(codes, [n, k]));
+    if (labels) writeFileAtomicSync((labelsFile = labelsPathFor(out)), npyBytes(Int32Array.from(labels), [n]));
+  } else {
     const head = ['label', ...Array.from({ length: k }, (_, j) => `z${j + 1}`)].join(',');
     const lines = [head];
-    for (let i = 0; i < n; i++) lines.push([ds.labels ? ds.labels[i] : '', ...Array.from(codes.subarray(i * k, (i + 1) * k))].join(','));
+    for (let i = 0; i < n; i++) lines.push([labels ? labels[i] : '', ...Array.from(codes.subarray(i * k, (i + 1) * k))].join(','));
     writeFileAtomicSync(out, lines.join('\n') + '\n');
   }
-  print(o.json, { file: out, n, dims: k }, `wrote ${n} codes of ${k} dims to ${out}`);
+  const what =
+    ext === '.npy'
+      ? labelsFile
+        ? `wrote ${n} codes of ${k} dims to ${out} (float32, ${n}×${k}) and their labels to ${labelsFile} (int32, ${n})`
+        : `wrote ${n} codes of ${k} dims to ${out} (float32, ${n}×${k}); ${ds.name} has no labels`
+      : `wrote ${n} codes of ${k} dims to ${out} (columns: label, z1..z${k})`;
+  print(o.json, { file: out, labelsFile, n, dims: k }, what);
 }
 
 export interface AnomalyFlags extends TrainFlags {

@@ -204,8 +204,8 @@ export function buildProgram(): Command {
   });
 
   backendOptions(
-    splitOption(commonRunOptions(program.command('encode').description('write the latent codes of a dataset split to CSV (label, z1..zk) or .npy')))
-      .requiredOption('--out <file>', 'output .csv or .npy')
+    splitOption(commonRunOptions(program.command('encode').description('write the latent codes of a dataset split to CSV (label, z1..zk) or to .npy (codes; labels in <name>.labels.npy)')))
+      .requiredOption('--out <file>', 'output .csv, or .npy (float32 codes; int32 labels go to <name>.labels.npy beside it)')
       .option('--data <spec>', 'dataset (default: the run’s)')
       .option('--limit <n>', 'only the first n images', intOpt('--limit')),
   ).action(async (o) => {

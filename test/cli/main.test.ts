@@ -6,6 +6,17 @@ import { main } from '../../src/cli/main.js';
 import { runCli } from './helpers.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'aelab-cli-'));
+
+/** Reads a NumPy .npy file (format 1.0, little-endian float32 or int32), as numpy.load would. */
+function readNpy(b: Buffer): { descr: string; shape: number[]; data: Float32Array | Int32Array } {
+  expect(b.subarray(0, 6).toString('latin1')).toBe('\x93NUMPY');
+  const len = b.readUInt16LE(8);
+  const header = b.toString('latin1', 10, 10 + len);
+  const descr = /'descr': '([^']+)'/.exec(header)![1]!;
+  const shape = /'shape': \(([^)]*)\)/.exec(header)![1]!.split(',').filter((x) => x.trim()).map(Number);
+  const body = b.buffer.slice(b.byteOffset + 10 + len, b.byteOffset + b.length);
+  return { descr, shape, data: descr === '<f4' ? new Float32Array(body) : new Int32Array(body) };
+}
 const quick = ['--limit', '600', '--epochs', '1', '--batch', '64', '--quiet', '--backend', 'js'];
 
 describe('aelab: bad arguments give one clear line and exit code 2', () => {
@@ -106,10 +117,17 @@ describe('aelab train and the commands that read a run folder', () => {
     const lines = readFileSync(join(d, 'z.csv'), 'utf8').trim().split('\n');
     expect(lines[0]).toBe('label,z1,z2');
     expect(lines).toHaveLength(51);
-    expect((await runCli('encode', '--run', run, '--out', join(d, 'z.npy'), '--limit', '50', '--backend', 'js')).code).toBe(0);
-    const npy = readFileSync(join(d, 'z.npy'));
-    expect(npy.subarray(1, 6).toString()).toBe('NUMPY');
-    expect(npy.toString('latin1', 10, 80)).toContain("'shape': (50, 2)");
+    const enc = await runCli('encode', '--run', run, '--out', join(d, 'z.npy'), '--limit', '50', '--backend', 'js');
+    expect(enc.code).toBe(0);
+    expect(enc.stdout).toContain(`and their labels to ${join(d, 'z.labels.npy')} (int32, 50)`);
+    // the .npy pair holds what the CSV holds: codes and labels, row for row
+    const codes = readNpy(readFileSync(join(d, 'z.npy')));
+    const labels = readNpy(readFileSync(join(d, 'z.labels.npy')));
+    expect([codes.descr, codes.shape]).toEqual(['<f4', [50, 2]]);
+    expect([labels.descr, labels.shape]).toEqual(['<i4', [50]]);
+    const rows = lines.slice(1).map((l) => l.split(',').map(Number));
+    expect(Array.from(labels.data)).toEqual(rows.map((r) => r[0]));
+    expect(Array.from(codes.data)).toEqual(rows.flatMap((r) => r.slice(1).map(Math.fround)));
     const bad = await runCli('encode', '--run', run, '--out', join(d, 'z.txt'), '--backend', 'js');
     expect(bad.code).toBe(2);
   });
