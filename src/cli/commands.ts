@@ -1,82 +1,35 @@
-/** `aelab eval | sample | reconstruct | encode | anomaly | summary` and PCA runs. */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, extname, join, resolve } from 'node:path';
+/** `aelab eval | sample | reconstruct | encode | anomaly | summary` (PCA runs: pca.ts). */
+import { writeFileSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
 import { noGrad } from '../autograd/tape.js';
 import type { ImageDataset } from '../data/dataset.js';
-import { isNamedDataset, loadDataset } from '../data/sources.js';
+import { loadDataset } from '../data/sources.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
-import { saveImageGrid } from '../io/png.js';
 import { PART_DOCS, partDocsFor, partsNote } from '../models/parts.js';
-import { PCA } from '../models/pca.js';
-import type { AutoencoderModel, FamilyModel, ModelKind } from '../models/types.js';
+import type { FamilyModel, ModelKind } from '../models/types.js';
 import { summary } from '../nn/summary.js';
 import { Generator } from '../tensor/random.js';
 import { tidy, type Tensor } from '../tensor/tensor.js';
-import { describeModel, inputBatch, isAutoencoder } from '../train/figures.js';
+import { className, describeModel, inputBatch } from '../train/figures.js';
 import { Trainer, defaultTrainConfig } from '../train/trainer.js';
+import { saveGridFigure } from '../viz/grid-figure.js';
 import { saveChart } from '../viz/render.js';
 import { rocCurve } from '../viz/roc.js';
-import { histogramSpec, latentScatterSpec, lineChartSpec, rocSpec } from '../viz/specs.js';
+import { histogramSpec, rocSpec } from '../viz/specs.js';
 import { UserError } from './errors.js';
+import { evalPca, reconstructPca, summaryPca } from './pca.js';
+import { loadRunModel, readRunConfig } from './run-folder.js';
+import { datasetFor, loadPca, pngOut, print, requireAE, runClassNames, runModel } from './shared.js';
 import { checkOptions, type GivenOptions } from './train-options.js';
-import { loadRunModel, readRunConfig, defaultRunDir, ensureFreshDir, writeRunConfig, VERSION } from './run-folder.js';
-import { buildFromFlags, checkClasses, checkKind, checkModelFlags, fmtClassList, loadTrainTest, log, modelConfigFromFlags, numClassesOf, runTrain, sameImages, type ModelFlags, type TrainFlags } from './train.js';
+import { buildFromFlags, checkClasses, checkKind, checkModelFlags, fmtClassList, modelConfigFromFlags, numClassesOf, runTrain, type ModelFlags, type TrainFlags } from './train.js';
 
 /** The unconditional autoencoders `aelab anomaly` can train. */
 export const ANOMALY_KINDS = ['ae', 'conv-ae', 'sparse-ae', 'dae', 'vae', 'aae'] as const;
-
-function requireAE(m: FamilyModel, cmd: string, run: string): AutoencoderModel {
-  if (!isAutoencoder(m)) throw new UserError(`${cmd} needs an autoencoder, but ${run} holds a classifier ('${m.kind}')`, 2);
-  return m;
-}
-
-/** The dataset a command reads: the run's unless --data names another; images must fit the model. */
-async function datasetFor(run: string, spec: string | undefined, split: 'train' | 'test'): Promise<ImageDataset> {
-  const cfg = readRunConfig(run);
-  const src = spec ?? cfg.data.spec;
-  const ds = await loadDataset(src, { split });
-  const want = cfg.model.inputShape;
-  if (Array.isArray(want) && (ds.channels !== want[0] || ds.height !== want[1] || ds.width !== want[2]))
-    throw new UserError(
-      `${spec !== undefined ? `--data ${spec}` : `the run's dataset '${src}'`} has ${ds.channels}×${ds.height}×${ds.width} images, but this run's model takes ${want.join('×')}`,
-      2,
-    );
-  // named datasets always have a test split; a CSV or plain folder may not
-  if (split === 'test' && ds.n > 0 && !isNamedDataset(src)) {
-    const other = await loadDataset(src, { split: 'train' }).catch(() => null);
-    if (other && sameImages(ds, other)) process.stderr.write(`aelab: note: ${ds.name} has no separate test split; using all ${ds.n} of its images\n`);
-  }
-  return ds;
-}
-
-/** A PNG output path: the given one (must end in .png), or a file in the run's figures folder. */
-function pngOut(out: string | undefined, run: string, name: string): string {
-  if (out !== undefined && extname(out).toLowerCase() !== '.png') throw new UserError(`--out must name a .png file, got '${out}'`, 2);
-  return outPath(out, run, name);
-}
-
-/** A run's model for commands that need one, with a clear message for PCA runs. */
-function runModel(run: string, weights: 'best' | 'last', cmd: string, pcaHint: string): ReturnType<typeof loadRunModel> {
-  const cfg = readRunConfig(run);
-  if (cfg.pca) throw new UserError(`${cmd}: ${run} is a PCA run, ${pcaHint}`, 2);
-  return loadRunModel(run, weights);
-}
 
 /** Evaluates all of a dataset in batches, averaging the model's parts. */
 function evaluateAll(model: FamilyModel, ds: ImageDataset): Record<string, number> {
   const t = new Trainer(model, ds, null, { ...defaultTrainConfig, batchSize: 500 });
   return t.evaluate(ds);
-}
-
-function print(json: boolean | undefined, obj: unknown, text: string): void {
-  process.stdout.write(json ? JSON.stringify(obj, null, 2) + '\n' : text + '\n');
-}
-
-function table(rec: Record<string, number>): string {
-  const w = Math.max(...Object.keys(rec).map((k) => k.length));
-  return Object.entries(rec)
-    .map(([k, v]) => `  ${k.padEnd(w)}  ${Number.isInteger(v) ? v : v.toPrecision(6)}`)
-    .join('\n');
 }
 
 /** A metrics table with what each number is (models/parts.ts), e.g. "  neg_elbo  167.6  −ELBO = …". */
@@ -122,31 +75,6 @@ export async function cmdEval(o: { run: string; data?: string; split: 'train' | 
   );
 }
 
-async function evalPca(run: string, o: { data?: string; split: 'train' | 'test'; json?: boolean; iw?: number }): Promise<void> {
-  if (o.iw) throw new UserError(`--iw needs a VAE or CVAE run; ${run} is a PCA run`, 2);
-  const pca = loadPca(run);
-  const ds = await datasetFor(run, o.data, o.split);
-  const err = pca.meanReconstructionError(ds.images, ds.n);
-  const res = { mse: err, components: pca.k, explainedVariance: pca.explainedVarianceRatio.reduce((a: number, b: number) => a + b, 0) };
-  print(o.json, { run, split: o.split, n: ds.n, metrics: res }, `pca on ${ds.name} (${o.split}, ${ds.n} samples):\n${table(res)}`);
-}
-
-function loadPca(run: string): PCA {
-  const p = join(run, 'pca.json');
-  if (!existsSync(p)) throw new UserError(`${run}: no pca.json`);
-  try {
-    return PCA.fromJSON(JSON.parse(readFileSync(p, 'utf8')) as never);
-  } catch (e) {
-    throw new UserError(`${p}: ${(e as Error).message}`);
-  }
-}
-
-function outPath(out: string | undefined, run: string, name: string): string {
-  const p = resolve(out ?? join(run, 'figures', name));
-  mkdirSync(dirname(p), { recursive: true });
-  return p;
-}
-
 export async function cmdSample(o: { run: string; n: number; label?: number; seed: number; out?: string; weights: 'best' | 'last'; json?: boolean }): Promise<void> {
   const run = resolve(o.run);
   const { model, config } = runModel(run, o.weights, 'sample', 'which has no prior to sample from (use a vae, cvae or aae run)');
@@ -163,7 +91,18 @@ export async function cmdSample(o: { run: string; n: number; label?: number; see
   const labels = model.needsLabels ? Int32Array.from({ length: o.n }, (_, i) => o.label ?? i % numClasses) : null;
   model.eval();
   const imgs = noGrad(() => tidy(() => ae.sample!(o.n, new Generator(o.seed), labels).data.slice()));
-  await saveImageGrid(p, imgs, o.n, H, W, { channels: C as 1 | 3, scale: 2, pad: 2, background: 0.5 });
+  const names = runClassNames(config, numClasses);
+  // a conditional model without --label cycles through the classes: one column per class
+  const byClass = model.needsLabels && o.label === undefined && o.n >= numClasses;
+  const prior = model.kind === 'aae' ? `the ${String((config.model as { prior?: string }).prior)} prior` : 'z ~ N(0, I)';
+  await saveGridFigure(p, imgs, o.n, H, W, {
+    channels: C as 1 | 3,
+    pad: 1,
+    background: 0.5,
+    ...(byClass ? { cols: numClasses, colLabels: names, colTitle: 'class' } : {}),
+    title: `${describeModel(model)}: ${o.n} samples${o.label !== undefined ? ` of class ${names[o.label]}` : ''}`,
+    subtitle: `decoded draws from ${prior}, seed ${o.seed}`,
+  });
   print(o.json, { file: p, n: o.n }, `wrote ${o.n} samples to ${p}`);
 }
 
@@ -189,32 +128,18 @@ export async function cmdReconstruct(o: { run: string; n: number; data?: string;
       return { imgs: out, err: Array.from(e) };
     }),
   );
-  await saveImageGrid(p, imgs, 2 * n, H, W, { cols: n, channels: C as 1 | 3, scale: 2, pad: 2, background: 0.5 });
+  await saveGridFigure(p, imgs, 2 * n, H, W, {
+    cols: n,
+    channels: C as 1 | 3,
+    pad: 1,
+    background: 0.5,
+    title: `${describeModel(model)}: reconstructions`,
+    subtitle: `the first ${n} ${o.split} images of ${ds.name} (top) and their reconstructions (bottom)`,
+    rowLabels: ['input', 'reconstruction'],
+    ...(ds.labels ? { colLabels: Array.from(ds.labels.subarray(0, n), (l) => className(ds, l)), colTitle: 'label' } : {}),
+  });
   const mean = err.reduce((a, b) => a + b, 0) / err.length;
   print(o.json, { file: p, n, meanError: mean, errors: err }, `wrote ${n} inputs (top) and reconstructions (bottom) to ${p}\nmean reconstruction error ${mean.toPrecision(5)}`);
-}
-
-/** PCA is a linear autoencoder: project onto the components and back. */
-async function reconstructPca(run: string, o: { n: number; data?: string; split: 'train' | 'test'; out?: string; json?: boolean }): Promise<void> {
-  const pca = loadPca(run);
-  const p = pngOut(o.out, run, `reconstruct-${o.split}-${o.n}.png`);
-  const ds = await datasetFor(run, o.data, o.split);
-  const n = Math.min(o.n, ds.n);
-  const d = ds.channels * ds.height * ds.width;
-  const x = ds.images.subarray(0, n * d);
-  const r = pca.inverseTransform(pca.transform(x, n), n);
-  const both = new Float32Array(2 * n * d);
-  both.set(x);
-  both.set(r, n * d);
-  await saveImageGrid(p, both, 2 * n, ds.height, ds.width, { cols: n, channels: ds.channels as 1 | 3, scale: 2, pad: 2, background: 0.5 });
-  const err: number[] = [];
-  for (let i = 0; i < n; i++) {
-    let e = 0;
-    for (let j = 0; j < d; j++) e += (x[i * d + j]! - r[i * d + j]!) ** 2 / d;
-    err.push(e);
-  }
-  const mean = err.reduce((a, b) => a + b, 0) / Math.max(1, n);
-  print(o.json, { file: p, n, meanError: mean, errors: err }, `wrote ${n} inputs (top) and PCA reconstructions (bottom) to ${p}\nmean reconstruction error ${mean.toPrecision(5)}`);
 }
 
 /** A float32 or int32 array as NumPy .npy bytes (format 1.0, little-endian). */
@@ -411,80 +336,4 @@ export async function cmdSummary(o: ModelFlags & { run?: string; data: string; j
     if (model.needsLabels) delete (m as { forward?: unknown }).forward;
   }
   print(o.json, { kind: model.kind, config: model.config, rows: s.rows, totalParams: s.totalParams, trainableParams: s.trainableParams }, `${model.kind}\n${s.text}`);
-}
-
-function summaryPca(run: string, json: boolean | undefined): void {
-  const pca = loadPca(run);
-  const d = pca.components.length / pca.k;
-  const params = pca.k * d + d;
-  print(
-    json,
-    { kind: 'pca', components: pca.k, inputDim: d, totalParams: params },
-    `pca\n${pca.k} components of ${d} inputs: ${params.toLocaleString('en-US')} numbers (components ${pca.k}×${d} and the mean)`,
-  );
-}
-
-/** `aelab train --model pca`: fits PCA with --latent components; writes pca.json, result.json and figures. */
-export async function runPca(f: TrainFlags): Promise<void> {
-  checkOptions('pca', f as GivenOptions);
-  const { train, test } = await loadTrainTest(f);
-  const d = train.channels * train.height * train.width;
-  const k = f.latent ?? 32;
-  if (k > d) throw new UserError(`--latent ${k} exceeds the ${d} input dimensions`, 2);
-  const runDir = resolve(f.out ?? defaultRunDir('pca', f.data));
-  ensureFreshDir(runDir);
-  const t0 = performance.now();
-  const pca = PCA.fit(train.images, train.n, d, k);
-  const seconds = (performance.now() - t0) / 1000;
-  writeRunConfig(runDir, {
-    aelab: VERSION,
-    created: new Date().toISOString(),
-    model: { kind: 'pca', inputShape: [train.channels, train.height, train.width] } as never,
-    data: { spec: f.data, name: train.name, source: train.source, valFraction: 0, limit: f.limit ?? null, classes: f.classes ?? null },
-    pca: true,
-  });
-  writeFileAtomicSync(join(runDir, 'pca.json'), JSON.stringify(pca.toJSON()) + '\n');
-  const evalSet = test ?? train;
-  const result = {
-    components: k,
-    fitSeconds: seconds,
-    explainedVariance: pca.explainedVarianceRatio.reduce((a: number, b: number) => a + b, 0),
-    trainMse: pca.meanReconstructionError(train.images, train.n),
-    testMse: pca.meanReconstructionError(evalSet.images, evalSet.n),
-  };
-  writeFileSync(join(runDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
-  if (f.figures) {
-    const figs = join(runDir, 'figures');
-    const n = Math.min(16, evalSet.n);
-    const x = evalSet.images.subarray(0, n * d);
-    const r = pca.inverseTransform(pca.transform(x, n), n);
-    const both = new Float32Array(2 * n * d);
-    both.set(x);
-    both.set(r, n * d);
-    await saveImageGrid(join(figs, 'reconstructions.png'), both, 2 * n, train.height, train.width, { cols: n, scale: 2, pad: 2, background: 0.5 });
-    await saveImageGrid(join(figs, 'components.png'), pca.components.slice(0, Math.min(k, 64) * d), Math.min(k, 64), train.height, train.width, { scale: 2, pad: 2, normalize: 'each' });
-    const m = Math.min(2000, evalSet.n);
-    const codes = pca.transform(evalSet.images.subarray(0, m * d), m);
-    // PCA codes are already ordered by variance: the first two are the top-2 projection
-    if (k >= 2) {
-      const pts = Array.from({ length: m }, (_, i) => ({
-        x: codes[i * k]!,
-        y: codes[i * k + 1]!,
-        label: evalSet.labels ? (evalSet.classNames?.[evalSet.labels[i]!] ?? String(evalSet.labels[i])) : 'all',
-      }));
-      await saveChart(join(figs, 'latent.png'), latentScatterSpec(pts, { title: 'PCA: first two components', xTitle: 'PC 1', yTitle: 'PC 2', ...(evalSet.classNames ? { labelOrder: evalSet.classNames } : {}) }));
-    }
-    let acc = 0;
-    const ratios = Array.from(pca.explainedVarianceRatio as ArrayLike<number>);
-    const rows = [
-      ...ratios.map((v, i) => ({ x: i + 1, y: (acc += v), series: 'cumulative' })),
-      ...ratios.map((v, i) => ({ x: i + 1, y: v, series: 'per component' })),
-    ];
-    await saveChart(
-      join(figs, 'explained-variance.png'),
-      lineChartSpec(rows, { title: `PCA: explained variance (${k} components, ${(acc * 100).toFixed(1)}% in all)`, xTitle: 'component', yTitle: 'fraction of the variance', seriesTitle: 'variance', yDomain: [0, 1] }),
-    );
-  }
-  print(f.json, { runDir, ...result }, `PCA with ${k} components on ${train.name} (${train.n} images, ${seconds.toFixed(2)} s):\n${table(result)}\nrun folder: ${runDir}`);
-  log(f, '');
 }

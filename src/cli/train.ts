@@ -405,7 +405,8 @@ async function finishRun(model: FamilyModel, trainer: Trainer, fit: FitResult, d
   }
   let figures: string[] = [];
   if (f.figures && fit.reason !== 'interrupted') {
-    figures = await writeRunFigures(join(runDir, 'figures'), model, fit.history, test ?? (val.n > 0 ? val : train), { seed: trainer.config.seed });
+    const [shown, split] = test ? [test, 'test'] : val.n > 0 ? [val, 'validation'] : [train, 'training'];
+    figures = await writeRunFigures(join(runDir, 'figures'), model, fit.history, shown, { seed: trainer.config.seed, split });
   }
   return { runDir, model, fit, test: testMetrics, figures, train, testSet: test };
 }

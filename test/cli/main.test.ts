@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { decodePng } from '../../src/io/png.js';
 import { runCli } from './helpers.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'aelab-cli-'));
@@ -112,7 +113,13 @@ describe('aelab train and the commands that read a run folder', () => {
     expect((await runCli('sample', '--run', run, '--n', '16', '--out', join(d, 's.png'), '--backend', 'js')).code).toBe(0);
     expect(existsSync(join(d, 's.png'))).toBe(true);
     expect((await runCli('reconstruct', '--run', run, '--n', '8', '--out', join(d, 'r.png'), '--backend', 'js')).code).toBe(0);
-    expect(existsSync(join(d, 'r.png'))).toBe(true);
+    // a labelled figure: title, row labels and class labels around the 2×8 grid (zoom 2)
+    const r = decodePng(readFileSync(join(d, 'r.png')), { channels: 1 });
+    const grid = { width: 8 * 28 + 9, height: 2 * 28 + 3 };
+    expect(r.width).toBeGreaterThan(2 * (grid.width + 16 + 'reconstruction'.length * 6));
+    expect(r.height).toBeGreaterThan(2 * (grid.height + 16 + 14 + 10));
+    // the top-left corner holds the title's text: dark pixels on white
+    expect(Array.from(r.data.subarray(0, 40 * r.width)).filter((v) => v < 0.5).length).toBeGreaterThan(50);
     expect((await runCli('encode', '--run', run, '--out', join(d, 'z.csv'), '--limit', '50', '--backend', 'js')).code).toBe(0);
     const lines = readFileSync(join(d, 'z.csv'), 'utf8').trim().split('\n');
     expect(lines[0]).toBe('label,z1,z2');
