@@ -5,7 +5,7 @@ import { writeFileAtomicSync } from '../io/atomic.js';
 import { PCA } from '../models/pca.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { className, filterImages, MAX_TILES } from '../train/figures.js';
-import { saveGridFigure, type GridFigureOptions } from '../viz/grid-figure.js';
+import { gridCols, saveGridFigure, type GridFigureOptions } from '../viz/grid-figure.js';
 import { saveChart } from '../viz/render.js';
 import { latentScatterSpec, lineChartSpec } from '../viz/specs.js';
 import { UserError } from './errors.js';
@@ -81,7 +81,7 @@ function componentsFigure(pca: PCA, d: number): [Float32Array, number] {
 
 function componentsLabels(pca: PCA): GridFigureOptions {
   const shown = Math.min(pca.k, MAX_TILES);
-  const cols = Math.ceil(Math.sqrt(shown));
+  const cols = gridCols(shown);
   const ratios = Array.from(pca.explainedVarianceRatio as ArrayLike<number>);
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
   const total = ratios.reduce((a, b) => a + b, 0);

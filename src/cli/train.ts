@@ -390,6 +390,15 @@ async function fitUntilDone(trainer: Trainer, runDir: string, f: TrainFlags): Pr
   }
 }
 
+/** How a run trains, in a few words for its figures: 'sgd, lr 0.01, batch 128'. */
+export function trainNote(c: TrainConfig): string {
+  const bits = [c.optimizer, `lr ${c.lr}`, `batch ${c.batchSize}`];
+  if (c.weightDecay) bits.push(`weight decay ${c.weightDecay}`);
+  if (c.schedule !== 'none') bits.push(`${c.schedule} schedule`);
+  if (c.clipNorm !== null) bits.push(`gradient norm clipped to ${c.clipNorm}`);
+  return bits.join(', ');
+}
+
 /** Evaluates the best weights on the test split (result.json) and draws the figures. */
 async function finishRun(model: FamilyModel, trainer: Trainer, fit: FitResult, data: RunData, runDir: string, f: TrainFlags): Promise<TrainOutcome> {
   const best = join(runDir, 'checkpoints', 'best', 'model.safetensors');
@@ -406,7 +415,7 @@ async function finishRun(model: FamilyModel, trainer: Trainer, fit: FitResult, d
   let figures: string[] = [];
   if (f.figures && fit.reason !== 'interrupted') {
     const [shown, split] = test ? [test, 'test'] : val.n > 0 ? [val, 'validation'] : [train, 'training'];
-    figures = await writeRunFigures(join(runDir, 'figures'), model, fit.history, shown, { seed: trainer.config.seed, split });
+    figures = await writeRunFigures(join(runDir, 'figures'), model, fit.history, shown, { seed: trainer.config.seed, split, trainNote: trainNote(trainer.config) });
   }
   return { runDir, model, fit, test: testMetrics, figures, train, testSet: test };
 }

@@ -29,7 +29,7 @@ import type { AutoencoderModel, FamilyModel } from '../models/types.js';
 import { randn, tensor } from '../tensor/creation.js';
 import { Generator } from '../tensor/random.js';
 import { tidy, type Tensor } from '../tensor/tensor.js';
-import { saveGridFigure, type GridFigureOptions } from '../viz/grid-figure.js';
+import { gridCols, saveGridFigure, type GridFigureOptions } from '../viz/grid-figure.js';
 import { saveChart } from '../viz/render.js';
 import { latentScatterSpec, lineChartSpec, lossCurvesSpec, wrapText, type ChartSpec } from '../viz/specs.js';
 import type { EpochRecord } from './trainer.js';
@@ -113,6 +113,8 @@ export interface FigureOptions {
   seed?: number;
   /** Which images the figures show, for their captions: 'test' (default), 'validation', 'training'. */
   split?: string;
+  /** How the model was trained, e.g. 'sgd, lr 0.01, batch 128': the loss and accuracy charts' subtitle. */
+  trainNote?: string;
 }
 
 /** A short description of a model for figure titles, e.g. "sparse-ae (β=3, ρ=0.05)". */
@@ -165,17 +167,25 @@ function lossPanels(model: FamilyModel): { metrics: string[]; titles: Record<str
       return { metrics: ['loss', 'recon', 'kl'], titles };
     }
     case 'sparse-ae':
+      titles.loss = `recon + ${(model.config as { beta?: number }).beta}·sparsity, per image`;
+      titles.recon = reconTitle(model);
       return { metrics: ['loss', 'recon', 'sparsity'], titles };
     case 'aae':
-      titles.recon = 'reconstruction per image';
+      titles.recon = reconTitle(model);
       return { metrics: ['recon', 'disc', 'gen'], titles };
     case 'mlp':
     case 'cnn':
       titles.loss = 'cross-entropy (nats/image)';
       return { metrics: ['loss'], titles };
     default:
+      titles.loss = reconTitle(model);
       return { metrics: ['loss'], titles };
   }
+}
+
+/** The reconstruction term of an autoencoder by its likelihood: nats for BCE, squared error for MSE. */
+function reconTitle(model: FamilyModel): string {
+  return (model.config as { loss?: string }).loss === 'mse' ? 'squared error Σ(x − x̂)² per image' : '−log p(x|x̂) (nats/image)';
 }
 
 /**
@@ -183,7 +193,7 @@ function lossPanels(model: FamilyModel): { metrics: string[]; titles: Record<str
  * their sign (−ELBO, not ELBO), with a caption where the numbers need one (a Gaussian decoder's
  * negative nats).
  */
-export function lossFigureSpec(model: FamilyModel, history: readonly EpochRecord[]): ChartSpec {
+export function lossFigureSpec(model: FamilyModel, history: readonly EpochRecord[], opts: Pick<FigureOptions, 'trainNote'> = {}): ChartSpec {
   const { metrics, titles } = lossPanels(model);
   const present = metrics.filter((m) => history.some((r) => r.train[m] !== undefined || r.val[m] !== undefined));
   const shown = present.length ? present : ['loss'];
@@ -199,9 +209,10 @@ export function lossFigureSpec(model: FamilyModel, history: readonly EpochRecord
     }),
   );
   const note = partsNote(model);
+  const subtitle = [...(opts.trainNote ? [opts.trainNote] : []), ...(note ? wrapText(`note: ${note}`, 80) : [])];
   return lossCurvesSpec(rows, {
     title: `${describeModel(model)}: loss per epoch`,
-    ...(note ? { subtitle: wrapText(`note: ${note}`, 80) } : {}),
+    ...(subtitle.length ? { subtitle } : {}),
     xTitle: 'epoch',
     yTitle: titles[shown[0]!],
     metricTitles: titles,
@@ -349,7 +360,7 @@ function denoisingFigure(c: GridContext, dae: { corrupt: (x: Tensor, g: Generato
       ...TILE,
       cols: n,
       title: `${c.name}: denoising`,
-      subtitle: [`the first ${n} ${c.split} images, corrupted (${noiseWords(String(cfg.noise), Number(cfg.noiseLevel))}),`, 'and what the model reconstructs from the corrupted copy'],
+      subtitle: `the first ${n} ${c.split} images, corrupted (${noiseWords(String(cfg.noise), Number(cfg.noiseLevel))}), and what the model reconstructs from the corrupted copy`,
       rowLabels: ['clean', 'corrupted', 'denoised'],
       ...(data.labels ? { colLabels: Array.from(data.labels.subarray(0, n), (l) => className(data, l)), colTitle: 'label' } : {}),
     },
@@ -410,7 +421,7 @@ export function cvaeRowsFigure(c: GridContext): GridFigure {
       ...TILE,
       cols: styles,
       title: `${c.name}: one style per column`,
-      subtitle: ['each column one draw z ~ N(0, I), decoded as every class:', 'the column keeps its style, the row its class'],
+      subtitle: 'each column one draw z ~ N(0, I), decoded as every class: the column keeps its style, the row its class',
       rowLabels: Array.from({ length: k }, (_, l) => className(c.data, l)),
       rowTitle: 'class',
       colLabels: Array.from({ length: styles }, (_, i) => String(i + 1)),
@@ -462,7 +473,7 @@ function manifoldFigure(c: GridContext, codes: () => Float32Array, prior: Float3
       background: 0.5,
       cols: g,
       title: `${c.name}: the decoded latent space`,
-      subtitle: [`each cell decodes the z at its column (z₁) and row (z₂): a ${g}×${g} lattice,`, `z₁ from ${ends(xs, stepX)}, z₂ from ${ends(ys, stepY)} (${range})`],
+      subtitle: `each cell decodes the z at its column (z₁) and row (z₂), a ${g}×${g} lattice: z₁ from ${ends(xs, stepX)}, z₂ from ${ends(ys, stepY)} (${range})`,
       colLabels: xs.map((v) => fmtCoord(v, stepX)),
       colTitle: 'z₁',
       rowLabels: [...ys].reverse().map((v) => fmtCoord(v, stepY)),
@@ -492,7 +503,7 @@ function weightFigures(model: FamilyModel, data: ImageDataset, name: string): Gr
   const [, w] = first;
   const total = w.shape[0]!;
   const k = Math.min(total, MAX_TILES);
-  const cols = Math.ceil(Math.sqrt(k));
+  const cols = gridCols(k);
   out.push({
     file: 'encoder-weights.png',
     images: filterImages(w.data, k, d),
@@ -513,7 +524,7 @@ function weightFigures(model: FamilyModel, data: ImageDataset, name: string): Gr
     // decoder weight (d, h): column j is the image unit j paints
     const h = wd.shape[1]!;
     const kd = Math.min(h, MAX_TILES);
-    const colsD = Math.ceil(Math.sqrt(kd));
+    const colsD = gridCols(kd);
     const cols2 = new Float32Array(kd * d);
     for (let j = 0; j < kd; j++) for (let i = 0; i < d; i++) cols2[j * d + i] = wd.data[i * h + j]!;
     out.push({
@@ -614,7 +625,7 @@ export async function writeRunFigures(
   const name = describeModel(model);
   if (history.length > 0) {
     const p = join(dir, 'loss.png');
-    await saveChart(p, lossFigureSpec(model, history));
+    await saveChart(p, lossFigureSpec(model, history, opts));
     written.push(p);
     const accRows = history.flatMap((r) => [
       ...(r.train.acc !== undefined ? [{ x: r.epoch + 1, y: r.train.acc, series: 'train' }] : []),
@@ -622,7 +633,17 @@ export async function writeRunFigures(
     ]);
     if (accRows.length) {
       const pa = join(dir, 'accuracy.png');
-      await saveChart(pa, lineChartSpec(accRows, { title: `${name}: accuracy per epoch`, xTitle: 'epoch', yTitle: 'accuracy', seriesTitle: 'split', seriesOrder: ['train', 'validation'] }));
+      await saveChart(
+        pa,
+        lineChartSpec(accRows, {
+          title: `${name}: accuracy per epoch`,
+          ...(opts.trainNote ? { subtitle: opts.trainNote } : {}),
+          xTitle: 'epoch',
+          yTitle: 'accuracy',
+          seriesTitle: 'split',
+          seriesOrder: ['train', 'validation'],
+        }),
+      );
       written.push(pa);
     }
   }

@@ -12,6 +12,7 @@
 import { encodePng, imageGrid, type ImageGridOptions } from '../io/png.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { svgToPng } from './render.js';
+import { wrapText } from './specs.js';
 
 export interface GridFigureOptions extends Omit<ImageGridOptions, 'scale'> {
   title?: string;
@@ -34,6 +35,8 @@ export interface GridFigureOptions extends Omit<ImageGridOptions, 'scale'> {
 /** Font sizes (CSS px) and the outer margin. */
 const FONT = { title: 14, subtitle: 11, label: 11, colLabel: 10, axis: 12 } as const;
 const MARGIN = 8;
+/** Subtitles and captions wrap at the grid's width, but never narrower than this (CSS px). */
+const MIN_TEXT_WIDTH = 360;
 
 /**
  * A conservative width estimate of DejaVu Sans text: its advance widths average about 0.6 em
@@ -56,6 +59,16 @@ function base64(bytes: Uint8Array): string {
   const CHUNK = 0x8000;
   for (let i = 0; i < bytes.length; i += CHUNK) bin += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
   return btoa(bin);
+}
+
+/**
+ * Columns for a grid of k tiles: a divisor of k a little above √k when there is one (512 → 32×16,
+ * 32 → 8×4), so the last row is full; else ⌈√k⌉.
+ */
+export function gridCols(k: number): number {
+  const r = Math.ceil(Math.sqrt(k));
+  for (let c = r; c <= Math.floor(1.5 * Math.sqrt(k)); c++) if (k % c === 0) return c;
+  return r;
 }
 
 /** Where things are in a grid figure, in CSS pixels (exposed for tests and callers that add marks). */
@@ -93,8 +106,13 @@ export function gridFigureSvg(
   if (colLabels.length && colLabels.length !== cols)
     throw new Error(`gridFigureSvg: ${colLabels.length} column labels for ${cols} columns`);
   const title = opts.title ? [opts.title] : [];
-  const subtitle = lines(opts.subtitle);
-  const caption = lines(opts.caption);
+  const rowTitleW = opts.rowTitle ? FONT.axis + 8 : 0;
+  const rowLabelsW = rowLabels.length ? Math.max(...rowLabels.map((l) => textWidth(l, FONT.label))) + 8 : 0;
+  // small text wraps to the width of the labels and the grid (at least MIN_TEXT_WIDTH), so it
+  // does not widen the figure
+  const wrapAt = Math.floor(Math.max(rowTitleW + rowLabelsW + grid.width, MIN_TEXT_WIDTH) / (0.64 * FONT.subtitle));
+  const subtitle = lines(opts.subtitle).flatMap((l) => wrapText(l, wrapAt));
+  const caption = lines(opts.caption).flatMap((l) => wrapText(l, wrapAt));
 
   // vertical bands, top to bottom: title, subtitle, column title, column labels, grid, caption
   const colLabelW = Math.max(0, ...colLabels.map((l) => textWidth(l, FONT.colLabel)));
@@ -103,8 +121,6 @@ export function gridFigureSvg(
   const subtitleH = subtitle.length * (FONT.subtitle + 4) + (subtitle.length ? 4 : 0);
   const colTitleH = opts.colTitle ? FONT.axis + 6 : 0;
   const colLabelsH = colLabels.length ? (upright ? colLabelW + 6 : FONT.colLabel + 6) : 0;
-  const rowTitleW = opts.rowTitle ? FONT.axis + 8 : 0;
-  const rowLabelsW = rowLabels.length ? Math.max(...rowLabels.map((l) => textWidth(l, FONT.label))) + 8 : 0;
   // whole pixels, so the grid's pixels map onto whole output pixels (no resampling blur)
   const gx = Math.ceil(MARGIN + rowTitleW + rowLabelsW);
   const gy = Math.ceil(MARGIN + titleH + subtitleH + colTitleH + colLabelsH);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/cli/errors.js';
-import { trainConfigFromFlags, type TrainFlags } from '../../src/cli/train.js';
+import { trainConfigFromFlags, trainNote, type TrainFlags } from '../../src/cli/train.js';
 import {
   checkOptions,
   DEFAULT_LR,
@@ -176,6 +176,13 @@ describe('defaults that depend on the model and the optimizer', () => {
     expect(trainConfigFromFlags('ae', flags({ optimizer: 'sgd' })).weightDecay).toBe(0);
     expect(trainConfigFromFlags('sparse-ae', flags({})).epochs).toBe(30);
     expect(trainConfigFromFlags('vae', flags({})).epochs).toBe(10);
+  });
+
+  it('the figures say how the run trained', () => {
+    expect(trainNote(trainConfigFromFlags('mlp', flags({ optimizer: 'sgd' })))).toBe('sgd, lr 0.01, batch 128');
+    expect(trainNote(trainConfigFromFlags('ae', flags({ optimizer: 'adamw', schedule: 'cosine', clipNorm: 1 })))).toBe(
+      'adamw, lr 0.001, batch 128, weight decay 0.01, cosine schedule, gradient norm clipped to 1',
+    );
   });
 });
 

@@ -131,7 +131,7 @@ describe('writeRunFigures', () => {
     expect(dec.options.title).toBe('sparse-ae (β=3, ρ=0.05): decoder weights');
     expect([dec.options.subtitle].flat()[0]).toBe('the image each unit draws: all 150 code units');
     expect([enc.options.subtitle].flat()[0]).toBe('what each unit responds to: all 150 code units');
-    expect(enc.options.rowLabels).toEqual(['1', '14', '27', '40', '53', '66', '79', '92', '105', '118', '131', '144']);
+    expect(enc.options.rowLabels).toEqual(['1', '16', '31', '46', '61', '76', '91', '106', '121', '136']); // 15 columns: 150 = 15 × 10
     // decoder column j is unit j's image
     const w = m.namedParameters().find(([nm]) => nm === 'decoder.0.weight')![1];
     expect(Array.from(dec.images.subarray(149 * S * S, 150 * S * S))).toEqual(Array.from(filterImages(Float32Array.from({ length: S * S }, (_, i) => w.data[i * 150 + 149]!), 1, S * S)));
@@ -145,6 +145,8 @@ describe('writeRunFigures', () => {
     const bern = lossFigureSpec(model('vae'), history) as unknown as Spec;
     expect(bern.vconcat.map((p) => p.encoding.y.title)).toEqual(['−ELBO (nats/image)', '−log p(x|z) (nats/image)', 'KL(q(z|x) ‖ p(z)) (nats/image)']);
     expect(bern.title).toBe('vae (2-D latent): loss per epoch');
+    const noted = lossFigureSpec(model('vae'), history, { trainNote: 'sgd, lr 0.01, batch 128' }) as unknown as Spec;
+    expect(noted.title).toEqual({ text: 'vae (2-D latent): loss per epoch', subtitle: ['sgd, lr 0.01, batch 128'] });
     const gauss = lossFigureSpec(model('vae', { decoder: 'gaussian' }), history) as unknown as Spec;
     const t = gauss.title as { text: string; subtitle: string[] };
     expect(t.text).toBe('vae (2-D latent, Gaussian decoder): loss per epoch');

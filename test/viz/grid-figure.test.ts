@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodePng } from '../../src/io/png.js';
-import { gridFigureSvg, saveGridFigure } from '../../src/viz/grid-figure.js';
+import { gridCols, gridFigureSvg, saveGridFigure } from '../../src/viz/grid-figure.js';
 
 const S = 10;
 /** n white S×S tiles. */
@@ -55,10 +55,25 @@ describe('gridFigureSvg', () => {
     expect(up.layout.grid.y - 8).toBeGreaterThanOrEqual('T-shirt/top'.length * 6);
   });
 
+  it('wraps long subtitles and captions to the grid (at least 360 px) instead of widening the figure', () => {
+    const long = Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ');
+    const { svg, layout } = gridFigureSvg(white(4), 4, S, S, { cols: 4, subtitle: long, caption: long });
+    expect(layout.width).toBeLessThanOrEqual(360 + 16 + 1);
+    const subLines = svg.match(/<text [^>]*fill="#555">[^<]*<\/text>/g)!;
+    expect(subLines.length).toBeGreaterThan(2);
+    expect(subLines.map((l) => l.replace(/<[^>]+>/g, '')).join(' ')).toBe(`${long} ${long}`);
+  });
+
   it('escapes text and checks the label counts', () => {
     expect(gridFigureSvg(white(1), 1, S, S, { title: 'a < b & c' }).svg).toContain('>a &lt; b &amp; c</text>');
     expect(() => gridFigureSvg(white(4), 4, S, S, { cols: 2, rowLabels: ['only one'] })).toThrow(/1 row labels for 2 rows/);
     expect(() => gridFigureSvg(white(4), 4, S, S, { cols: 2, colLabels: ['a', 'b', 'c'] })).toThrow(/3 column labels for 2 columns/);
+  });
+});
+
+describe('gridCols', () => {
+  it('fills the last row where a divisor near √k allows, else takes ⌈√k⌉', () => {
+    expect([196, 512, 32, 100, 64, 150, 7, 1].map(gridCols)).toEqual([14, 32, 8, 10, 8, 15, 3, 1]);
   });
 });
 
