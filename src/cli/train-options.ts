@@ -66,8 +66,8 @@ export function defaultWeightDecay(optimizer: OptimizerName): number {
 }
 
 /**
- * Epochs when --epochs is not given. The sparse autoencoder's filters need 30 (a few seconds on
- * its single layer): after 10 the decoder weights are still mostly their random start and the
+ * Epochs when --epochs is not given. The sparse autoencoder's filters need 30 (its one layer
+ * trains quickly): after 10 the decoder weights are still mostly their random start and the
  * reconstructions little better than the mean digit.
  */
 export function defaultEpochs(kind: ModelKind): number {

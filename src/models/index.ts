@@ -39,10 +39,10 @@ type Shape3 = [number, number, number];
 
 /**
  * Defaults per kind (without inputShape). Chosen to train well on MNIST-sized data in little
- * time; the VAE default is the CLI's no-argument model, a 2-D VAE that has to train in well under
- * a minute on 10,000 digits on two cores, hence a single hidden layer of 400 (as PyTorch's VAE
- * example): wider or deeper layers gain a few nats of −ELBO for several times the time, and a
- * layer of 256 loses more than that.
+ * time; the VAE default is the CLI's no-argument model, a 2-D VAE that has to train quickly on the
+ * embedded digits on a laptop, hence a single hidden layer of 400 (as PyTorch's VAE example):
+ * wider or deeper layers gain a few nats of −ELBO for several times the time, and a layer of 256
+ * loses more than that.
  */
 const DEFAULTS: { [K in ModelKind]: Omit<ConfigOf<K>, 'inputShape'> } = {
   // Hinton & Salakhutdinov-style deep autoencoder, narrower: 784-512-256-32.

@@ -210,7 +210,7 @@ describe('other commands', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Regressions from the CLI/figures QA pass
+// Usage errors, wrong runs and broken files
 
 const oneLine = (r: { stderr: string }) => {
   expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -1,4 +1,4 @@
-/** Run figures: which pictures each model gets, and the chart/grid details the QA pass fixed. */
+/** Run figures: which pictures each model gets, their labels, and the chart and grid details. */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
