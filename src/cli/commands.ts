@@ -1,64 +1,30 @@
-/** `aelab eval | sample | reconstruct | encode | anomaly | summary` and PCA runs. */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, extname, join, resolve } from 'node:path';
+/** `aelab eval | sample | reconstruct | encode | anomaly | summary` (PCA runs: pca.ts). */
+import { writeFileSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
 import { noGrad } from '../autograd/tape.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { loadDataset } from '../data/sources.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
-import { saveImageGrid } from '../io/png.js';
-import { PCA } from '../models/pca.js';
-import type { AutoencoderModel, FamilyModel, ModelKind } from '../models/types.js';
+import { PART_DOCS, partDocsFor, partsNote } from '../models/parts.js';
+import type { FamilyModel, ModelKind } from '../models/types.js';
 import { summary } from '../nn/summary.js';
 import { Generator } from '../tensor/random.js';
 import { tidy, type Tensor } from '../tensor/tensor.js';
-import { describeModel, inputBatch, isAutoencoder } from '../train/figures.js';
+import { className, describeModel, inputBatch } from '../train/figures.js';
 import { Trainer, defaultTrainConfig } from '../train/trainer.js';
+import { saveGridFigure } from '../viz/grid-figure.js';
 import { saveChart } from '../viz/render.js';
 import { rocCurve } from '../viz/roc.js';
-import { histogramSpec, latentScatterSpec, lineChartSpec, rocSpec } from '../viz/specs.js';
+import { histogramSpec, rocSpec } from '../viz/specs.js';
 import { UserError } from './errors.js';
-import { loadRunModel, readRunConfig, defaultRunDir, ensureFreshDir, writeRunConfig, VERSION } from './run-folder.js';
-import { buildFromFlags, checkClasses, checkKind, checkModelFlags, fmtClassList, loadTrainTest, log, modelConfigFromFlags, numClassesOf, runTrain, sameImages, type ModelFlags, type TrainFlags } from './train.js';
+import { evalPca, reconstructPca, summaryPca } from './pca.js';
+import { loadRunModel, readRunConfig } from './run-folder.js';
+import { datasetFor, loadPca, pngOut, print, requireAE, runClassNames, runModel } from './shared.js';
+import { checkOptions, type GivenOptions } from './train-options.js';
+import { buildFromFlags, checkClasses, checkKind, checkModelFlags, fmtClassList, modelConfigFromFlags, numClassesOf, runTrain, type ModelFlags, type TrainFlags } from './train.js';
 
 /** The unconditional autoencoders `aelab anomaly` can train. */
 export const ANOMALY_KINDS = ['ae', 'conv-ae', 'sparse-ae', 'dae', 'vae', 'aae'] as const;
-
-function requireAE(m: FamilyModel, cmd: string, run: string): AutoencoderModel {
-  if (!isAutoencoder(m)) throw new UserError(`${cmd} needs an autoencoder, but ${run} holds a classifier ('${m.kind}')`, 2);
-  return m;
-}
-
-/** The dataset a command reads: the run's unless --data names another; images must fit the model. */
-async function datasetFor(run: string, spec: string | undefined, split: 'train' | 'test'): Promise<ImageDataset> {
-  const cfg = readRunConfig(run);
-  const src = spec ?? cfg.data.spec;
-  const ds = await loadDataset(src, { split });
-  const want = cfg.model.inputShape;
-  if (Array.isArray(want) && (ds.channels !== want[0] || ds.height !== want[1] || ds.width !== want[2]))
-    throw new UserError(
-      `${spec !== undefined ? `--data ${spec}` : `the run's dataset '${src}'`} has ${ds.channels}×${ds.height}×${ds.width} images, but this run's model takes ${want.join('×')}`,
-      2,
-    );
-  // named datasets (mnist, fashion-mnist) always have a test split; a CSV or plain folder may not
-  if (split === 'test' && ds.n > 0 && !['mnist', 'fashion-mnist', 'fashion_mnist', 'fashionmnist', 'fmnist'].includes(src.trim().toLowerCase())) {
-    const other = await loadDataset(src, { split: 'train' }).catch(() => null);
-    if (other && sameImages(ds, other)) process.stderr.write(`aelab: note: ${ds.name} has no separate test split; using all ${ds.n} of its images\n`);
-  }
-  return ds;
-}
-
-/** A PNG output path: the given one (must end in .png), or a file in the run's figures folder. */
-function pngOut(out: string | undefined, run: string, name: string): string {
-  if (out !== undefined && extname(out).toLowerCase() !== '.png') throw new UserError(`--out must name a .png file, got '${out}'`, 2);
-  return outPath(out, run, name);
-}
-
-/** A run's model for commands that need one, with a clear message for PCA runs. */
-function runModel(run: string, weights: 'best' | 'last', cmd: string, pcaHint: string): ReturnType<typeof loadRunModel> {
-  const cfg = readRunConfig(run);
-  if (cfg.pca) throw new UserError(`${cmd}: ${run} is a PCA run, ${pcaHint}`, 2);
-  return loadRunModel(run, weights);
-}
 
 /** Evaluates all of a dataset in batches, averaging the model's parts. */
 function evaluateAll(model: FamilyModel, ds: ImageDataset): Record<string, number> {
@@ -66,14 +32,16 @@ function evaluateAll(model: FamilyModel, ds: ImageDataset): Record<string, numbe
   return t.evaluate(ds);
 }
 
-function print(json: boolean | undefined, obj: unknown, text: string): void {
-  process.stdout.write(json ? JSON.stringify(obj, null, 2) + '\n' : text + '\n');
-}
-
-function table(rec: Record<string, number>): string {
+/** A metrics table with what each number is (models/parts.ts), e.g. "  neg_elbo  167.6  −ELBO = …". */
+function describedTable(rec: Record<string, number>, extra: Record<string, string> = {}): string {
   const w = Math.max(...Object.keys(rec).map((k) => k.length));
-  return Object.entries(rec)
-    .map(([k, v]) => `  ${k.padEnd(w)}  ${Number.isInteger(v) ? v : v.toPrecision(6)}`)
+  const vals = Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, Number.isInteger(v) ? String(v) : v.toPrecision(6)]));
+  const wv = Math.max(...Object.values(vals).map((v) => v.length));
+  return Object.keys(rec)
+    .map((k) => {
+      const doc = [PART_DOCS[k], extra[k]].filter(Boolean).join('; ');
+      return `  ${k.padEnd(w)}  ${vals[k]!.padStart(wv)}${doc ? `  ${doc}` : ''}`;
+    })
     .join('\n');
 }
 
@@ -96,34 +64,15 @@ export async function cmdEval(o: { run: string; data?: string; split: 'train' | 
         return vae.importanceWeightedLogLikelihood!(x as never, o.iw!, gen, y).reduce((a, b) => a + b, 0);
       });
     }
-    res[`iwLogLikelihood(k=${o.iw})`] = sum / ds.n;
+    res.log_px_iwae = sum / ds.n;
   }
-  print(o.json, { run, split: o.split, n: ds.n, metrics: res }, `${model.kind} on ${ds.name} (${o.split}, ${ds.n} samples):\n${table(res)}`);
-}
-
-async function evalPca(run: string, o: { data?: string; split: 'train' | 'test'; json?: boolean; iw?: number }): Promise<void> {
-  if (o.iw) throw new UserError(`--iw needs a VAE or CVAE run; ${run} is a PCA run`, 2);
-  const pca = loadPca(run);
-  const ds = await datasetFor(run, o.data, o.split);
-  const err = pca.meanReconstructionError(ds.images, ds.n);
-  const res = { mse: err, components: pca.k, explainedVariance: pca.explainedVarianceRatio.reduce((a: number, b: number) => a + b, 0) };
-  print(o.json, { run, split: o.split, n: ds.n, metrics: res }, `pca on ${ds.name} (${o.split}, ${ds.n} samples):\n${table(res)}`);
-}
-
-function loadPca(run: string): PCA {
-  const p = join(run, 'pca.json');
-  if (!existsSync(p)) throw new UserError(`${run}: no pca.json`);
-  try {
-    return PCA.fromJSON(JSON.parse(readFileSync(p, 'utf8')) as never);
-  } catch (e) {
-    throw new UserError(`${p}: ${(e as Error).message}`);
-  }
-}
-
-function outPath(out: string | undefined, run: string, name: string): string {
-  const p = resolve(out ?? join(run, 'figures', name));
-  mkdirSync(dirname(p), { recursive: true });
-  return p;
+  const note = partsNote(model);
+  const extra: Record<string, string> = o.iw ? { log_px_iwae: `k = ${o.iw} importance samples` } : {};
+  print(
+    o.json,
+    { run, split: o.split, n: ds.n, metrics: res, ...(o.iw ? { iwSamples: o.iw } : {}), about: partDocsFor(res), ...(note ? { note } : {}) },
+    `${model.kind} on ${ds.name} (${o.split}, ${ds.n} samples):\n${describedTable(res, extra)}${note ? `\nnote: ${note}` : ''}`,
+  );
 }
 
 export async function cmdSample(o: { run: string; n: number; label?: number; seed: number; out?: string; weights: 'best' | 'last'; json?: boolean }): Promise<void> {
@@ -142,7 +91,18 @@ export async function cmdSample(o: { run: string; n: number; label?: number; see
   const labels = model.needsLabels ? Int32Array.from({ length: o.n }, (_, i) => o.label ?? i % numClasses) : null;
   model.eval();
   const imgs = noGrad(() => tidy(() => ae.sample!(o.n, new Generator(o.seed), labels).data.slice()));
-  await saveImageGrid(p, imgs, o.n, H, W, { channels: C as 1 | 3, scale: 2, pad: 2, background: 0.5 });
+  const names = runClassNames(config, numClasses);
+  // a conditional model without --label cycles through the classes: one column per class
+  const byClass = model.needsLabels && o.label === undefined && o.n >= numClasses;
+  const prior = model.kind === 'aae' ? `the ${String((config.model as { prior?: string }).prior)} prior` : 'z ~ N(0, I)';
+  await saveGridFigure(p, imgs, o.n, H, W, {
+    channels: C as 1 | 3,
+    pad: 1,
+    background: 0.5,
+    ...(byClass ? { cols: numClasses, colLabels: names, colTitle: 'class' } : {}),
+    title: `${describeModel(model)}: ${o.n} samples${o.label !== undefined ? ` of class ${names[o.label]}` : ''}`,
+    subtitle: `decoded draws from ${prior}, seed ${o.seed}`,
+  });
   print(o.json, { file: p, n: o.n }, `wrote ${o.n} samples to ${p}`);
 }
 
@@ -168,37 +128,24 @@ export async function cmdReconstruct(o: { run: string; n: number; data?: string;
       return { imgs: out, err: Array.from(e) };
     }),
   );
-  await saveImageGrid(p, imgs, 2 * n, H, W, { cols: n, channels: C as 1 | 3, scale: 2, pad: 2, background: 0.5 });
+  await saveGridFigure(p, imgs, 2 * n, H, W, {
+    cols: n,
+    channels: C as 1 | 3,
+    pad: 1,
+    background: 0.5,
+    title: `${describeModel(model)}: reconstructions`,
+    subtitle: `the first ${n} ${o.split} images of ${ds.name} (top) and their reconstructions (bottom)`,
+    rowLabels: ['input', 'reconstruction'],
+    ...(ds.labels ? { colLabels: Array.from(ds.labels.subarray(0, n), (l) => className(ds, l)), colTitle: 'label' } : {}),
+  });
   const mean = err.reduce((a, b) => a + b, 0) / err.length;
   print(o.json, { file: p, n, meanError: mean, errors: err }, `wrote ${n} inputs (top) and reconstructions (bottom) to ${p}\nmean reconstruction error ${mean.toPrecision(5)}`);
 }
 
-/** PCA is a linear autoencoder: project onto the components and back. */
-async function reconstructPca(run: string, o: { n: number; data?: string; split: 'train' | 'test'; out?: string; json?: boolean }): Promise<void> {
-  const pca = loadPca(run);
-  const p = pngOut(o.out, run, `reconstruct-${o.split}-${o.n}.png`);
-  const ds = await datasetFor(run, o.data, o.split);
-  const n = Math.min(o.n, ds.n);
-  const d = ds.channels * ds.height * ds.width;
-  const x = ds.images.subarray(0, n * d);
-  const r = pca.inverseTransform(pca.transform(x, n), n);
-  const both = new Float32Array(2 * n * d);
-  both.set(x);
-  both.set(r, n * d);
-  await saveImageGrid(p, both, 2 * n, ds.height, ds.width, { cols: n, channels: ds.channels as 1 | 3, scale: 2, pad: 2, background: 0.5 });
-  const err: number[] = [];
-  for (let i = 0; i < n; i++) {
-    let e = 0;
-    for (let j = 0; j < d; j++) e += (x[i * d + j]! - r[i * d + j]!) ** 2 / d;
-    err.push(e);
-  }
-  const mean = err.reduce((a, b) => a + b, 0) / Math.max(1, n);
-  print(o.json, { file: p, n, meanError: mean, errors: err }, `wrote ${n} inputs (top) and PCA reconstructions (bottom) to ${p}\nmean reconstruction error ${mean.toPrecision(5)}`);
-}
-
-/** Writes a float32 matrix as NumPy .npy (format 1.0). */
-export function npyBytes(data: Float32Array, shape: number[]): Uint8Array {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+/** A float32 or int32 array as NumPy .npy bytes (format 1.0, little-endian). */
+export function npyBytes(data: Float32Array | Int32Array, shape: number[]): Uint8Array {
+  const descr = data instanceof Float32Array ? '<f4' : '<i4';
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   const total = 10 + header.length + 1;
   header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
   const out = new Uint8Array(10 + header.length + data.byteLength);
@@ -207,6 +154,11 @@ export function npyBytes(data: Float32Array, shape: number[]): Uint8Array {
   out.set(new TextEncoder().encode(header), 10);
   out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
   return out;
+}
+
+/** Where `encode --out codes.npy` puts the labels: codes.labels.npy beside it. */
+export function labelsPathFor(npy: string): string {
+  return npy.replace(/\.npy$/i, '') + '.labels.npy';
 }
 
 export async function cmdEncode(o: { run: string; out: string; data?: string; split: 'train' | 'test'; limit?: number; weights: 'best' | 'last'; json?: boolean }): Promise<void> {
@@ -247,14 +199,25 @@ export async function cmdEncode(o: { run: string; out: string; data?: string; sp
     }
   }
   const out = resolve(o.out);
-  if (ext === '.npy') writeFileAtomicSync(out, npyBytes(codes, [n, k]));
-  else {
+  const labels = ds.labels ? ds.labels.subarray(0, n) : null;
+  let labelsFile: string | null = null;
+  if (ext === '.npy') {
+    // .npy holds one array: the labels (the CSV's first column) go into a second file beside it
+    writeFileAtomicSync(out, npyBytes(codes, [n, k]));
+    if (labels) writeFileAtomicSync((labelsFile = labelsPathFor(out)), npyBytes(Int32Array.from(labels), [n]));
+  } else {
     const head = ['label', ...Array.from({ length: k }, (_, j) => `z${j + 1}`)].join(',');
     const lines = [head];
-    for (let i = 0; i < n; i++) lines.push([ds.labels ? ds.labels[i] : '', ...Array.from(codes.subarray(i * k, (i + 1) * k))].join(','));
+    for (let i = 0; i < n; i++) lines.push([labels ? labels[i] : '', ...Array.from(codes.subarray(i * k, (i + 1) * k))].join(','));
     writeFileAtomicSync(out, lines.join('\n') + '\n');
   }
-  print(o.json, { file: out, n, dims: k }, `wrote ${n} codes of ${k} dims to ${out}`);
+  const what =
+    ext === '.npy'
+      ? labelsFile
+        ? `wrote ${n} codes of ${k} dims to ${out} (float32, ${n}×${k}) and their labels to ${labelsFile} (int32, ${n})`
+        : `wrote ${n} codes of ${k} dims to ${out} (float32, ${n}×${k}); ${ds.name} has no labels`
+      : `wrote ${n} codes of ${k} dims to ${out} (columns: label, z1..z${k})`;
+  print(o.json, { file: out, labelsFile, n, dims: k }, what);
 }
 
 export interface AnomalyFlags extends TrainFlags {
@@ -269,7 +232,7 @@ export async function cmdAnomaly(f: AnomalyFlags): Promise<void> {
   const kind = checkKind(f.model);
   if (!(ANOMALY_KINDS as readonly string[]).includes(kind))
     throw new UserError(`anomaly: --model must be an unconditional autoencoder (${ANOMALY_KINDS.join(', ')}), got '${kind}'`, 2);
-  checkModelFlags(kind, f);
+  checkOptions(kind, f as GivenOptions);
   // everything that can be wrong with the data is checked before training
   const full = await loadDataset(f.data, { split: 'test' });
   if (!full.labels) throw new UserError(`anomaly: dataset '${f.data}' has no labels, so nothing tells normal from anomalous images`, 2);
@@ -373,81 +336,4 @@ export async function cmdSummary(o: ModelFlags & { run?: string; data: string; j
     if (model.needsLabels) delete (m as { forward?: unknown }).forward;
   }
   print(o.json, { kind: model.kind, config: model.config, rows: s.rows, totalParams: s.totalParams, trainableParams: s.trainableParams }, `${model.kind}\n${s.text}`);
-}
-
-function summaryPca(run: string, json: boolean | undefined): void {
-  const pca = loadPca(run);
-  const d = pca.components.length / pca.k;
-  const params = pca.k * d + d;
-  print(
-    json,
-    { kind: 'pca', components: pca.k, inputDim: d, totalParams: params },
-    `pca\n${pca.k} components of ${d} inputs: ${params.toLocaleString('en-US')} numbers (components ${pca.k}×${d} and the mean)`,
-  );
-}
-
-/** `aelab train --model pca`: fits PCA with --latent components; writes pca.json, result.json and figures. */
-export async function runPca(f: TrainFlags): Promise<void> {
-  checkModelFlags('pca', f);
-  const { train, test } = await loadTrainTest(f);
-  const d = train.channels * train.height * train.width;
-  const k = f.latent ?? 32;
-  if (k > d) throw new UserError(`--latent ${k} exceeds the ${d} input dimensions`, 2);
-  const runDir = resolve(f.out ?? defaultRunDir('pca', f.data));
-  ensureFreshDir(runDir);
-  const t0 = performance.now();
-  const pca = PCA.fit(train.images, train.n, d, k);
-  const seconds = (performance.now() - t0) / 1000;
-  writeRunConfig(runDir, {
-    aelab: VERSION,
-    created: new Date().toISOString(),
-    model: { kind: 'pca', inputShape: [train.channels, train.height, train.width] } as never,
-    train: { ...defaultTrainConfig, seed: f.seed },
-    data: { spec: f.data, name: train.name, source: train.source, valFraction: 0, limit: f.limit ?? null, classes: f.classes ?? null },
-    pca: true,
-  });
-  writeFileAtomicSync(join(runDir, 'pca.json'), JSON.stringify(pca.toJSON()) + '\n');
-  const evalSet = test ?? train;
-  const result = {
-    components: k,
-    fitSeconds: seconds,
-    explainedVariance: pca.explainedVarianceRatio.reduce((a: number, b: number) => a + b, 0),
-    trainMse: pca.meanReconstructionError(train.images, train.n),
-    testMse: pca.meanReconstructionError(evalSet.images, evalSet.n),
-  };
-  writeFileSync(join(runDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
-  if (f.figures) {
-    const figs = join(runDir, 'figures');
-    const n = Math.min(16, evalSet.n);
-    const x = evalSet.images.subarray(0, n * d);
-    const r = pca.inverseTransform(pca.transform(x, n), n);
-    const both = new Float32Array(2 * n * d);
-    both.set(x);
-    both.set(r, n * d);
-    await saveImageGrid(join(figs, 'reconstructions.png'), both, 2 * n, train.height, train.width, { cols: n, scale: 2, pad: 2, background: 0.5 });
-    await saveImageGrid(join(figs, 'components.png'), pca.components.slice(0, Math.min(k, 64) * d), Math.min(k, 64), train.height, train.width, { scale: 2, pad: 2, normalize: 'each' });
-    const m = Math.min(2000, evalSet.n);
-    const codes = pca.transform(evalSet.images.subarray(0, m * d), m);
-    // PCA codes are already ordered by variance: the first two are the top-2 projection
-    if (k >= 2) {
-      const pts = Array.from({ length: m }, (_, i) => ({
-        x: codes[i * k]!,
-        y: codes[i * k + 1]!,
-        label: evalSet.labels ? (evalSet.classNames?.[evalSet.labels[i]!] ?? String(evalSet.labels[i])) : 'all',
-      }));
-      await saveChart(join(figs, 'latent.png'), latentScatterSpec(pts, { title: 'PCA: first two components', xTitle: 'PC 1', yTitle: 'PC 2', ...(evalSet.classNames ? { labelOrder: evalSet.classNames } : {}) }));
-    }
-    let acc = 0;
-    const ratios = Array.from(pca.explainedVarianceRatio as ArrayLike<number>);
-    const rows = [
-      ...ratios.map((v, i) => ({ x: i + 1, y: (acc += v), series: 'cumulative' })),
-      ...ratios.map((v, i) => ({ x: i + 1, y: v, series: 'per component' })),
-    ];
-    await saveChart(
-      join(figs, 'explained-variance.png'),
-      lineChartSpec(rows, { title: `PCA: explained variance (${k} components, ${(acc * 100).toFixed(1)}% in all)`, xTitle: 'component', yTitle: 'fraction of the variance', seriesTitle: 'variance', yDomain: [0, 1] }),
-    );
-  }
-  print(f.json, { runDir, ...result }, `PCA with ${k} components on ${train.name} (${train.n} images, ${seconds.toFixed(2)} s):\n${table(result)}\nrun folder: ${runDir}`);
-  log(f, '');
 }

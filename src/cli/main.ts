@@ -5,45 +5,71 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import '../ops/index.js';
+import { defaultConfig } from '../models/index.js';
+import type { ModelKind } from '../models/types.js';
 import { OPTIMIZER_NAMES } from '../optim/factory.js';
 import { initBackend, setBackend } from '../kernels/registry.js';
-import { ANOMALY_KINDS, cmdAnomaly, cmdEncode, cmdEval, cmdReconstruct, cmdSample, cmdSummary, runPca } from './commands.js';
+import { ANOMALY_KINDS, cmdAnomaly, cmdEncode, cmdEval, cmdReconstruct, cmdSample, cmdSummary } from './commands.js';
+import { runPca } from './pca.js';
 import { formatError, UserError } from './errors.js';
 import { classesOpt, intOpt, listOpt, numOpt } from './options.js';
 import { VERSION } from './run-folder.js';
 import { checkKind, MODEL_KINDS, runTrain, type TrainFlags } from './train.js';
+import { defaultEpochs, lrHelp, OPTION_RULES, TRAIN_DEFAULTS, type OptionKey } from './train-options.js';
+
+/** "[ae, vae]": the models an option applies to, from the option table. */
+function forModels(key: OptionKey): string {
+  const m = OPTION_RULES[key].models;
+  return m.length === MODEL_KINDS.length - 1 && !m.includes('pca') ? '[all models but pca]' : `[${m.join(', ')}]`;
+}
+
+/** A model option's default, from the models' own defaults (so --help cannot drift from them). */
+function dflt(kind: ModelKind, key: string): string {
+  return String((defaultConfig(kind, [1, 28, 28]) as unknown as Record<string, unknown>)[key]);
+}
 
 function modelOptions(c: Command, defaultModel: string, kinds: readonly string[] = MODEL_KINDS): Command {
   return c
     .addOption(new Option('--model <kind>', 'model family').choices([...kinds]).default(defaultModel))
-    .option('--latent <n>', 'latent (code) dimensions; PCA components for --model pca', intOpt('--latent'))
-    .option('--hidden <widths>', "hidden layer widths, e.g. '512,256' ('none' for no hidden layer)", listOpt('--hidden'))
-    .option('--channels <list>', "conv channels of the stride-2 layers (conv-ae, cnn), e.g. '32,64'", listOpt('--channels'))
-    .addOption(new Option('--activation <name>', 'hidden activation').choices(['relu', 'sigmoid', 'tanh', 'leaky_relu', 'elu', 'prelu', 'softplus']))
-    .addOption(new Option('--loss <name>', 'reconstruction likelihood: bce (Bernoulli) or mse (Gaussian)').choices(['bce', 'mse']))
-    .addOption(new Option('--decoder <name>', 'VAE decoder likelihood').choices(['bernoulli', 'gaussian']))
-    .option('--beta <x>', 'VAE: weight of the KL term; sparse AE: weight of the sparsity penalty', numOpt('--beta', { min: 0 }))
-    .option('--rho <x>', 'sparse AE: target mean activation ρ', numOpt('--rho', { min: 0, max: 1, minOpen: true, maxOpen: true }))
-    .addOption(new Option('--sparsity <kind>', 'sparse AE penalty').choices(['kl', 'l1']))
-    .addOption(new Option('--noise <kind>', 'denoising AE corruption').choices(['gaussian', 'salt-pepper', 'mask']))
-    .option('--noise-level <x>', 'σ for gaussian noise, fraction for salt-pepper and mask', numOpt('--noise-level', { min: 0 }))
-    .addOption(new Option('--prior <kind>', 'adversarial AE prior').choices(['normal', 'mixture', 'swissroll']))
-    .option('--conditional-prior', 'adversarial AE: label-conditioned prior')
-    .option('--dropout <p>', 'classifier dropout', numOpt('--dropout', { min: 0, max: 0.99 }));
+    .option('--latent <n>', `latent (code) dimensions; PCA components for --model pca ${forModels('latent')}`, intOpt('--latent'))
+    .option(
+      '--hidden <widths>',
+      `hidden layer widths, e.g. '512,256' ('none' for no hidden layer); for sparse-ae, layers before the sparse code (default none: the code is the one hidden layer) ${forModels('hidden')}`,
+      listOpt('--hidden'),
+    )
+    .option('--channels <list>', `conv channels of the stride-2 layers, e.g. '32,64' ${forModels('channels')}`, listOpt('--channels'))
+    .addOption(new Option('--activation <name>', `hidden activation ${forModels('activation')}`).choices(['relu', 'sigmoid', 'tanh', 'leaky_relu', 'elu', 'prelu', 'softplus']))
+    .addOption(new Option('--loss <name>', `reconstruction likelihood: bce (Bernoulli) or mse (Gaussian) ${forModels('loss')}`).choices(['bce', 'mse']))
+    .addOption(
+      new Option(
+        '--decoder <name>',
+        `VAE decoder likelihood; a Gaussian decoder's pixel densities can exceed 1, so its −ELBO can be negative nats ${forModels('decoder')}`,
+      ).choices(['bernoulli', 'gaussian']),
+    )
+    .option('--beta <x>', `VAE: weight of the KL term; sparse AE: weight of the sparsity penalty (default: vae, cvae ${dflt('vae', 'beta')}; sparse-ae ${dflt('sparse-ae', 'beta')}) ${forModels('beta')}`, numOpt('--beta', { min: 0 }))
+    .option('--rho <x>', `sparse AE: target mean activation ρ of the code units (default ${dflt('sparse-ae', 'rho')}; KL penalty only) ${forModels('rho')}`, numOpt('--rho', { min: 0, max: 1, minOpen: true, maxOpen: true }))
+    .addOption(new Option('--sparsity <kind>', `sparse AE penalty (default ${dflt('sparse-ae', 'sparsity')}) ${forModels('sparsity')}`).choices(['kl', 'l1']))
+    .addOption(new Option('--noise <kind>', `denoising AE corruption (default ${dflt('dae', 'noise')}) ${forModels('noise')}`).choices(['gaussian', 'salt-pepper', 'mask']))
+    .option('--noise-level <x>', `σ for gaussian noise (default ${dflt('dae', 'noiseLevel')}), fraction of pixels (≤ 1) for salt-pepper and mask ${forModels('noiseLevel')}`, numOpt('--noise-level', { min: 0 }))
+    .addOption(new Option('--prior <kind>', `adversarial AE prior (default ${dflt('aae', 'prior')}) ${forModels('prior')}`).choices(['normal', 'mixture', 'swissroll']))
+    .option('--conditional-prior', `adversarial AE: label-conditioned prior ${forModels('conditionalPrior')}`)
+    .option('--dropout <p>', `classifier dropout ${forModels('dropout')}`, numOpt('--dropout', { min: 0, max: 0.99 }));
 }
 
 function trainOptions(c: Command, opts: { anomaly?: boolean } = {}): Command {
+  // no commander defaults here: an option left out stays undefined, so the option table
+  // (train-options.ts) can tell it from one given; the defaults are applied after the checks
   c.option('--data <spec>', "'mnist' (embedded 10,000 digits), 'fashion-mnist', or a path (IDX folder, PNG folder, CSV)", 'mnist')
-    .option('--epochs <n>', 'training epochs', intOpt('--epochs'))
-    .option('--batch <n>', 'mini-batch size', intOpt('--batch'), 128)
-    .option('--lr <x>', 'learning rate', numOpt('--lr', { min: 0, minOpen: true }))
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices([...OPTIMIZER_NAMES]).default('adam'))
-    .option('--weight-decay <x>', 'L2 weight decay', numOpt('--weight-decay', { min: 0 }), 0)
-    .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(['none', 'step', 'exponential', 'cosine', 'plateau']).default('none'))
+    .option('--epochs <n>', `training epochs (default: ${defaultEpochs('ae')}; sparse-ae ${defaultEpochs('sparse-ae')})`, intOpt('--epochs'))
+    .option('--batch <n>', `mini-batch size (default: ${TRAIN_DEFAULTS.batch})`, intOpt('--batch'))
+    .option('--lr <x>', lrHelp(), numOpt('--lr', { min: 0, minOpen: true }))
+    .addOption(new Option('--optimizer <name>', `optimizer (default: ${TRAIN_DEFAULTS.optimizer})`).choices([...OPTIMIZER_NAMES]))
+    .option('--weight-decay <x>', 'L2 weight decay (default: 0; adamw 0.01, decoupled)', numOpt('--weight-decay', { min: 0 }))
+    .addOption(new Option('--schedule <name>', `learning-rate schedule (default: ${TRAIN_DEFAULTS.schedule})`).choices(['none', 'step', 'exponential', 'cosine', 'plateau']))
     .option('--clip-norm <x>', 'clip the gradient norm to this value', numOpt('--clip-norm', { min: 0, minOpen: true }))
     .option('--early-stopping <patience>', 'stop after this many epochs without validation improvement', intOpt('--early-stopping'))
-    .option('--seed <n>', 'random seed (same seed, same run)', intOpt('--seed', 0), 0)
-    .option('--val-fraction <x>', 'fraction of the training split held out for validation', numOpt('--val-fraction', { min: 0, max: 0.9 }), 0.1)
+    .option('--seed <n>', `random seed (same seed, same run; default: ${TRAIN_DEFAULTS.seed})`, intOpt('--seed', 0))
+    .option('--val-fraction <x>', `fraction of the training split held out for validation (default: ${TRAIN_DEFAULTS.valFraction})`, numOpt('--val-fraction', { min: 0, max: 0.9 }))
     .option('--limit <n>', 'use only the first n training images', intOpt('--limit'));
   // anomaly picks its training classes with --normal and always starts a fresh run
   if (!opts.anomaly) c.option('--classes <list>', "train on these classes only, e.g. '0,1' or '0-4'", classesOpt('--classes'));
@@ -179,8 +205,8 @@ export function buildProgram(): Command {
   });
 
   backendOptions(
-    splitOption(commonRunOptions(program.command('encode').description('write the latent codes of a dataset split to CSV (label, z1..zk) or .npy')))
-      .requiredOption('--out <file>', 'output .csv or .npy')
+    splitOption(commonRunOptions(program.command('encode').description('write the latent codes of a dataset split to CSV (label, z1..zk) or to .npy (codes; labels in <name>.labels.npy)')))
+      .requiredOption('--out <file>', 'output .csv, or .npy (float32 codes; int32 labels go to <name>.labels.npy beside it)')
       .option('--data <spec>', 'dataset (default: the run’s)')
       .option('--limit <n>', 'only the first n images', intOpt('--limit')),
   ).action(async (o) => {

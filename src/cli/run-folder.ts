@@ -21,7 +21,8 @@ export interface RunConfig {
   aelab: string;
   created: string;
   model: ModelConfig;
-  train: TrainConfig;
+  /** The training settings; absent in PCA runs (PCA is fitted in closed form). */
+  train?: TrainConfig;
   data: { spec: string; name: string; source?: string; valFraction: number; limit: number | null; classes?: number[] | null };
   /** PCA runs keep their fit in pca.json instead of checkpoints. */
   pca?: boolean;
@@ -46,7 +47,7 @@ export function readRunConfig(dir: string): RunConfig {
   if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((v) => Number.isSafeInteger(v) && (v as number) > 0))
     throw new UserError(`${p}: field 'model.inputShape' must be [channels, height, width], got ${JSON.stringify(shape)}`);
   if (!isObj(cfg.data) || typeof cfg.data.spec !== 'string') throw new UserError(`${p}: field 'data.spec' (the dataset the run trained on) is missing`);
-  if (!isObj(cfg.train)) throw new UserError(`${p}: field 'train' (the training settings) is missing`);
+  if (!cfg.pca && !isObj(cfg.train)) throw new UserError(`${p}: field 'train' (the training settings) is missing`);
   return cfg;
 }
 

@@ -4,18 +4,21 @@ import { join, resolve } from 'node:path';
 import { noGrad } from '../autograd/tape.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { filterByLabel } from '../data/dataset.js';
+import { writeFileAtomicSync } from '../io/atomic.js';
 import { loadDataset } from '../data/sources.js';
 import { trainValTestSplit } from '../data/split.js';
 import { buildModel, defaultConfig } from '../models/index.js';
+import { partDocsFor, partsNote, renameLegacyParts } from '../models/parts.js';
 import type { FamilyModel, ModelConfig, ModelKind } from '../models/types.js';
-import { summary } from '../nn/summary.js';
+import type { OptimizerName } from '../optim/factory.js';
 import { manualSeed } from '../tensor/random.js';
 import { loadModelWeights, STATE_FILE } from '../train/checkpoint.js';
 import { writeRunFigures } from '../train/figures.js';
-import { defaultTrainConfig, NonFiniteLossError, Trainer, type TrainConfig, type FitResult } from '../train/trainer.js';
+import { NonFiniteLossError, Trainer, type TrainConfig, type FitResult } from '../train/trainer.js';
 import { UserError } from './errors.js';
 import { consoleReporter } from './progress.js';
 import { defaultRunDir, ensureFreshDir, readRunConfig, shortStateDictError, VERSION, writeRunConfig, type RunConfig } from './run-folder.js';
+import { checkOptions, defaultEpochs, defaultLr, defaultWeightDecay, MODEL_OPTION_KEYS, TRAIN_DEFAULTS, type GivenOptions } from './train-options.js';
 
 export const MODEL_KINDS = ['ae', 'conv-ae', 'sparse-ae', 'dae', 'vae', 'cvae', 'aae', 'mlp', 'cnn', 'pca'] as const;
 
@@ -41,7 +44,7 @@ export interface ModelFlags {
 export interface DataFlags {
   data: string;
   limit?: number;
-  valFraction: number;
+  valFraction?: number;
   classes?: number[];
   /** The option that set `classes`, for messages (default '--classes'). */
   classesFlag?: string;
@@ -50,14 +53,14 @@ export interface DataFlags {
 
 export interface TrainFlags extends ModelFlags, DataFlags {
   epochs?: number;
-  batch: number;
+  batch?: number;
   lr?: number;
-  optimizer: string;
-  weightDecay: number;
-  schedule: string;
+  optimizer?: string;
+  weightDecay?: number;
+  schedule?: string;
   clipNorm?: number;
   earlyStopping?: number;
-  seed: number;
+  seed?: number;
   out?: string;
   resume?: string;
   figures: boolean;
@@ -71,55 +74,31 @@ export function checkKind(model: string): ModelKind | 'pca' {
   return model as ModelKind | 'pca';
 }
 
-/** The model options of ModelFlags, by config key. */
-const MODEL_FLAG_KEYS = ['latent', 'hidden', 'channels', 'activation', 'loss', 'decoder', 'beta', 'rho', 'sparsity', 'noise', 'noiseLevel', 'prior', 'conditionalPrior', 'dropout'] as const;
-
-/** 'noiseLevel' → '--noise-level'. */
-export function flagName(key: string): string {
-  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+/** Rejects model options that do not apply to the kind (see train-options.ts); runs before any data is loaded. */
+export function checkModelFlags(kind: ModelKind | 'pca', f: ModelFlags): void {
+  checkOptions(kind, f as GivenOptions, MODEL_OPTION_KEYS);
 }
 
-/**
- * Rejects model options that do not apply to the kind (a mistyped or misplaced option must not
- * silently do nothing), naming the options that do. Runs before any data is loaded.
- */
-export function checkModelFlags(kind: ModelKind | 'pca', f: ModelFlags): void {
-  const given = MODEL_FLAG_KEYS.filter((k) => f[k] !== undefined);
-  let allowed: string[];
-  if (kind === 'pca') allowed = ['latent'];
-  else {
-    const base = defaultConfig(kind, [1, 28, 28]) as unknown as Record<string, unknown>;
-    allowed = MODEL_FLAG_KEYS.filter((k) => k in base);
-  }
-  const bad = given.filter((k) => !allowed.includes(k));
-  if (bad.length)
-    throw new UserError(
-      `${bad.map(flagName).join(', ')} ${bad.length === 1 ? 'does' : 'do'} not apply to --model ${kind}` +
-        ` (its options: ${allowed.map(flagName).join(', ')})`,
-      2,
-    );
+/** The training settings from the options given and the defaults of the model and optimizer. */
+export function trainConfigFromFlags(kind: ModelKind, f: TrainFlags): TrainConfig {
+  const optimizer = (f.optimizer ?? TRAIN_DEFAULTS.optimizer) as OptimizerName;
+  return {
+    epochs: f.epochs ?? defaultEpochs(kind),
+    batchSize: f.batch ?? TRAIN_DEFAULTS.batch,
+    lr: f.lr ?? defaultLr(optimizer, kind),
+    optimizer,
+    weightDecay: f.weightDecay ?? defaultWeightDecay(optimizer),
+    seed: f.seed ?? TRAIN_DEFAULTS.seed,
+    schedule: (f.schedule ?? TRAIN_DEFAULTS.schedule) as TrainConfig['schedule'],
+    clipNorm: f.clipNorm ?? null,
+    earlyStopping: f.earlyStopping ?? null,
+  };
 }
 
 /** The model config from defaults plus the flags the user gave. */
 export function modelConfigFromFlags(kind: ModelKind, inputShape: [number, number, number], f: ModelFlags, numClasses: number): ModelConfig {
   const o: Record<string, unknown> = {};
-  const set = (k: string, v: unknown) => {
-    if (v !== undefined) o[k] = v;
-  };
-  set('latent', f.latent);
-  set('hidden', f.hidden);
-  set('channels', f.channels);
-  set('activation', f.activation);
-  set('loss', f.loss);
-  set('decoder', f.decoder);
-  set('beta', f.beta);
-  set('rho', f.rho);
-  set('sparsity', f.sparsity);
-  set('noise', f.noise);
-  set('noiseLevel', f.noiseLevel);
-  set('prior', f.prior);
-  set('conditionalPrior', f.conditionalPrior);
-  set('dropout', f.dropout);
+  for (const k of MODEL_OPTION_KEYS) if (f[k] !== undefined) o[k] = f[k];
   if (['cvae', 'aae', 'mlp', 'cnn'].includes(kind)) o.numClasses = Math.max(numClasses, 2);
   checkModelFlags(kind, f);
   try {
@@ -143,7 +122,7 @@ export function log(flags: { quiet?: boolean; json?: boolean }, msg: string): vo
 }
 
 /** Loads the train split (optionally filtered/limited) and the test split of a dataset spec. */
-export async function loadTrainTest(f: DataFlags & { quiet?: boolean; json?: boolean; seed: number }): Promise<{ train: ImageDataset; test: ImageDataset | null }> {
+export async function loadTrainTest(f: DataFlags & { quiet?: boolean; json?: boolean }): Promise<{ train: ImageDataset; test: ImageDataset | null }> {
   const opts = { download: f.download ?? false, log: (m: string) => log(f, `data: ${m}`) };
   let train = await loadDataset(f.data, { ...opts, split: 'train' });
   let test: ImageDataset | null = null;
@@ -225,18 +204,220 @@ export interface TrainOutcome {
 
 /** Trains (or resumes) a family model and writes the run folder. */
 export async function runTrain(f: TrainFlags): Promise<TrainOutcome> {
-  let createdDir: string | null = null;
-  let removeDir = false;
+  const plan = f.resume ? planResume(f.resume, f.epochs) : planFresh(f);
+  manualSeed(plan.trainCfg.seed);
+  const data = await loadSplits(plan.data, f);
+  const { model, cfg } = plan.resumed ?? buildFreshModel(plan, data.full, f);
+  let fresh: { dir: string; removeDir: boolean } | null = null;
   try {
-    return await runTrainIn(f, (d, r) => {
-      createdDir = d;
-      removeDir = r;
-    });
+    if (!plan.resumed) fresh = createRunFolder(plan.runDir, cfg);
+    describeRun(model, data, f);
+    const trainer = makeTrainer(model, data, plan, cfg, f);
+    log(f, `run folder: ${plan.runDir}`);
+    const fit = await fitUntilDone(trainer, plan.runDir, f);
+    return await finishRun(model, trainer, fit, data, plan.runDir, f);
   } catch (e) {
     // a fresh run that failed before its first checkpoint leaves no half-made run folder behind
-    if (createdDir) removeUnfinishedRun(createdDir, removeDir);
+    if (fresh) removeUnfinishedRun(fresh.dir, fresh.removeDir);
     throw e;
   }
+}
+
+/** What a run is, decided before any data is loaded. */
+interface RunPlan {
+  kind: ModelKind;
+  runDir: string;
+  trainCfg: TrainConfig;
+  /** The data options in effect (a resumed run's come from its config.json). */
+  data: DataFlags & { valFraction: number; seed: number };
+  /** The model and config of a resumed run; null for a fresh one. */
+  resumed: { model: FamilyModel; cfg: RunConfig } | null;
+}
+
+/** A fresh run: its options checked against the model, its training settings with their defaults. */
+function planFresh(f: TrainFlags): RunPlan {
+  const kind = checkKind(f.model);
+  if (kind === 'pca') throw new Error('internal: pca is fitted by runPca');
+  checkOptions(kind, f as GivenOptions);
+  const trainCfg = trainConfigFromFlags(kind, f);
+  return {
+    kind,
+    runDir: resolve(f.out ?? defaultRunDir(kind, f.data)),
+    trainCfg,
+    data: { ...f, valFraction: f.valFraction ?? TRAIN_DEFAULTS.valFraction, seed: trainCfg.seed },
+    resumed: null,
+  };
+}
+
+/** A resumed run: everything from its config.json, only the epochs may grow. */
+function planResume(dir: string, epochs: number | undefined): RunPlan {
+  const runDir = resolve(dir);
+  const cfg = readRunConfig(runDir);
+  if (cfg.pca || !cfg.train) throw new UserError(`${runDir} is a PCA run; PCA has nothing to resume`, 2);
+  const trainCfg = { ...cfg.train, epochs: epochs ?? cfg.train.epochs };
+  const done = checkpointEpoch(runDir);
+  if (done !== null && done >= trainCfg.epochs)
+    throw new UserError(
+      `${runDir} has already trained ${done} epoch${done === 1 ? '' : 's'}${epochs === undefined ? ' (all it was configured for)' : ''}; pass --epochs N with N > ${done} to train further`,
+      2,
+    );
+  let model: FamilyModel;
+  try {
+    model = buildModel(cfg.model);
+  } catch (e) {
+    throw new UserError(`${join(runDir, 'config.json')}: field 'model': ${(e as Error).message}`);
+  }
+  const d = cfg.data;
+  return {
+    kind: cfg.model.kind,
+    runDir,
+    trainCfg,
+    data: { data: d.spec, limit: d.limit ?? undefined, valFraction: d.valFraction, classes: d.classes ?? undefined, seed: trainCfg.seed },
+    resumed: { model, cfg },
+  };
+}
+
+/** The training, validation and test images of a run. */
+interface RunData {
+  /** The training split before the validation images are held out. */
+  full: ImageDataset;
+  train: ImageDataset;
+  val: ImageDataset;
+  test: ImageDataset | null;
+}
+
+async function loadSplits(d: RunPlan['data'], f: TrainFlags): Promise<RunData> {
+  const { train: full, test } = await loadTrainTest({ ...d, quiet: f.quiet, json: f.json });
+  const { train, val } = trainValTestSplit(full, { val: d.valFraction, seed: d.seed });
+  return { full, train, val, test };
+}
+
+/** A fresh run's model, built for the data's image shape, and the config.json that rebuilds it. */
+function buildFreshModel(plan: RunPlan, full: ImageDataset, f: TrainFlags): { model: FamilyModel; cfg: RunConfig } {
+  const mc = modelConfigFromFlags(plan.kind, [full.channels, full.height, full.width], f, numClassesOf(full));
+  const model = buildFromFlags(mc);
+  if (model.needsLabels && !full.labels) throw new UserError(`--model ${plan.kind} needs class labels; dataset '${full.name}' has none`, 2);
+  const d = plan.data;
+  const cfg: RunConfig = {
+    aelab: VERSION,
+    created: new Date().toISOString(),
+    model: mc,
+    train: plan.trainCfg,
+    data: { spec: d.data, name: full.name, source: full.source, valFraction: d.valFraction, limit: d.limit ?? null, classes: d.classes ?? null },
+  };
+  return { model, cfg };
+}
+
+/** Creates the run folder with its config.json; says whether the folder itself is new. */
+function createRunFolder(runDir: string, cfg: RunConfig): { dir: string; removeDir: boolean } {
+  const existed = existsSync(runDir);
+  ensureFreshDir(runDir);
+  writeRunConfig(runDir, cfg);
+  return { dir: runDir, removeDir: !existed };
+}
+
+function describeRun(model: FamilyModel, data: RunData, f: TrainFlags): void {
+  const { full, train, val, test } = data;
+  const inputShape = model.inputLayout === 'image' ? [full.channels, full.height, full.width] : [full.channels * full.height * full.width];
+  log(f, `model: ${model.kind}, ${model.numParameters().toLocaleString('en-US')} parameters; input ${JSON.stringify(inputShape)}`);
+  log(f, `data: ${train.n} train, ${val.n} validation${test ? `, ${test.n} test` : ''}`);
+  const note = partsNote(model);
+  if (note) log(f, `note: ${note}`);
+}
+
+/** The trainer of a run; a resumed run continues from its last checkpoint. */
+function makeTrainer(model: FamilyModel, data: RunData, plan: RunPlan, cfg: RunConfig, f: TrainFlags): Trainer {
+  const { runDir, trainCfg } = plan;
+  let trainer: Trainer;
+  try {
+    trainer = new Trainer(model, data.train, data.val.n > 0 ? data.val : null, trainCfg, { runDir, reporter: consoleReporter({ quiet: !!f.quiet }) });
+  } catch (e) {
+    throw new UserError((e as Error).message, 2);
+  }
+  if (!plan.resumed) return trainer;
+  try {
+    trainer.resume(runDir);
+  } catch (e) {
+    throw new UserError(`cannot resume ${runDir}: ${shortStateDictError((e as Error).message)}`);
+  }
+  if (trainer.epoch >= trainCfg.epochs)
+    throw new UserError(`${runDir} has already trained ${trainer.epoch} epochs; pass --epochs N with N > ${trainer.epoch} to train further`, 2);
+  renameLegacyHistory(trainer, runDir);
+  log(f, `resuming at epoch ${trainer.epoch + 1}, step ${trainer.step}`);
+  cfg.train = trainCfg;
+  writeRunConfig(runDir, cfg);
+  return trainer;
+}
+
+/**
+ * Renames the parts of earlier versions in a resumed run's history and metrics.jsonl (a VAE's
+ * `elbo` is now `neg_elbo`), so the file and the figures use one name throughout.
+ */
+function renameLegacyHistory(trainer: Trainer, runDir: string): void {
+  const kind = trainer.model.kind;
+  let changed = false;
+  trainer.history = trainer.history.map((r) => {
+    const train = renameLegacyParts(kind, r.train);
+    const val = renameLegacyParts(kind, r.val);
+    if (train === r.train && val === r.val) return r;
+    changed = true;
+    return { ...r, train, val };
+  });
+  if (changed) writeFileAtomicSync(join(runDir, 'metrics.jsonl'), trainer.history.map((r) => JSON.stringify(r) + '\n').join(''));
+}
+
+/** Runs the trainer; Ctrl-C stops it cleanly at the next step, a second Ctrl-C aborts. */
+async function fitUntilDone(trainer: Trainer, runDir: string, f: TrainFlags): Promise<FitResult> {
+  const onSigint = () => {
+    log(f, '\ninterrupt: finishing the current step and saving a checkpoint (press Ctrl-C again to abort)');
+    trainer.requestStop();
+    process.once('SIGINT', abort);
+  };
+  const abort = () => process.exit(130);
+  process.once('SIGINT', onSigint);
+  try {
+    return await trainer.fit();
+  } catch (e) {
+    if (e instanceof NonFiniteLossError) {
+      // diverging before the first checkpoint leaves nothing to keep (and the folder is removed)
+      const kept = existsSync(join(runDir, 'checkpoints', 'last')) || existsSync(join(runDir, 'checkpoints', 'last.old'));
+      throw new UserError(kept ? e.message : e.message.replace(/ The last good checkpoint is kept in \S+?\.(?= |$)/, ' No epoch had finished, so there is no checkpoint to keep.'), 3);
+    }
+    throw e;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGINT', abort);
+  }
+}
+
+/** How a run trains, in a few words for its figures: 'sgd, lr 0.01, batch 128'. */
+export function trainNote(c: TrainConfig): string {
+  const bits = [c.optimizer, `lr ${c.lr}`, `batch ${c.batchSize}`];
+  if (c.weightDecay) bits.push(`weight decay ${c.weightDecay}`);
+  if (c.schedule !== 'none') bits.push(`${c.schedule} schedule`);
+  if (c.clipNorm !== null) bits.push(`gradient norm clipped to ${c.clipNorm}`);
+  return bits.join(', ');
+}
+
+/** Evaluates the best weights on the test split (result.json) and draws the figures. */
+async function finishRun(model: FamilyModel, trainer: Trainer, fit: FitResult, data: RunData, runDir: string, f: TrainFlags): Promise<TrainOutcome> {
+  const best = join(runDir, 'checkpoints', 'best', 'model.safetensors');
+  if (existsSync(best)) loadModelWeights(model, best);
+  const { test, val, train } = data;
+  let testMetrics: Record<string, number> | null = null;
+  if (test && fit.reason !== 'interrupted') {
+    testMetrics = noGrad(() => trainer.evaluate(test));
+    writeFileSync(
+      join(runDir, 'result.json'),
+      JSON.stringify({ bestEpoch: fit.bestEpoch + 1, epochs: fit.epochsCompleted, stop: fit.reason, test: testMetrics, about: partDocsFor(testMetrics) }, null, 2) + '\n',
+    );
+  }
+  let figures: string[] = [];
+  if (f.figures && fit.reason !== 'interrupted') {
+    const [shown, split] = test ? [test, 'test'] : val.n > 0 ? [val, 'validation'] : [train, 'training'];
+    figures = await writeRunFigures(join(runDir, 'figures'), model, fit.history, shown, { seed: trainer.config.seed, split, trainNote: trainNote(trainer.config) });
+  }
+  return { runDir, model, fit, test: testMetrics, figures, train, testSet: test };
 }
 
 /** The epoch count of a run's last checkpoint, or null when it has none. */
@@ -265,147 +446,3 @@ function removeUnfinishedRun(dir: string, removeDir: boolean): void {
   }
 }
 
-async function runTrainIn(f: TrainFlags, created: (dir: string, removeDir: boolean) => void): Promise<TrainOutcome> {
-  let createdDir: string | null = null;
-  let removeDir = false;
-  let runDir: string;
-  let model: FamilyModel;
-  let cfg: RunConfig;
-  let trainCfg: TrainConfig;
-  if (f.resume) {
-    runDir = resolve(f.resume);
-    cfg = readRunConfig(runDir);
-    if (cfg.pca) throw new UserError(`${runDir} is a PCA run; PCA has nothing to resume`, 2);
-    Object.assign(f, {
-      data: cfg.data.spec,
-      limit: cfg.data.limit ?? undefined,
-      valFraction: cfg.data.valFraction,
-      classes: cfg.data.classes ?? undefined,
-      seed: cfg.train.seed,
-    });
-    trainCfg = { ...cfg.train, epochs: f.epochs ?? cfg.train.epochs };
-    const done = checkpointEpoch(runDir);
-    if (done !== null && done >= trainCfg.epochs)
-      throw new UserError(
-        `${runDir} has already trained ${done} epoch${done === 1 ? '' : 's'}${f.epochs === undefined ? ' (all it was configured for)' : ''}; pass --epochs N with N > ${done} to train further`,
-        2,
-      );
-    try {
-      model = buildModel(cfg.model);
-    } catch (e) {
-      throw new UserError(`${join(runDir, 'config.json')}: field 'model': ${(e as Error).message}`);
-    }
-  } else {
-    const kind = checkKind(f.model);
-    if (kind === 'pca') throw new Error('internal: pca is trained by runPca');
-    checkModelFlags(kind, f);
-    trainCfg = {
-      ...defaultTrainConfig,
-      epochs: f.epochs ?? defaultEpochs(kind),
-      batchSize: f.batch,
-      lr: f.lr ?? defaultLr(kind),
-      optimizer: f.optimizer as TrainConfig['optimizer'],
-      weightDecay: f.weightDecay,
-      seed: f.seed,
-      schedule: f.schedule as TrainConfig['schedule'],
-      clipNorm: f.clipNorm ?? null,
-      earlyStopping: f.earlyStopping ?? null,
-    };
-    runDir = resolve(f.out ?? defaultRunDir(kind, f.data));
-    model = undefined as unknown as FamilyModel;
-    cfg = undefined as unknown as RunConfig;
-  }
-  manualSeed(f.seed);
-  const { train: full, test } = await loadTrainTest(f);
-  const { train, val } = trainValTestSplit(full, { val: f.valFraction, seed: f.seed });
-  if (!f.resume) {
-    const kind = f.model as ModelKind;
-    const mc = modelConfigFromFlags(kind, [full.channels, full.height, full.width], f, numClassesOf(full));
-    model = buildFromFlags(mc);
-    if (model.needsLabels && !full.labels) throw new UserError(`--model ${kind} needs class labels; dataset '${full.name}' has none`, 2);
-    const existed = existsSync(runDir);
-    ensureFreshDir(runDir);
-    createdDir = runDir;
-    removeDir = !existed;
-    cfg = {
-      aelab: VERSION,
-      created: new Date().toISOString(),
-      model: mc,
-      train: trainCfg,
-      data: { spec: f.data, name: full.name, source: full.source, valFraction: f.valFraction, limit: f.limit ?? null, classes: f.classes ?? null },
-    };
-    writeRunConfig(runDir, cfg);
-    created(createdDir!, removeDir);
-  }
-  const inputShape = model.inputLayout === 'image' ? [1, full.channels, full.height, full.width] : [1, full.channels * full.height * full.width];
-  log(f, `model: ${model.kind}, ${model.numParameters().toLocaleString('en-US')} parameters; input ${JSON.stringify(inputShape.slice(1))}`);
-  log(f, `data: ${train.n} train, ${val.n} validation${test ? `, ${test.n} test` : ''}`);
-  let trainer: Trainer;
-  try {
-    trainer = new Trainer(model, train, val.n > 0 ? val : null, trainCfg, { runDir, reporter: consoleReporter({ quiet: !!f.quiet }) });
-  } catch (e) {
-    throw new UserError((e as Error).message, 2);
-  }
-  if (f.resume) {
-    try {
-      trainer.resume(runDir);
-    } catch (e) {
-      throw new UserError(`cannot resume ${runDir}: ${shortStateDictError((e as Error).message)}`);
-    }
-    if (trainer.epoch >= trainCfg.epochs)
-      throw new UserError(`${runDir} has already trained ${trainer.epoch} epochs; pass --epochs N with N > ${trainer.epoch} to train further`, 2);
-    log(f, `resuming at epoch ${trainer.epoch + 1}, step ${trainer.step}`);
-    cfg.train = trainCfg;
-    writeRunConfig(runDir, cfg);
-  }
-  log(f, `run folder: ${runDir}`);
-  const onSigint = () => {
-    log(f, '\ninterrupt: finishing the current step and saving a checkpoint (press Ctrl-C again to abort)');
-    trainer.requestStop();
-    process.once('SIGINT', abort);
-  };
-  const abort = () => process.exit(130);
-  process.once('SIGINT', onSigint);
-  let fit: FitResult;
-  try {
-    fit = await trainer.fit();
-  } catch (e) {
-    if (e instanceof NonFiniteLossError) {
-      // diverging before the first checkpoint leaves nothing to keep (and the folder is removed)
-      const kept = existsSync(join(runDir, 'checkpoints', 'last')) || existsSync(join(runDir, 'checkpoints', 'last.old'));
-      throw new UserError(kept ? e.message : e.message.replace(/ The last good checkpoint is kept in \S+?\.(?= |$)/, ' No epoch had finished, so there is no checkpoint to keep.'), 3);
-    }
-    throw e;
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-    process.removeListener('SIGINT', abort);
-  }
-  // evaluate and draw with the best weights
-  const best = join(runDir, 'checkpoints', 'best', 'model.safetensors');
-  if (existsSync(best)) loadModelWeights(model, best);
-  let testMetrics: Record<string, number> | null = null;
-  if (test && fit.reason !== 'interrupted') {
-    testMetrics = noGrad(() => trainer.evaluate(test));
-    writeFileSync(
-      join(runDir, 'result.json'),
-      JSON.stringify({ bestEpoch: fit.bestEpoch + 1, epochs: fit.epochsCompleted, stop: fit.reason, test: testMetrics }, null, 2) + '\n',
-    );
-  }
-  let figures: string[] = [];
-  if (f.figures && fit.reason !== 'interrupted') {
-    figures = await writeRunFigures(join(runDir, 'figures'), model, fit.history, test ?? (val.n > 0 ? val : train), { seed: f.seed });
-  }
-  return { runDir, model, fit, test: testMetrics, figures, train, testSet: test };
-}
-
-export function defaultEpochs(kind: ModelKind): number {
-  return kind === 'vae' ? 10 : 10;
-}
-
-export function defaultLr(kind: ModelKind): number {
-  return kind === 'aae' ? 5e-4 : 1e-3;
-}
-
-export function printSummary(model: FamilyModel, shape: number[]): string {
-  return summary(model, shape).text;
-}

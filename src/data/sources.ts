@@ -598,6 +598,15 @@ function findCsvSplit(dir: string, s: 'train' | 'test'): string | null {
 const FASHION_NAMES = new Set(['fashion-mnist', 'fashion_mnist', 'fashionmnist', 'fmnist']);
 
 /**
+ * Whether a spec names a built-in dataset ('mnist', 'fashion-mnist' or one of its spellings)
+ * rather than a path. Named datasets always have separate train and test splits.
+ */
+export function isNamedDataset(spec: string): boolean {
+  const key = spec.trim().toLowerCase();
+  return key === 'mnist' || FASHION_NAMES.has(key);
+}
+
+/**
  * Resolves a dataset spec: 'mnist', 'fashion-mnist', or a path to an IDX folder, a PNG folder,
  * a CSV file (or a folder with *train*.csv / *test*.csv), or a single IDX images file (its labels
  * are picked up from the sibling file with 'labels' for 'images' in the name).

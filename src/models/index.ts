@@ -17,6 +17,7 @@ import type { AutoencoderModel, ClassifierModel, FamilyModel, ModelConfig, Model
 import { VAE } from './vae.js';
 
 export * from './types.js';
+export { PART_DOCS, PART_LABELS, partDocsFor, partsNote, renameLegacyParts } from './parts.js';
 export { ACTIVATIONS, StepDropout, type BuildOptions } from './common.js';
 export { DenseAE, DenseAutoencoderBase } from './dense-ae.js';
 export { ConvAE, convAESizes } from './conv-ae.js';
@@ -38,27 +39,28 @@ type Shape3 = [number, number, number];
 
 /**
  * Defaults per kind (without inputShape). Chosen to train well on MNIST-sized data in little
- * time; the VAE default is the CLI's no-argument model, a 2-D VAE that has to train in well under
- * a minute on 10,000 digits on two cores, hence a single hidden layer of 400 (as PyTorch's VAE
- * example): on the wasm backend it reaches a test −ELBO of about 164 nats in 12 epochs of 8,000
- * digits (≈ 20 s), against about 162 for [512] in twice the time and 169 for [256].
+ * time; the VAE default is the CLI's no-argument model, a 2-D VAE that has to train quickly on the
+ * embedded digits on a laptop, hence a single hidden layer of 400 (as PyTorch's VAE example):
+ * wider or deeper layers gain a few nats of −ELBO for several times the time, and a layer of 256
+ * loses more than that.
  */
 const DEFAULTS: { [K in ModelKind]: Omit<ConfigOf<K>, 'inputShape'> } = {
   // Hinton & Salakhutdinov-style deep autoencoder, narrower: 784-512-256-32.
   ae: { kind: 'ae', hidden: [512, 256], latent: 32, activation: 'relu', loss: 'bce' },
   // Seed 002's conv encoder / transposed-conv decoder.
   'conv-ae': { kind: 'conv-ae', channels: [32, 64], latent: 16, activation: 'relu', loss: 'bce' },
-  // Seed 004: one hidden layer of 100 sigmoid units (the 10×10 grid of filters) and the objective
-  // of Ng's sparse autoencoder notes (UFLDL): squared error, ρ = 0.05, β = 3 — written here as
-  // β = 6, because his squared error carries a ½ and ours is Σ_d (x_d − x̂_d)², so
-  // SSE + 6·Ω = 2·(½·SSE + 3·Ω), the same objective up to a scale Adam ignores. The β was tuned
-  // for that squared error: with the summed BCE the reconstruction pull is several times stronger
-  // (∂BCE/∂logit = x̂ − x against 2(x̂ − x)·x̂(1 − x̂) for the squared error, and most MNIST pixels are
-  // near 0), so with 'bce' and β = 3 the mean code activation stayed at 0.23 after 5 epochs and
-  // 0.12 after 60 (target 0.05); with these defaults it is 0.09 after 10 epochs and 0.065 after 60
-  // (8,000 embedded digits, Adam 1e-3, batch 128). Without the penalty a sigmoid code saturates
-  // near 1 on MNIST.
-  'sparse-ae': { kind: 'sparse-ae', hidden: [], latent: 100, activation: 'sigmoid', loss: 'mse', sparsity: 'kl', rho: 0.05, beta: 6 },
+  // Seed 004 (the decoder weights drawn as images for β = 0 / moderate / large): one hidden layer
+  // of 196 sigmoid units is the code, as in the MNIST exercise of Ng's sparse autoencoder notes
+  // (UFLDL: 28×28 inputs, 196 units, ρ = 0.1, β = 3). His β = 3 multiplies a ½ on the squared
+  // error, ours is Σ_d (x_d − x̂_d)², so SSE + 6·Ω = 2·(½·SSE + 3·Ω), the same objective up to a
+  // scale Adam ignores. With these the units cooperate, each drawing a stroke or a part of a
+  // digit; β = 0 gives unstructured blobs and a large β (or ρ = 0.05) whole digits per unit. The β
+  // was tuned for the squared error: the summed BCE pulls several times harder on the code
+  // (∂BCE/∂logit = x̂ − x against 2(x̂ − x)·x̂(1 − x̂), and most MNIST pixels are near 0), so with
+  // 'bce' a comparable sparsity needs a larger β. Without the penalty a sigmoid code saturates
+  // near 1 on MNIST. Deeper layers before the code (`hidden`) let the sparsity squeeze the code
+  // until the decoder draws the mean digit.
+  'sparse-ae': { kind: 'sparse-ae', hidden: [], latent: 196, activation: 'sigmoid', loss: 'mse', sparsity: 'kl', rho: 0.1, beta: 6 },
   // Additive Gaussian noise σ = 0.5, clipped (a visible but recoverable corruption of MNIST).
   dae: { kind: 'dae', hidden: [512, 256], latent: 32, activation: 'relu', loss: 'bce', noise: 'gaussian', noiseLevel: 0.5 },
   // A 2-D latent space, to be drawn; Bernoulli decoder as in Kingma & Welling's MNIST experiments.

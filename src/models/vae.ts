@@ -12,7 +12,9 @@
  * The expectation is estimated with one sample by the reparameterisation trick
  *   z = μ + σ ⊙ ε,  ε ~ N(0, I)  (ε from the step's seeded generator)
  * so the gradient flows through μ and σ. With β ≠ 1 the loss is recon + β·kl (β-VAE); the
- * `elbo` part is always recon + kl. All parts are nats per image (summed over pixels).
+ * `neg_elbo` part is always recon + kl, the negative ELBO (named by its sign: positive nats for a
+ * Bernoulli decoder, while the log-likelihood estimate below is negative; see parts.ts). All
+ * parts are nats per image (summed over pixels).
  *
  * The 'gaussian' decoder N(μ_θ(z), σ²I) has one shared output scale σ,
  *   −log p(x|z) = Σ_d (x_d − μ_d)² / 2σ² + D·(log σ + ½ log 2π).
@@ -221,7 +223,7 @@ export class VAE extends FamilyBase<VAEConfig | CVAEConfig> implements Autoencod
     const loss = beta === 1 ? add(recon, kl) : add(recon, mul(kl, beta));
     const r = recon.item();
     const k = kl.item();
-    const parts: Record<string, number> = { loss: loss.item(), recon: r, kl: k, elbo: r + k, mse };
+    const parts: Record<string, number> = { loss: loss.item(), recon: r, kl: k, neg_elbo: r + k, mse };
     if (this.log_sigma) parts.sigma = Math.exp(logSigma ?? this.log_sigma.data[0]!);
     return { loss, parts };
   }

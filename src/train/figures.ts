@@ -1,32 +1,37 @@
 /**
  * The pictures of a run, written into `<run>/figures/` as PNG: the ones the lecture notes show.
+ * Every figure has a title naming the model (e.g. "sparse-ae (β=6, ρ=0.1)") and says what it
+ * shows; image grids label their rows and columns (viz/grid-figure.ts).
  *   loss.png            train/validation loss per epoch
- *                       (one panel each for the objective's parts: VAE recon/KL, sparse AE
- *                       recon/sparsity, AAE recon/discriminator/generator)
+ *                       (one panel each for the objective's parts: VAE −ELBO/−log p(x|z)/KL,
+ *                       sparse AE recon/sparsity, AAE recon/discriminator/generator)
  *   accuracy.png        train/validation accuracy per epoch (classifiers)
- *   reconstructions.png inputs (top row) over their reconstructions (bottom row)
- *   denoising.png       clean inputs, their corruption, and the denoised reconstruction (DAE)
- *   samples.png         decoded draws from the prior (VAE, CVAE, AAE)
+ *   reconstructions.png inputs ('input' row, class labels above) over their reconstructions
+ *   denoising.png       'clean', 'corrupted' and 'denoised' rows (DAE), the corruption in words
+ *   samples.png         decoded draws from the prior (VAE, AAE); one column per class for the
+ *                       CVAE and a label-conditioned AAE
  *   latent.png          2-D codes coloured by label (PCA of the codes when latent > 2); an AAE's
  *                       prior draws in grey underneath
- *   manifold.png        a 20×20 lattice of latent points decoded (2-D latent): Gaussian quantiles
- *                       for the VAE and an AAE with a normal prior, the prior's extent for the
- *                       other AAE priors, the codes' 1st–99th percentiles otherwise
- *   cvae-rows.png       one row per label (CVAE)
+ *   manifold.png        a 20×20 lattice of latent points decoded (2-D latent), z₁ and z₂ on the
+ *                       axes and their range in the subtitle: Gaussian quantiles for the VAE and
+ *                       an AAE with a normal prior, the prior's extent for the other AAE priors,
+ *                       the codes' 1st–99th percentiles otherwise
+ *   cvae-rows.png       one row per class, one draw of z per column (a column is one style)
  *   encoder-weights.png, decoder-weights.png
- *                       first-layer filters and last-layer weights drawn as images (dense AEs;
- *                       the sparse AE's digit-like filters of seed 004)
+ *                       first-layer filters and last-layer weights drawn as images, every unit
+ *                       up to MAX_TILES (dense AEs; the sparse AE's stroke filters of seed 004)
  */
 import { join } from 'node:path';
 import { noGrad } from '../autograd/tape.js';
 import type { ImageDataset } from '../data/dataset.js';
-import { saveImageGrid } from '../io/png.js';
+import { partsNote } from '../models/parts.js';
 import type { AutoencoderModel, FamilyModel } from '../models/types.js';
-import { tensor } from '../tensor/creation.js';
+import { randn, tensor } from '../tensor/creation.js';
 import { Generator } from '../tensor/random.js';
 import { tidy, type Tensor } from '../tensor/tensor.js';
+import { gridCols, saveGridFigure, type GridFigureOptions } from '../viz/grid-figure.js';
 import { saveChart } from '../viz/render.js';
-import { latentScatterSpec, lineChartSpec, lossCurvesSpec } from '../viz/specs.js';
+import { latentScatterSpec, lineChartSpec, lossCurvesSpec, wrapText, type ChartSpec } from '../viz/specs.js';
 import type { EpochRecord } from './trainer.js';
 
 export function isAutoencoder(m: FamilyModel): m is AutoencoderModel {
@@ -106,6 +111,10 @@ export interface FigureOptions {
   /** How many points go into the latent scatter. */
   scatterPoints?: number;
   seed?: number;
+  /** Which images the figures show, for their captions: 'test' (default), 'validation', 'training'. */
+  split?: string;
+  /** How the model was trained, e.g. 'sgd, lr 0.01, batch 128': the loss and accuracy charts' subtitle. */
+  trainNote?: string;
 }
 
 /** A short description of a model for figure titles, e.g. "sparse-ae (β=3, ρ=0.05)". */
@@ -152,23 +161,62 @@ function lossPanels(model: FamilyModel): { metrics: string[]; titles: Record<str
     case 'vae':
     case 'cvae': {
       const beta = (model.config as { beta?: number }).beta ?? 1;
-      titles.loss = beta === 1 ? 'negative ELBO (nats/image)' : `recon + ${beta}·KL (nats/image)`;
-      titles.recon = 'reconstruction (nats/image)';
-      titles.kl = 'KL (nats/image)';
+      titles.loss = beta === 1 ? '−ELBO (nats/image)' : `recon + ${beta}·KL (nats/image)`;
+      titles.recon = '−log p(x|z) (nats/image)';
+      titles.kl = 'KL(q(z|x) ‖ p(z)) (nats/image)';
       return { metrics: ['loss', 'recon', 'kl'], titles };
     }
     case 'sparse-ae':
+      titles.loss = `recon + ${(model.config as { beta?: number }).beta}·sparsity, per image`;
+      titles.recon = reconTitle(model);
       return { metrics: ['loss', 'recon', 'sparsity'], titles };
     case 'aae':
-      titles.recon = 'reconstruction per image';
+      titles.recon = reconTitle(model);
       return { metrics: ['recon', 'disc', 'gen'], titles };
     case 'mlp':
     case 'cnn':
       titles.loss = 'cross-entropy (nats/image)';
       return { metrics: ['loss'], titles };
     default:
+      titles.loss = reconTitle(model);
       return { metrics: ['loss'], titles };
   }
+}
+
+/** The reconstruction term of an autoencoder by its likelihood: nats for BCE, squared error for MSE. */
+function reconTitle(model: FamilyModel): string {
+  return (model.config as { loss?: string }).loss === 'mse' ? 'squared error Σ(x − x̂)² per image' : '−log p(x|x̂) (nats/image)';
+}
+
+/**
+ * loss.png: train/validation curves of the objective and its parts (one panel each), named by
+ * their sign (−ELBO, not ELBO), with a caption where the numbers need one (a Gaussian decoder's
+ * negative nats).
+ */
+export function lossFigureSpec(model: FamilyModel, history: readonly EpochRecord[], opts: Pick<FigureOptions, 'trainNote'> = {}): ChartSpec {
+  const { metrics, titles } = lossPanels(model);
+  const present = metrics.filter((m) => history.some((r) => r.train[m] !== undefined || r.val[m] !== undefined));
+  const shown = present.length ? present : ['loss'];
+  const rows = history.flatMap((r) =>
+    shown.flatMap((m) => {
+      const pick = (rec: Record<string, number>) => rec[m] ?? (m === 'loss' ? Object.values(rec)[0] : undefined);
+      const t = pick(r.train);
+      const v = Object.keys(r.val).length ? pick(r.val) : undefined;
+      return [
+        ...(t !== undefined ? [{ epoch: r.epoch + 1, split: 'train', value: t, metric: m }] : []),
+        ...(v !== undefined ? [{ epoch: r.epoch + 1, split: 'validation', value: v, metric: m }] : []),
+      ];
+    }),
+  );
+  const note = partsNote(model);
+  const subtitle = [...(opts.trainNote ? [opts.trainNote] : []), ...(note ? wrapText(`note: ${note}`, 80) : [])];
+  return lossCurvesSpec(rows, {
+    title: `${describeModel(model)}: loss per epoch`,
+    ...(subtitle.length ? { subtitle } : {}),
+    xTitle: 'epoch',
+    yTitle: titles[shown[0]!],
+    metricTitles: titles,
+  });
 }
 
 /**
@@ -213,6 +261,358 @@ function column(xy: Float32Array, j: number): Float32Array {
 
 type PriorModel = AutoencoderModel & { config: { prior?: string }; samplePrior?: (n: number, gen: Generator, labels?: Int32Array | null) => Tensor };
 
+/** An image grid figure, computed and ready to render (saveGridFigure). */
+export interface GridFigure {
+  /** File name inside the figures folder. */
+  file: string;
+  /** n images of (C, H, W), planar. */
+  images: Float32Array;
+  n: number;
+  options: GridFigureOptions;
+}
+
+/** The most units or components a weights figure draws (a 32×32 grid of tiles). */
+export const MAX_TILES = 1024;
+
+/** A class label as a figure shows it: the dataset's class name, else the number. */
+export function className(data: Pick<ImageDataset, 'classNames'>, label: number): string {
+  return data.classNames?.[label] ?? String(label);
+}
+
+/** A latent coordinate for an axis label, with as many decimals as the spacing `step` needs. */
+export function fmtCoord(v: number, step: number): string {
+  const decimals = Math.min(3, Math.max(0, Math.ceil(-Math.log10(Math.abs(step) || 1))));
+  const t = v.toFixed(decimals);
+  return (/^-0(\.0+)?$/.test(t) ? t.slice(1) : t).replace('-', '−');
+}
+
+/** What a noise corruption does, in words, for the denoising figure. */
+function noiseWords(noise: string, level: number): string {
+  if (noise === 'gaussian') return `Gaussian noise of σ = ${level} added, clipped to [0, 1]`;
+  const pct = `${+(level * 100).toFixed(1)}%`;
+  return noise === 'salt-pepper' ? `${pct} of the pixels set to 0 or 1 (salt and pepper)` : `${pct} of the pixels set to 0 (masking)`;
+}
+
+/** The grid of an image batch: rows of inputs and model outputs with their labels. */
+interface GridContext {
+  model: AutoencoderModel;
+  data: ImageDataset;
+  name: string;
+  /** 'test', 'validation' or 'training': which images the figures show. */
+  split: string;
+  gen: Generator;
+  seed: number;
+  numClasses: number;
+  /** Runs a step without gradients, freeing its tensors. */
+  nt: <T>(fn: () => T) => T;
+}
+
+const TILE = { pad: 1, background: 0.5 } as const;
+
+function reconstructionsFigure(c: GridContext): GridFigure {
+  const { model, data } = c;
+  const n = Math.min(16, data.n);
+  const D = data.channels * data.height * data.width;
+  const images = c.nt(() => {
+    const { x, y } = inputBatch(model, data, 0, n);
+    const r = model.reconstruct(x, y);
+    const out = new Float32Array(2 * n * D);
+    out.set(x.data.subarray(0, n * D), 0);
+    out.set(r.data.subarray(0, n * D), n * D);
+    return out;
+  });
+  const vae = model.kind === 'vae' || model.kind === 'cvae';
+  return {
+    file: 'reconstructions.png',
+    images,
+    n: 2 * n,
+    options: {
+      ...TILE,
+      cols: n,
+      title: `${c.name}: reconstructions`,
+      subtitle: `the first ${n} ${c.split} images (top) and their reconstructions (bottom)${vae ? ', decoded from the posterior mean' : ''}`,
+      rowLabels: ['input', 'reconstruction'],
+      ...(data.labels ? { colLabels: Array.from(data.labels.subarray(0, n), (l) => className(data, l)), colTitle: 'label' } : {}),
+    },
+  };
+}
+
+function denoisingFigure(c: GridContext, dae: { corrupt: (x: Tensor, g: Generator) => Tensor }): GridFigure {
+  const { model, data } = c;
+  const n = Math.min(16, data.n);
+  const D = data.channels * data.height * data.width;
+  const images = c.nt(() => {
+    const { x } = inputBatch(model, data, 0, n);
+    const noisy = dae.corrupt(x, new Generator(c.seed));
+    const r = model.reconstruct(noisy);
+    const out = new Float32Array(3 * n * D);
+    out.set(x.data.subarray(0, n * D), 0);
+    out.set(noisy.data.subarray(0, n * D), n * D);
+    out.set(r.data.subarray(0, n * D), 2 * n * D);
+    return out;
+  });
+  const cfg = model.config as { noise?: string; noiseLevel?: number };
+  return {
+    file: 'denoising.png',
+    images,
+    n: 3 * n,
+    options: {
+      ...TILE,
+      cols: n,
+      title: `${c.name}: denoising`,
+      subtitle: `the first ${n} ${c.split} images, corrupted (${noiseWords(String(cfg.noise), Number(cfg.noiseLevel))}), and what the model reconstructs from the corrupted copy`,
+      rowLabels: ['clean', 'corrupted', 'denoised'],
+      ...(data.labels ? { colLabels: Array.from(data.labels.subarray(0, n), (l) => className(data, l)), colTitle: 'label' } : {}),
+    },
+  };
+}
+
+/** Where the samples come from, in words. */
+function priorWords(model: AutoencoderModel): string {
+  const prior = (model as PriorModel).config.prior;
+  return model.kind === 'aae' ? `the ${String(prior)} prior` : 'z ~ N(0, I)';
+}
+
+function samplesFigure(c: GridContext): GridFigure {
+  const { model } = c;
+  if (model.needsLabels || (model.kind === 'aae' && (model.config as { conditionalPrior?: boolean }).conditionalPrior)) {
+    // one column per class, each cell its own draw
+    const k = Math.min(c.numClasses, 20);
+    const rows = Math.max(1, Math.floor(64 / k));
+    const labels = Int32Array.from({ length: rows * k }, (_, i) => i % k);
+    const images = c.nt(() => model.sample!(rows * k, c.gen, labels).data.slice());
+    return {
+      file: 'samples.png',
+      images,
+      n: rows * k,
+      options: {
+        ...TILE,
+        cols: k,
+        title: `${c.name}: samples`,
+        subtitle: `decoded draws from ${priorWords(model)}, one column per class, each cell a draw of its own`,
+        colLabels: Array.from({ length: k }, (_, l) => className(c.data, l)),
+        colTitle: 'class',
+      },
+    };
+  }
+  const images = c.nt(() => model.sample!(64, c.gen, null).data.slice());
+  return { file: 'samples.png', images, n: 64, options: { ...TILE, cols: 8, title: `${c.name}: samples`, subtitle: `64 decoded draws from ${priorWords(model)}` } };
+}
+
+/**
+ * cvae-rows.png: one draw of z per column, decoded as every class down the column, so a column
+ * shows one style (slant, thickness) as each digit and a row one class in ten styles.
+ */
+export function cvaeRowsFigure(c: GridContext): GridFigure {
+  const { model } = c;
+  const k = Math.min(c.numClasses, 20);
+  const styles = 10;
+  const L = model.latentDim;
+  const z1 = c.nt(() => randn([styles, L], { generator: c.gen }).data.slice());
+  const z = new Float32Array(k * styles * L);
+  for (let r = 0; r < k; r++) z.set(z1, r * styles * L); // row r: the same styles
+  const labels = Int32Array.from({ length: k * styles }, (_, i) => Math.floor(i / styles));
+  const images = c.nt(() => model.decode(tensor(z, [k * styles, L]), labels).data.slice());
+  return {
+    file: 'cvae-rows.png',
+    images,
+    n: k * styles,
+    options: {
+      ...TILE,
+      cols: styles,
+      title: `${c.name}: one style per column`,
+      subtitle: 'each column one draw z ~ N(0, I), decoded as every class: the column keeps its style, the row its class',
+      rowLabels: Array.from({ length: k }, (_, l) => className(c.data, l)),
+      rowTitle: 'class',
+      colLabels: Array.from({ length: styles }, (_, i) => String(i + 1)),
+      colTitle: 'draw of z (the same down each column)',
+    },
+  };
+}
+
+/**
+ * manifold.png: decode a g×g lattice of the 2-D latent space (the CVAE's rows figure covers it),
+ * with the z value of every column and row on the axes.
+ */
+function manifoldFigure(c: GridContext, codes: () => Float32Array, prior: Float32Array | null): GridFigure {
+  const { model } = c;
+  const g = 20;
+  const pm = model as PriorModel;
+  const gaussian = model.kind === 'vae' || (model.kind === 'aae' && pm.config.prior === 'normal');
+  let xs: number[];
+  let ys: number[];
+  let range: string;
+  if (gaussian) {
+    // Gaussian quantiles cover the prior's mass evenly (Kingma & Welling's figure)
+    xs = Array.from({ length: g }, (_, i) => probit((i + 0.5) / g));
+    ys = xs;
+    range = `the ${(100 * 0.5) / g}%–${100 - (100 * 0.5) / g}% quantiles of N(0, 1), evenly spaced in probability`;
+  } else {
+    // the prior's extent (AAE) or where the codes are, ignoring the outermost 1%
+    const pts = prior ?? codes();
+    xs = lattice(quantile(column(pts, 0), 0.01), quantile(column(pts, 0), 0.99), g);
+    ys = lattice(quantile(column(pts, 1), 0.01), quantile(column(pts, 1), 0.99), g);
+    range = prior ? `the 1st–99th percentiles of ${String(pm.config.prior)} prior draws` : 'the 1st–99th percentiles of the codes';
+  }
+  const zs = new Float32Array(g * g * 2);
+  for (let r = 0; r < g; r++)
+    for (let col = 0; col < g; col++) {
+      zs[(r * g + col) * 2] = xs[col]!;
+      zs[(r * g + col) * 2 + 1] = ys[g - 1 - r]!; // z₂ grows upwards, as in latent.png
+    }
+  const images = c.nt(() => model.decode(tensor(zs, [g * g, 2])).data.slice());
+  const stepX = (xs[g - 1]! - xs[0]!) / (g - 1);
+  const stepY = (ys[g - 1]! - ys[0]!) / (g - 1);
+  const ends = (v: number[], step: number) => `${fmtCoord(v[0]!, step / 10)} to ${fmtCoord(v[g - 1]!, step / 10)}`;
+  return {
+    file: 'manifold.png',
+    images,
+    n: g * g,
+    options: {
+      pad: 0,
+      background: 0.5,
+      cols: g,
+      title: `${c.name}: the decoded latent space`,
+      subtitle: `each cell decodes the z at its column (z₁) and row (z₂), a ${g}×${g} lattice: z₁ from ${ends(xs, stepX)}, z₂ from ${ends(ys, stepY)} (${range})`,
+      colLabels: xs.map((v) => fmtCoord(v, stepX)),
+      colTitle: 'z₁',
+      rowLabels: [...ys].reverse().map((v) => fmtCoord(v, stepY)),
+      rowTitle: 'z₂',
+    },
+  };
+}
+
+/**
+ * Weights drawn as images (dense AEs whose first layer sees whole images): the first layer's
+ * rows (what each unit responds to) and the last layer's columns (the image each unit draws),
+ * every unit up to MAX_TILES, black borders between the tiles, since a filter's own values span
+ * the whole grey range.
+ */
+function weightFigures(model: FamilyModel, data: ImageDataset, name: string): GridFigure[] {
+  const d = data.channels * data.height * data.width;
+  const linears = model.namedParameters().filter(([, p]) => p.ndim === 2);
+  const first = linears.find(([nm, p]) => nm.endsWith('weight') && p.shape[1] === d);
+  if (!first || !(model.kind === 'sparse-ae' || model.kind === 'ae' || model.kind === 'dae')) return [];
+  // with no hidden layers the first layer's units are the code (the sparse AE's default)
+  const code = ((model.config as { hidden?: number[] }).hidden ?? []).length === 0;
+  const what = code ? 'code units' : 'first-layer units';
+  const shown = (k: number, total: number) => (k === total ? `all ${total} ${what}` : `the first ${k} of ${total} ${what}`);
+  const legend = 'each tile one unit, centred on its mean (grey) and scaled to its largest deviation: white positive, black negative';
+  const rowStarts = (k: number, cols: number) => Array.from({ length: Math.ceil(k / cols) }, (_, r) => String(r * cols + 1));
+  const out: GridFigure[] = [];
+  const [, w] = first;
+  const total = w.shape[0]!;
+  const k = Math.min(total, MAX_TILES);
+  const cols = gridCols(k);
+  out.push({
+    file: 'encoder-weights.png',
+    images: filterImages(w.data, k, d),
+    n: k,
+    options: {
+      pad: 1,
+      background: 0,
+      cols,
+      title: `${name}: encoder weights`,
+      subtitle: [`what each unit responds to: ${shown(k, total)}`, legend],
+      rowLabels: rowStarts(k, cols),
+      rowTitle: 'unit',
+    },
+  });
+  const last = [...linears].reverse().find(([nm, p]) => nm.endsWith('weight') && p.shape[0] === d);
+  if (last) {
+    const [, wd] = last;
+    // decoder weight (d, h): column j is the image unit j paints
+    const h = wd.shape[1]!;
+    const kd = Math.min(h, MAX_TILES);
+    const colsD = gridCols(kd);
+    const cols2 = new Float32Array(kd * d);
+    for (let j = 0; j < kd; j++) for (let i = 0; i < d; i++) cols2[j * d + i] = wd.data[i * h + j]!;
+    out.push({
+      file: 'decoder-weights.png',
+      images: filterImages(cols2, kd, d),
+      n: kd,
+      options: {
+        pad: 1,
+        background: 0,
+        cols: colsD,
+        title: `${name}: decoder weights`,
+        subtitle: [`the image each unit draws: ${code ? shown(kd, h) : `all ${kd === h ? h : `the first ${kd} of ${h}`} units of the last hidden layer`}`, legend],
+        rowLabels: rowStarts(kd, colsD),
+        rowTitle: 'unit',
+      },
+    });
+  }
+  return out;
+}
+
+/** The codes of up to m images (m, latent). */
+function encodeAll(c: GridContext, m: number): { codes: Float32Array; latent: number } {
+  const parts: Float32Array[] = [];
+  let latent = c.model.latentDim;
+  for (let s = 0; s < m; s += 500) {
+    parts.push(
+      c.nt(() => {
+        const { x, y } = inputBatch(c.model, c.data, s, Math.min(500, m - s));
+        const z = c.model.encode(x, y);
+        latent = z.shape[1]!;
+        return z.data.slice();
+      }),
+    );
+  }
+  const codes = new Float32Array(m * latent);
+  let off = 0;
+  for (const p of parts) {
+    codes.set(p, off);
+    off += p.length;
+  }
+  return { codes, latent };
+}
+
+function figureContext(model: AutoencoderModel, data: ImageDataset, opts: FigureOptions): GridContext {
+  const seed = opts.seed ?? 0;
+  return {
+    model,
+    data,
+    name: describeModel(model),
+    split: opts.split ?? 'test',
+    gen: new Generator(seed),
+    seed,
+    numClasses: Math.max(1, (model.config as { numClasses?: number }).numClasses ?? 10),
+    // each step runs under noGrad (noGrad around an async function would end at its first await),
+    // and its tensors are freed
+    nt: <T>(fn: () => T): T => noGrad(() => tidy(fn)),
+  };
+}
+
+/**
+ * The image-grid figures of an autoencoder (reconstructions, denoising, samples, CVAE rows,
+ * manifold, weights), computed but not written; writeRunFigures renders them.
+ */
+export function gridFigures(model: AutoencoderModel, data: ImageDataset, opts: FigureOptions = {}): GridFigure[] {
+  const c = figureContext(model, data, opts);
+  const out: GridFigure[] = [];
+  model.eval();
+  try {
+    out.push(reconstructionsFigure(c));
+    const dae = model as unknown as { corrupt?: (x: Tensor, g: Generator) => Tensor };
+    if (model.kind === 'dae' && typeof dae.corrupt === 'function') out.push(denoisingFigure(c, dae as { corrupt: (x: Tensor, g: Generator) => Tensor }));
+    if (model.sample) out.push(samplesFigure(c));
+    if (model.kind === 'cvae') out.push(cvaeRowsFigure(c));
+    if (model.latentDim === 2 && model.kind !== 'cvae') out.push(manifoldFigure(c, () => encodeAll(c, Math.min(opts.scatterPoints ?? 2000, data.n)).codes, priorDraws(c)));
+    out.push(...weightFigures(model, data, c.name));
+  } finally {
+    model.train();
+  }
+  return out;
+}
+
+/** 2000 draws from an AAE's prior (2-D latent), shown under its codes and bounding its manifold. */
+function priorDraws(c: GridContext): Float32Array | null {
+  const pm = c.model as PriorModel;
+  if (c.model.kind !== 'aae' || typeof pm.samplePrior !== 'function' || c.model.latentDim !== 2) return null;
+  return c.nt(() => pm.samplePrior!(2000, new Generator(c.seed + 1), null).data.slice());
+}
+
 /** Writes every figure that applies to this model. Returns the paths written. */
 export async function writeRunFigures(
   dir: string,
@@ -222,34 +622,10 @@ export async function writeRunFigures(
   opts: FigureOptions = {},
 ): Promise<string[]> {
   const written: string[] = [];
-  const H = data.height;
-  const W = data.width;
-  const C = data.channels as 1 | 3;
-  const gen = new Generator(opts.seed ?? 0);
   const name = describeModel(model);
-  const save = async (file: string, images: Float32Array, n: number, cols: number, extra: Parameters<typeof saveImageGrid>[5] = {}) => {
-    const p = join(dir, file);
-    await saveImageGrid(p, images, n, H, W, { cols, scale: 2, pad: 2, channels: C, background: 0.5, ...extra });
-    written.push(p);
-  };
-
   if (history.length > 0) {
-    const { metrics, titles } = lossPanels(model);
-    const present = metrics.filter((m) => history.some((r) => r.train[m] !== undefined || r.val[m] !== undefined));
-    const shown = present.length ? present : ['loss'];
-    const rows = history.flatMap((r) =>
-      shown.flatMap((m) => {
-        const pick = (rec: Record<string, number>) => rec[m] ?? (m === 'loss' ? Object.values(rec)[0] : undefined);
-        const t = pick(r.train);
-        const v = Object.keys(r.val).length ? pick(r.val) : undefined;
-        return [
-          ...(t !== undefined ? [{ epoch: r.epoch + 1, split: 'train', value: t, metric: m }] : []),
-          ...(v !== undefined ? [{ epoch: r.epoch + 1, split: 'validation', value: v, metric: m }] : []),
-        ];
-      }),
-    );
     const p = join(dir, 'loss.png');
-    await saveChart(p, lossCurvesSpec(rows, { title: `${name}: loss per epoch`, xTitle: 'epoch', yTitle: titles[shown[0]!], metricTitles: titles }));
+    await saveChart(p, lossFigureSpec(model, history, opts));
     written.push(p);
     const accRows = history.flatMap((r) => [
       ...(r.train.acc !== undefined ? [{ x: r.epoch + 1, y: r.train.acc, series: 'train' }] : []),
@@ -257,150 +633,63 @@ export async function writeRunFigures(
     ]);
     if (accRows.length) {
       const pa = join(dir, 'accuracy.png');
-      await saveChart(pa, lineChartSpec(accRows, { title: `${name}: accuracy per epoch`, xTitle: 'epoch', yTitle: 'accuracy', seriesTitle: 'split', seriesOrder: ['train', 'validation'] }));
+      await saveChart(
+        pa,
+        lineChartSpec(accRows, {
+          title: `${name}: accuracy per epoch`,
+          ...(opts.trainNote ? { subtitle: opts.trainNote } : {}),
+          xTitle: 'epoch',
+          yTitle: 'accuracy',
+          seriesTitle: 'split',
+          seriesOrder: ['train', 'validation'],
+        }),
+      );
       written.push(pa);
     }
   }
   if (!isAutoencoder(model) || data.n === 0) return written;
 
+  const grids = gridFigures(model, data, opts);
+  const latent = latentFigure(model, data, opts);
+  const C = data.channels as 1 | 3;
+  for (const g of grids) {
+    const p = join(dir, g.file);
+    await saveGridFigure(p, g.images, g.n, data.height, data.width, { channels: C, ...g.options });
+    written.push(p);
+  }
+  if (latent) {
+    const p = join(dir, 'latent.png');
+    await saveChart(p, latent);
+    written.push(p);
+  }
+  return written;
+}
+
+/** latent.png: the codes coloured by label (their top-2 PCA projection when latent > 2). */
+export function latentFigure(model: AutoencoderModel, data: ImageDataset, opts: FigureOptions = {}): ChartSpec | null {
+  const c = figureContext(model, data, opts);
   model.eval();
   try {
-    const numClasses = Math.max(1, (model.config as { numClasses?: number }).numClasses ?? 10);
-    // each step runs under noGrad (noGrad around an async function would end at its first await)
-    const nt = <T>(fn: () => T): T => noGrad(() => tidy(fn));
-    await (async () => {
-      // reconstructions: a row of inputs above a row of their reconstructions
-      const n = Math.min(16, data.n);
-      const D = C * H * W;
-      const imgs = nt(() => {
-        const { x, y } = inputBatch(model, data, 0, n);
-        const r = model.reconstruct(x, y);
-        const out = new Float32Array(2 * n * D);
-        out.set(x.data.subarray(0, n * D), 0);
-        out.set(r.data.subarray(0, n * D), n * D);
-        return out;
+    const m = Math.min(opts.scatterPoints ?? 2000, data.n);
+    const { codes, latent } = encodeAll(c, m);
+    const xy = latent === 2 ? codes : latent > 2 ? pca2(codes, m, latent) : null;
+    if (!xy) return null;
+    const prior = priorDraws(c);
+    const pm = model as PriorModel;
+    const pts = Array.from({ length: m }, (_, i) => ({
+      x: xy[i * 2]!,
+      y: xy[i * 2 + 1]!,
+      label: data.labels ? className(data, data.labels[i]!) : 'all',
+    }));
+    return latentScatterSpec(pts, {
+        title: latent === 2 ? `${c.name}: latent codes` : `${c.name}: latent codes (top-2 PCA projection)`,
+        subtitle: `the codes of ${m} ${c.split} images, coloured by class`,
+        ...(data.classNames ? { labelOrder: data.classNames } : {}),
+        xTitle: latent === 2 ? 'z₁' : 'PC 1',
+        yTitle: latent === 2 ? 'z₂' : 'PC 2',
+        ...(prior ? { reference: Array.from({ length: prior.length / 2 }, (_, i) => ({ x: prior[i * 2]!, y: prior[i * 2 + 1]! })), referenceLabel: `draws from the ${pm.config.prior} prior` } : {}),
       });
-      await save('reconstructions.png', imgs, 2 * n, n);
-
-      // denoising: clean, corrupted, denoised
-      const dae = model as unknown as { corrupt?: (x: Tensor, g: Generator) => Tensor };
-      if (model.kind === 'dae' && typeof dae.corrupt === 'function') {
-        const rows = nt(() => {
-          const { x } = inputBatch(model, data, 0, n);
-          const noisy = dae.corrupt!(x, new Generator(opts.seed ?? 0));
-          const r = model.reconstruct(noisy);
-          const out = new Float32Array(3 * n * D);
-          out.set(x.data.subarray(0, n * D), 0);
-          out.set(noisy.data.subarray(0, n * D), n * D);
-          out.set(r.data.subarray(0, n * D), 2 * n * D);
-          return out;
-        });
-        await save('denoising.png', rows, 3 * n, n);
-      }
-
-      if (model.sample) {
-        const labels = model.needsLabels ? Int32Array.from({ length: 64 }, (_, i) => i % numClasses) : null;
-        const s = nt(() => model.sample!(64, gen, labels).data.slice());
-        await save('samples.png', s, 64, 8);
-      }
-      if (model.kind === 'cvae' && model.sample) {
-        const k = Math.min(numClasses, 20);
-        const labels = Int32Array.from({ length: k * 10 }, (_, i) => Math.floor(i / 10));
-        const s = nt(() => model.sample!(k * 10, gen, labels).data.slice());
-        await save('cvae-rows.png', s, k * 10, 10);
-      }
-
-      // latent scatter
-      const m = Math.min(opts.scatterPoints ?? 2000, data.n);
-      const codes: Float32Array[] = [];
-      let latent = model.latentDim;
-      for (let s = 0; s < m; s += 500) {
-        codes.push(
-          nt(() => {
-            const { x, y } = inputBatch(model, data, s, Math.min(500, m - s));
-            const z = model.encode(x, y);
-            latent = z.shape[1]!;
-            return z.data.slice();
-          }),
-        );
-      }
-      const all = new Float32Array(m * latent);
-      let off = 0;
-      for (const c of codes) {
-        all.set(c, off);
-        off += c.length;
-      }
-      const pm = model as PriorModel;
-      const prior = model.kind === 'aae' && typeof pm.samplePrior === 'function' && latent === 2 ? nt(() => pm.samplePrior!(2000, new Generator((opts.seed ?? 0) + 1), null).data.slice()) : null;
-      const xy = latent === 2 ? all : latent > 2 ? pca2(all, m, latent) : null;
-      if (xy) {
-        const pts = Array.from({ length: m }, (_, i) => ({
-          x: xy[i * 2]!,
-          y: xy[i * 2 + 1]!,
-          label: data.labels ? (data.classNames?.[data.labels[i]!] ?? String(data.labels[i]!)) : 'all',
-        }));
-        const p = join(dir, 'latent.png');
-        await saveChart(
-          p,
-          latentScatterSpec(pts, {
-            title: latent === 2 ? `${name}: latent codes` : `${name}: latent codes (top-2 PCA projection)`,
-            ...(data.classNames ? { labelOrder: data.classNames } : {}),
-            xTitle: latent === 2 ? 'z₁' : 'PC 1',
-            yTitle: latent === 2 ? 'z₂' : 'PC 2',
-            ...(prior ? { reference: Array.from({ length: prior.length / 2 }, (_, i) => ({ x: prior[i * 2]!, y: prior[i * 2 + 1]! })), referenceLabel: `draws from the ${pm.config.prior} prior` } : {}),
-          }),
-        );
-        written.push(p);
-      }
-
-      // manifold: decode a 20×20 lattice of the 2-D latent space (the CVAE's rows figure covers it)
-      if (latent === 2 && model.kind !== 'cvae') {
-        const g = 20;
-        let xs: number[];
-        let ys: number[];
-        const gaussian = model.kind === 'vae' || (model.kind === 'aae' && pm.config.prior === 'normal');
-        if (gaussian) {
-          // Gaussian quantiles cover the prior's mass evenly (Kingma & Welling's figure)
-          xs = Array.from({ length: g }, (_, i) => probit((i + 0.5) / g));
-          ys = xs;
-        } else {
-          // the prior's extent (AAE) or where the codes are, ignoring the outermost 1%
-          const pts = prior ?? all;
-          xs = lattice(quantile(column(pts, 0), 0.01), quantile(column(pts, 0), 0.99), g);
-          ys = lattice(quantile(column(pts, 1), 0.01), quantile(column(pts, 1), 0.99), g);
-        }
-        const zs = new Float32Array(g * g * 2);
-        for (let r = 0; r < g; r++)
-          for (let c = 0; c < g; c++) {
-            zs[(r * g + c) * 2] = xs[c]!;
-            zs[(r * g + c) * 2 + 1] = ys[g - 1 - r]!; // z₂ grows upwards, as in latent.png
-          }
-        const imgs = nt(() => model.decode(tensor(zs, [g * g, 2])).data.slice());
-        await save('manifold.png', imgs, g * g, g, { scale: 2, pad: 0 });
-      }
-    })();
-
-    // weights as images (dense AEs whose first layer sees whole images): black borders between
-    // the tiles, since a filter's own values span the whole grey range
-    const linears = model.namedParameters().filter(([, p]) => p.ndim === 2);
-    const d = C * H * W;
-    const first = linears.find(([nm, p]) => nm.endsWith('weight') && p.shape[1] === d);
-    if (first && (model.kind === 'sparse-ae' || model.kind === 'ae' || model.kind === 'dae')) {
-      const [, w] = first;
-      const k = Math.min(w.shape[0]!, 100);
-      await save('encoder-weights.png', filterImages(w.data, k, d), k, Math.ceil(Math.sqrt(k)), { background: 0 });
-      const last = [...linears].reverse().find(([nm, p]) => nm.endsWith('weight') && p.shape[0] === d);
-      if (last) {
-        const [, wd] = last;
-        // decoder weight (d, h): column j is the image unit j paints
-        const h = Math.min(wd.shape[1]!, 100);
-        const cols = new Float32Array(h * d);
-        for (let j = 0; j < h; j++) for (let i = 0; i < d; i++) cols[j * d + i] = wd.data[i * wd.shape[1]! + j]!;
-        await save('decoder-weights.png', filterImages(cols, h, d), h, Math.ceil(Math.sqrt(h)), { background: 0 });
-      }
-    }
   } finally {
     model.train();
   }
-  return written;
 }

@@ -9,8 +9,8 @@
  * Pass `loadSystemFonts: true` (or extra `fontFiles`) for scripts DejaVu lacks, such as Hangul.
  *
  * Node only (fs and a native addon); the specs themselves (specs.ts) are browser-safe.
- * vega, vega-lite and resvg are loaded on first use: together they take about half a second to
- * import, which a training run should not pay before its first step.
+ * vega, vega-lite and resvg are loaded on first use: they are large to import, and a training run
+ * should not wait for them before its first step.
  */
 
 import * as fs from 'node:fs';

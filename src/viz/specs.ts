@@ -15,6 +15,8 @@ export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json
 
 export interface ChartOptions {
   title?: string;
+  /** Smaller text under the title, one string per line (a caption: what the numbers mean). */
+  subtitle?: string | string[];
   /** Plot area size in CSS pixels (axes and legend come on top). */
   width?: number;
   height?: number;
@@ -63,8 +65,23 @@ function base(opts: ChartOptions, square = false): Record<string, unknown> {
       legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', labelLimit: 320 },
     },
   };
-  if (opts.title) s.title = opts.title;
+  if (opts.subtitle) s.title = { text: opts.title ?? '', subtitle: opts.subtitle };
+  else if (opts.title) s.title = opts.title;
   return s;
+}
+
+/** Splits text into lines of at most `width` characters at spaces (a longer word gets a line of its own). */
+export function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
 }
 
 /** Orders category names: known ones first in the given order, the rest as first seen. */
@@ -249,10 +266,10 @@ export function latentScatterSpec(
   };
   const ref = (opts.reference ?? []).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
   if (ref.length === 0) return { ...spec, ...codes } as unknown as ChartSpec;
-  const title = typeof spec.title === 'string' ? spec.title : '';
+  const grey = `grey: ${opts.referenceLabel ?? 'reference'}`;
   return {
     ...spec,
-    title: { text: title, subtitle: `grey: ${opts.referenceLabel ?? 'reference'}` },
+    title: { text: opts.title ?? '', subtitle: opts.subtitle ? [...[opts.subtitle].flat(), grey] : grey },
     layer: [
       {
         data: { values: ref.map((p) => ({ x: p.x, y: p.y })) },

@@ -3,9 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { decodePng } from '../../src/io/png.js';
 import { runCli } from './helpers.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'aelab-cli-'));
+
+/** Reads a NumPy .npy file (format 1.0, little-endian float32 or int32), as numpy.load would. */
+function readNpy(b: Buffer): { descr: string; shape: number[]; data: Float32Array | Int32Array } {
+  expect(b.subarray(0, 6).toString('latin1')).toBe('\x93NUMPY');
+  const len = b.readUInt16LE(8);
+  const header = b.toString('latin1', 10, 10 + len);
+  const descr = /'descr': '([^']+)'/.exec(header)![1]!;
+  const shape = /'shape': \(([^)]*)\)/.exec(header)![1]!.split(',').filter((x) => x.trim()).map(Number);
+  const body = b.buffer.slice(b.byteOffset + 10 + len, b.byteOffset + b.length);
+  return { descr, shape, data: descr === '<f4' ? new Float32Array(body) : new Int32Array(body) };
+}
 const quick = ['--limit', '600', '--epochs', '1', '--batch', '64', '--quiet', '--backend', 'js'];
 
 describe('aelab: bad arguments give one clear line and exit code 2', () => {
@@ -69,12 +81,31 @@ describe('aelab train and the commands that read a run folder', () => {
     expect(r.stderr).toMatch(/already exists and is not empty.*--resume/);
   });
 
-  it('eval --json gives the loss parts and an IWAE estimate', async () => {
+  it('eval names each quantity by its sign: neg_elbo (positive nats) and log_px_iwae (a log-likelihood, negative)', async () => {
     const r = await runCli('eval', '--run', run, '--json', '--iw', '5', '--backend', 'js');
     expect(r.code).toBe(0);
-    const m = JSON.parse(r.stdout).metrics;
+    const out = JSON.parse(r.stdout);
+    const m = out.metrics;
     expect(m.loss).toBeGreaterThan(0);
-    expect(m['iwLogLikelihood(k=5)']).toBeLessThan(0);
+    expect(m.neg_elbo).toBeGreaterThan(0);
+    expect(m.log_px_iwae).toBeLessThan(0);
+    expect(-m.log_px_iwae).toBeLessThan(m.neg_elbo + 1); // log p(x) ≥ ELBO, up to the estimate's noise
+    expect(Object.keys(m)).not.toContain('elbo');
+    expect(out.iwSamples).toBe(5);
+    expect(out.about.neg_elbo).toMatch(/^−ELBO = recon \+ kl/);
+    expect(out.about.log_px_iwae).toMatch(/log-likelihood/);
+    const text = await runCli('eval', '--run', run, '--iw', '5', '--backend', 'js');
+    expect(text.stdout).toMatch(/\n  neg_elbo +\d[\d.]* +−ELBO = recon \+ kl per image in nats/);
+    expect(text.stdout).toMatch(/\n  log_px_iwae +-\d[\d.]* +importance-weighted estimate of log p\(x\).*; k = 5 importance samples/);
+  });
+
+  it('result.json names the parts by sign and says what each is', () => {
+    const res = JSON.parse(readFileSync(join(run, 'result.json'), 'utf8'));
+    expect(res.test.neg_elbo).toBeGreaterThan(0);
+    expect(res.test).not.toHaveProperty('elbo');
+    expect(Object.keys(res.about).sort()).toEqual(Object.keys(res.test).sort());
+    const line = JSON.parse(readFileSync(join(run, 'metrics.jsonl'), 'utf8').split('\n')[0]!);
+    expect(line.train.neg_elbo).toBeGreaterThan(0);
   });
 
   it('sample, reconstruct and encode write their files', async () => {
@@ -82,15 +113,28 @@ describe('aelab train and the commands that read a run folder', () => {
     expect((await runCli('sample', '--run', run, '--n', '16', '--out', join(d, 's.png'), '--backend', 'js')).code).toBe(0);
     expect(existsSync(join(d, 's.png'))).toBe(true);
     expect((await runCli('reconstruct', '--run', run, '--n', '8', '--out', join(d, 'r.png'), '--backend', 'js')).code).toBe(0);
-    expect(existsSync(join(d, 'r.png'))).toBe(true);
+    // a labelled figure: title, row labels and class labels around the 2×8 grid (zoom 2)
+    const r = decodePng(readFileSync(join(d, 'r.png')), { channels: 1 });
+    const grid = { width: 8 * 28 + 9, height: 2 * 28 + 3 };
+    expect(r.width).toBeGreaterThan(2 * (grid.width + 16 + 'reconstruction'.length * 6));
+    expect(r.height).toBeGreaterThan(2 * (grid.height + 16 + 14 + 10));
+    // the top-left corner holds the title's text: dark pixels on white
+    expect(Array.from(r.data.subarray(0, 40 * r.width)).filter((v) => v < 0.5).length).toBeGreaterThan(50);
     expect((await runCli('encode', '--run', run, '--out', join(d, 'z.csv'), '--limit', '50', '--backend', 'js')).code).toBe(0);
     const lines = readFileSync(join(d, 'z.csv'), 'utf8').trim().split('\n');
     expect(lines[0]).toBe('label,z1,z2');
     expect(lines).toHaveLength(51);
-    expect((await runCli('encode', '--run', run, '--out', join(d, 'z.npy'), '--limit', '50', '--backend', 'js')).code).toBe(0);
-    const npy = readFileSync(join(d, 'z.npy'));
-    expect(npy.subarray(1, 6).toString()).toBe('NUMPY');
-    expect(npy.toString('latin1', 10, 80)).toContain("'shape': (50, 2)");
+    const enc = await runCli('encode', '--run', run, '--out', join(d, 'z.npy'), '--limit', '50', '--backend', 'js');
+    expect(enc.code).toBe(0);
+    expect(enc.stdout).toContain(`and their labels to ${join(d, 'z.labels.npy')} (int32, 50)`);
+    // the .npy pair holds what the CSV holds: codes and labels, row for row
+    const codes = readNpy(readFileSync(join(d, 'z.npy')));
+    const labels = readNpy(readFileSync(join(d, 'z.labels.npy')));
+    expect([codes.descr, codes.shape]).toEqual(['<f4', [50, 2]]);
+    expect([labels.descr, labels.shape]).toEqual(['<i4', [50]]);
+    const rows = lines.slice(1).map((l) => l.split(',').map(Number));
+    expect(Array.from(labels.data)).toEqual(rows.map((r) => r[0]));
+    expect(Array.from(codes.data)).toEqual(rows.flatMap((r) => r.slice(1).map(Math.fround)));
     const bad = await runCli('encode', '--run', run, '--out', join(d, 'z.txt'), '--backend', 'js');
     expect(bad.code).toBe(2);
   });
@@ -100,6 +144,22 @@ describe('aelab train and the commands that read a run folder', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).epochs).toBe(2);
     expect(readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+  }, 120_000);
+
+  it("an earlier version's run (metrics with 'elbo') resumes, and its metrics.jsonl then says 'neg_elbo' throughout", async () => {
+    const d = join(tmp(), 'old');
+    cpSync(run, d, { recursive: true });
+    const mp = join(d, 'metrics.jsonl');
+    writeFileSync(mp, readFileSync(mp, 'utf8').replaceAll('"neg_elbo"', '"elbo"'));
+    expect(readFileSync(mp, 'utf8')).toContain('"elbo"');
+    const epochs = readFileSync(mp, 'utf8').trim().split('\n').length;
+    const r = await runCli('train', '--resume', d, '--epochs', String(epochs + 1), '--quiet', '--backend', 'js', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = readFileSync(mp, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(epochs + 1);
+    expect(lines.join('\n')).not.toContain('"elbo"');
+    for (const l of lines) expect(JSON.parse(l).train.neg_elbo).toBeGreaterThan(0);
+    expect((await runCli('eval', '--run', d, '--backend', 'js')).code).toBe(0);
   }, 120_000);
 
   it('a broken config.json is reported with its path', async () => {
@@ -150,7 +210,7 @@ describe('other commands', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Regressions from the CLI/figures QA pass
+// Usage errors, wrong runs and broken files
 
 const oneLine = (r: { stderr: string }) => {
   expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -180,7 +240,7 @@ describe('usage errors are one sentence on one line', () => {
     expect(r.stderr).toContain('--hidden, --prior do not apply to --model conv-ae (its options: --latent, --channels, --activation, --loss)');
     const p = await runCli('train', '--model', 'pca', '--beta', '2', '--backend', 'js');
     expect(p.code).toBe(2);
-    expect(p.stderr).toContain('--beta does not apply to --model pca (its options: --latent)');
+    expect(p.stderr).toContain('--beta does not apply to --model pca (PCA is fitted in closed form, not trained; its options: --latent)');
   });
 
   it('a model config the model rejects is a usage error', async () => {
@@ -342,12 +402,24 @@ describe('more commands', () => {
     expect((await runCli('train', '--model', 'cvae', '--hidden', '32', '--out', run, ...quick, '--no-figures')).code).toBe(0);
     const e = await runCli('eval', '--run', run, '--iw', '2', '--json', '--backend', 'js');
     expect(e.code, e.stderr).toBe(0);
-    expect(JSON.parse(e.stdout).metrics['iwLogLikelihood(k=2)']).toBeLessThan(0);
+    expect(JSON.parse(e.stdout).metrics.log_px_iwae).toBeLessThan(0);
     const bad = await runCli('sample', '--run', run, '--label', '12', '--backend', 'js');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--label 12 is not a class of this run (its classes: 0–9)');
     const ok = await runCli('sample', '--run', run, '--label', '7', '--n', '4', '--json', '--backend', 'js');
     expect(JSON.parse(ok.stdout).file).toBe(join(run, 'figures', 'sample-seed0-label7.png'));
+  }, 60_000);
+
+  it('a Gaussian-decoder VAE says why its nats can be negative, in the progress output and in eval', async () => {
+    const run = join(tmp(), 'gauss');
+    const quickLoud = quick.filter((a) => a !== '--quiet');
+    const r = await runCli('train', '--model', 'vae', '--decoder', 'gaussian', '--hidden', '32', '--out', run, ...quickLoud, '--no-figures');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('note: the Gaussian decoder scores pixels with a density, which can exceed 1, so −log p(x|z), −ELBO and the loss can be negative nats');
+    const e = await runCli('eval', '--run', run, '--backend', 'js');
+    expect(e.stdout).toMatch(/\nnote: the Gaussian decoder scores pixels with a density/);
+    const b = await runCli('train', '--model', 'vae', '--hidden', '32', '--out', join(tmp(), 'bern'), ...quickLoud, '--no-figures');
+    expect(b.stderr).not.toContain('note:');
   }, 60_000);
 
   it('a run that diverges in its first epoch leaves no half-made run folder and does not promise a checkpoint', async () => {

@@ -10,6 +10,7 @@ import {
   FASHION_MNIST_CLASSES,
   FASHION_MNIST_SYSTEM_DIR,
   findIdxFiles,
+  isNamedDataset,
   loadCsv,
   loadDataset,
   loadEmbeddedMnist,
@@ -416,5 +417,12 @@ describe('loadDataset', () => {
     expect((await loadDataset(dir)).n).toBe(2);
     expect(Array.from((await loadDataset(dir, { split: 'test' })).labels!)).toEqual([3]);
     expect((await loadDataset(dir, { split: 'all' })).n).toBe(3);
+  });
+});
+
+describe('isNamedDataset', () => {
+  it('knows the built-in names and their spellings, and nothing else', () => {
+    for (const n of ['mnist', ' MNIST ', 'fashion-mnist', 'Fashion_MNIST', 'fashionmnist', 'fmnist']) expect(isNamedDataset(n), n).toBe(true);
+    for (const n of ['./mnist', 'mnist.csv', 'kmnist', '']) expect(isNamedDataset(n), n).toBe(false);
   });
 });

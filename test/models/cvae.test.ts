@@ -47,7 +47,7 @@ describe('CVAE', () => {
     });
 
     it('the conditional negative ELBO fell clearly', () => {
-      expect(avgPart(history, 'elbo', 'last')).toBeLessThan(avgPart(history, 'elbo', 'first') - 250);
+      expect(avgPart(history, 'neg_elbo', 'last')).toBeLessThan(avgPart(history, 'neg_elbo', 'first') - 250);
     });
 
     it('decodes each label as its digit: the same z rendered as c is closest to class c', () => {
@@ -86,7 +86,7 @@ describe('CVAE', () => {
 
     it('has a finite conditional IW log-likelihood that is at least the ELBO', () => {
       const { x, y } = digits(16, 3000);
-      const negElbo = noGrad(() => m.evaluate({ x, y }, { generator: new Generator(1), epoch: 0 }).parts.elbo!);
+      const negElbo = noGrad(() => m.evaluate({ x, y }, { generator: new Generator(1), epoch: 0 }).parts.neg_elbo!);
       const iw = m.importanceWeightedLogLikelihood(x, 20, new Generator(2), y);
       const mean = Array.from(iw).reduce((a, b) => a + b, 0) / iw.length;
       expect(mean).toBeGreaterThan(-negElbo - 3);

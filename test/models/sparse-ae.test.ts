@@ -77,19 +77,33 @@ describe('SparseAE', () => {
     expect(sparse.last.recon).toBeLessThan(400);
   });
 
-  it('the default config brings the mean activation close to ρ on a short run', () => {
-    // Default: 100 sigmoid units, squared error, ρ = 0.05, β = 6 (Ng's β = 3 for ½·SSE). With the
-    // old default (BCE, β = 3) this run ended at ρ̂ ≈ 0.17, with these ≈ 0.07.
+  it('the default config is one layer of 196 sigmoid code units; a short run brings ρ̂ close to ρ and beats the mean digit', () => {
+    // UFLDL's MNIST sparse autoencoder: 196 units, ρ = 0.1, β = 3 for ½·SSE (β = 6 for our SSE)
     const cfg = defaultConfig('sparse-ae', [1, 28, 28]);
-    expect([cfg.loss, cfg.rho, cfg.beta, cfg.latent]).toEqual(['mse', 0.05, 6, 100]);
+    expect([cfg.hidden, cfg.latent, cfg.sparsity, cfg.loss, cfg.rho, cfg.beta]).toEqual([[], 196, 'kl', 'mse', 0.1, 6]);
     const m = new SparseAE(cfg, { generator: new Generator(5) });
+    expect(m.namedParameters().map(([n, p]) => `${n} ${p.shape.join('×')}`)).toEqual([
+      'encoder.0.weight 196×784',
+      'encoder.0.bias 196',
+      'decoder.0.weight 784×196',
+      'decoder.0.bias 784',
+    ]);
     const r = train(m, 200, { lr: 5e-3, batch: 32, pool: 2048 });
-    const act = m.meanActivation(digits(500, 8000).x); // held-out digits
+    const held = digits(500, 8000).x; // held-out digits
+    const act = m.meanActivation(held);
     const mean = act.reduce((a, b) => a + b, 0) / act.length;
     expect(mean).toBeGreaterThan(cfg.rho / 2);
     expect(mean).toBeLessThan(2 * cfg.rho);
-    // still an autoencoder: the squared error per image fell well below where it started
     expect(avgPart(r.history, 'recon', 'last')).toBeLessThan(0.5 * avgPart(r.history, 'recon', 'first'));
+    // the reconstructions are not the mean digit: their error is well below the mean image's
+    const err = m.reconstructionError(held);
+    const meanErr = err.reduce((a, b) => a + b, 0) / err.length;
+    const pool = digits(2048).x.data;
+    const avg = new Float64Array(784);
+    for (let i = 0; i < pool.length; i++) avg[i % 784]! += pool[i]! / 2048;
+    let base = 0;
+    for (let i = 0; i < held.data.length; i++) base += (held.data[i]! - avg[i % 784]!) ** 2 / held.data.length;
+    expect(meanErr).toBeLessThan(0.8 * base);
   });
 
   it('the L1 variant trains, with less activity for a larger β', () => {

@@ -1,4 +1,4 @@
-/** Run figures: which pictures each model gets, and the chart/grid details the QA pass fixed. */
+/** Run figures: which pictures each model gets, their labels, and the chart and grid details. */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -7,9 +7,10 @@ import '../../src/ops/index.js';
 import { createDataset, type ImageDataset } from '../../src/data/dataset.js';
 import { decodePng } from '../../src/io/png.js';
 import { buildModel, defaultConfig } from '../../src/models/index.js';
-import type { ModelConfig } from '../../src/models/types.js';
+import type { AutoencoderModel, ModelConfig } from '../../src/models/types.js';
 import { manualSeed } from '../../src/tensor/random.js';
-import { describeModel, filterImages, writeRunFigures } from '../../src/train/figures.js';
+import { describeModel, filterImages, gridFigures, lossFigureSpec, MAX_TILES, writeRunFigures, type FigureOptions, type GridFigure } from '../../src/train/figures.js';
+import { gridFigureSvg } from '../../src/viz/grid-figure.js';
 import type { EpochRecord } from '../../src/train/trainer.js';
 import { latentScatterSpec, lineChartSpec, lossCurvesSpec } from '../../src/viz/specs.js';
 
@@ -32,37 +33,127 @@ const model = (kind: string, o: Record<string, unknown> = {}) => {
   manualSeed(1);
   return buildModel(defaultConfig(kind as never, [1, S, S], { hidden: [16], latent: 2, ...o } as never) as ModelConfig);
 };
+/** One grid figure of a model, computed as writeRunFigures computes it. */
+const figure = (m: unknown, file: string, opts: FigureOptions = {}): GridFigure => {
+  const f = gridFigures(m as AutoencoderModel, data(), opts).find((g) => g.file === file);
+  if (!f) throw new Error(`no ${file}`);
+  return f;
+};
 const dims = (p: string) => {
   const { width, height } = decodePng(readFileSync(p));
   return [width, height];
 };
 
 describe('writeRunFigures', () => {
-  it('a DAE gets clean / corrupted / denoised rows and weights with visible tile borders', async () => {
+  it('a DAE gets clean / corrupted / denoised rows, labelled, and weights with visible tile borders', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aelab-fig-'));
-    const files = await writeRunFigures(dir, model('dae'), history, data());
+    const m = model('dae');
+    const files = await writeRunFigures(dir, m, history, data());
     expect(files.map((f) => basename(f))).toEqual(
       expect.arrayContaining(['loss.png', 'reconstructions.png', 'denoising.png', 'latent.png', 'manifold.png', 'encoder-weights.png', 'decoder-weights.png']),
     );
-    // 16 images per row (n = min(16, data.n)), 3 rows; scale 2 and 2-px padding
-    expect(dims(join(dir, 'denoising.png'))).toEqual([16 * 16 + 17 * 2, 3 * 16 + 4 * 2]);
+    const den = figure(m, 'denoising.png');
+    expect(den.n).toBe(3 * 16);
+    expect(den.options).toMatchObject({ cols: 16, rowLabels: ['clean', 'corrupted', 'denoised'], colLabels: Array.from({ length: 16 }, (_, i) => String(i % 3)), colTitle: 'label' });
+    expect([den.options.subtitle].flat().join(' ')).toContain('Gaussian noise of σ = 0.5 added, clipped to [0, 1]');
+    // the PNG is the labelled figure at zoom 2: words around the grid
+    const { layout } = gridFigureSvg(den.images, den.n, S, S, den.options);
+    expect(dims(join(dir, 'denoising.png'))).toEqual([2 * layout.width, 2 * layout.height]);
+    expect(layout.grid).toMatchObject({ width: 16 * 8 + 17, height: 3 * 8 + 4 });
     // the padding of the weight grids is black, not the mid-grey of a zero weight
-    const w = decodePng(readFileSync(join(dir, 'encoder-weights.png')));
-    expect(w.data[0]).toBe(0);
+    const wf = figure(m, 'encoder-weights.png');
+    const wl = gridFigureSvg(wf.images, wf.n, S, S, wf.options).layout;
+    const w = decodePng(readFileSync(join(dir, 'encoder-weights.png')), { channels: 1 });
+    expect(w.data[2 * wl.grid.y * w.width + 2 * wl.grid.x]).toBe(0);
   });
 
-  it('a CVAE with 3 classes draws 3 rows (labels never exceed its classes)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aelab-fig-'));
-    const files = await writeRunFigures(dir, model('cvae', { numClasses: 3 }), history, data());
-    expect(files.map((f) => basename(f))).toContain('cvae-rows.png');
-    expect(dims(join(dir, 'cvae-rows.png'))).toEqual([10 * 16 + 11 * 2, 3 * 16 + 4 * 2]);
+  it('reconstructions: input and reconstruction rows, the class of each column, the split in the subtitle', () => {
+    const f = figure(model('ae'), 'reconstructions.png', { split: 'validation' });
+    expect(f.options).toMatchObject({ rowLabels: ['input', 'reconstruction'], colTitle: 'label', title: 'ae (2-D code): reconstructions' });
+    expect(f.options.colLabels).toEqual(Array.from({ length: 16 }, (_, i) => String(i % 3)));
+    expect(f.options.subtitle).toContain('the first 16 validation images (top)');
   });
 
-  it('a label-conditioned AAE still gets its manifold (its decoder takes no labels)', async () => {
+  it('cvae-rows: one z per column, the same in every row (class); samples: one column per class', () => {
+    const m = model('cvae', { numClasses: 3 }) as AutoencoderModel;
+    const calls: { z: Float32Array; L: number; y: Int32Array | null }[] = [];
+    const decode = m.decode.bind(m);
+    m.decode = (z, y) => {
+      calls.push({ z: z.data.slice(), L: z.shape[1]!, y: y ?? null });
+      return decode(z, y);
+    };
+    const figs = gridFigures(m, data());
+    const rows = figs.find((f) => f.file === 'cvae-rows.png')!;
+    expect(rows.n).toBe(30);
+    expect(rows.options).toMatchObject({ cols: 10, rowLabels: ['0', '1', '2'], rowTitle: 'class', colLabels: ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'] });
+    const call = calls.find((c) => c.y?.length === 30)!;
+    const { z, L, y } = call;
+    for (let r = 0; r < 3; r++)
+      for (let c = 0; c < 10; c++) {
+        expect(y![r * 10 + c]).toBe(r);
+        expect(Array.from(z.subarray((r * 10 + c) * L, (r * 10 + c + 1) * L)), `row ${r}, column ${c}`).toEqual(Array.from(z.subarray(c * L, (c + 1) * L)));
+      }
+    // and the ten columns are ten different draws
+    expect(new Set(Array.from({ length: 10 }, (_, c) => z[c * L])).size).toBe(10);
+    const samples = figs.find((f) => f.file === 'samples.png')!;
+    expect(samples.options).toMatchObject({ cols: 3, colLabels: ['0', '1', '2'], colTitle: 'class' });
+  });
+
+  it('manifold: the z value of every column and row on the axes, and the range in the subtitle', () => {
+    const f = figure(model('vae'), 'manifold.png');
+    expect(f.n).toBe(400);
+    const cols = f.options.colLabels!.map((v) => Number(v.replace('−', '-')));
+    const rows = f.options.rowLabels!.map((v) => Number(v.replace('−', '-')));
+    expect(cols).toHaveLength(20);
+    expect(cols[0]).toBeCloseTo(-1.96, 1);
+    expect(cols[19]).toBeCloseTo(1.96, 1);
+    expect([...cols].sort((a, b) => a - b)).toEqual(cols); // z₁ grows to the right
+    expect(rows).toEqual([...cols].reverse()); // z₂ grows upwards
+    expect(f.options).toMatchObject({ colTitle: 'z₁', rowTitle: 'z₂' });
+    expect([f.options.subtitle].flat().join(' ')).toContain('z₁ from −1.96 to 1.96, z₂ from −1.96 to 1.96 (the 2.5%–97.5% quantiles of N(0, 1)');
+  });
+
+  it('a label-conditioned AAE still gets its manifold (its decoder takes no labels), over its prior', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aelab-fig-'));
-    const files = await writeRunFigures(dir, model('aae', { prior: 'swissroll', conditionalPrior: true, numClasses: 3 }), history, data());
+    const m = model('aae', { prior: 'swissroll', conditionalPrior: true, numClasses: 3 });
+    const files = await writeRunFigures(dir, m, history, data());
     expect(files.map((f) => basename(f))).toEqual(expect.arrayContaining(['samples.png', 'latent.png', 'manifold.png']));
-    expect(dims(join(dir, 'manifold.png'))).toEqual([20 * 16, 20 * 16]); // scale 2, no padding
+    const f = figure(m, 'manifold.png');
+    expect(f.options.pad).toBe(0);
+    expect([f.options.subtitle].flat().join(' ')).toContain('the 1st–99th percentiles of swissroll prior draws');
+  });
+
+  it('weights: every unit, the count and β/ρ in the title', () => {
+    const m = model('sparse-ae', { hidden: [], latent: 150, beta: 3, rho: 0.05 });
+    const enc = figure(m, 'encoder-weights.png');
+    const dec = figure(m, 'decoder-weights.png');
+    expect([enc.n, dec.n]).toEqual([150, 150]);
+    expect(dec.options.title).toBe('sparse-ae (β=3, ρ=0.05): decoder weights');
+    expect([dec.options.subtitle].flat()[0]).toBe('the image each unit draws: all 150 code units');
+    expect([enc.options.subtitle].flat()[0]).toBe('what each unit responds to: all 150 code units');
+    expect(enc.options.rowLabels).toEqual(['1', '16', '31', '46', '61', '76', '91', '106', '121', '136']); // 15 columns: 150 = 15 × 10
+    // decoder column j is unit j's image
+    const w = m.namedParameters().find(([nm]) => nm === 'decoder.0.weight')![1];
+    expect(Array.from(dec.images.subarray(149 * S * S, 150 * S * S))).toEqual(Array.from(filterImages(Float32Array.from({ length: S * S }, (_, i) => w.data[i * 150 + 149]!), 1, S * S)));
+    const many = model('ae', { hidden: [], latent: 1100 });
+    expect(figure(many, 'encoder-weights.png').n).toBe(MAX_TILES);
+    expect([figure(many, 'encoder-weights.png').options.subtitle].flat()[0]).toBe(`what each unit responds to: the first ${MAX_TILES} of 1100 code units`);
+  });
+
+  it('loss.png names the VAE objective by its sign and explains negative nats of a Gaussian decoder', () => {
+    type Spec = { title: string | { text: string; subtitle: string[] }; vconcat: { encoding: { y: { title: string } } }[] };
+    const bern = lossFigureSpec(model('vae'), history) as unknown as Spec;
+    expect(bern.vconcat.map((p) => p.encoding.y.title)).toEqual(['−ELBO (nats/image)', '−log p(x|z) (nats/image)', 'KL(q(z|x) ‖ p(z)) (nats/image)']);
+    expect(bern.title).toBe('vae (2-D latent): loss per epoch');
+    const noted = lossFigureSpec(model('vae'), history, { trainNote: 'sgd, lr 0.01, batch 128' }) as unknown as Spec;
+    expect(noted.title).toEqual({ text: 'vae (2-D latent): loss per epoch', subtitle: ['sgd, lr 0.01, batch 128'] });
+    const gauss = lossFigureSpec(model('vae', { decoder: 'gaussian' }), history) as unknown as Spec;
+    const t = gauss.title as { text: string; subtitle: string[] };
+    expect(t.text).toBe('vae (2-D latent, Gaussian decoder): loss per epoch');
+    expect(t.subtitle.join(' ')).toBe(
+      'note: the Gaussian decoder scores pixels with a density, which can exceed 1, so −log p(x|z), −ELBO and the loss can be negative nats (and log p(x) positive)',
+    );
+    expect(Math.max(...t.subtitle.map((l) => l.length))).toBeLessThanOrEqual(80);
   });
 
   it('describes models in titles', () => {
