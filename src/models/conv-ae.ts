@@ -11,7 +11,6 @@
  * h' to 2h' − 1 + op, so each decoder layer's output padding op = h − 2h' + 1 ∈ {0, 1} is chosen
  * to land exactly on the encoder's size at that depth — odd sizes (e.g. 27×27, 7×5) round-trip too.
  */
-import { noGrad } from '../autograd/tape.js';
 import { Conv2d, ConvTranspose2d, Flatten, Linear, Sigmoid, Unflatten } from '../nn/index.js';
 import { Sequential } from '../nn/container.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -21,15 +20,13 @@ import {
   checkOneOf,
   checkPositiveInt,
   checkWidths,
-  FamilyBase,
-  forwardAllButLast,
   makeActivation,
-  perSampleMse,
   reconTerm,
   toImage,
   type BuildOptions,
 } from './common.js';
-import type { AutoencoderModel, Batch, ConvAEConfig, LossOutput, StepContext } from './types.js';
+import { ReconstructingAE } from './autoencoder.js';
+import type { Batch, ConvAEConfig, LossOutput, StepContext } from './types.js';
 
 /** Spatial sizes at each depth of the stride-2 encoder: [[H, W], [⌈H/2⌉, ⌈W/2⌉], …]. */
 export function convAESizes(h: number, w: number, depth: number): [number, number][] {
@@ -41,7 +38,7 @@ export function convAESizes(h: number, w: number, depth: number): [number, numbe
   return out;
 }
 
-export class ConvAE extends FamilyBase<ConvAEConfig> implements AutoencoderModel {
+export class ConvAE extends ReconstructingAE<ConvAEConfig> {
   readonly kind = 'conv-ae' as const;
   readonly inputLayout = 'image' as const;
   readonly needsLabels = false;
@@ -92,29 +89,8 @@ export class ConvAE extends FamilyBase<ConvAEConfig> implements AutoencoderModel
     this.decoder = this.registerModule('decoder', dec);
   }
 
-  forward(x: Tensor): Tensor {
-    return this.reconstruct(x);
-  }
-
-  encode(x: Tensor): Tensor {
-    return this.encoder.forward(toImage('conv-ae.encode', x, this.config.inputShape));
-  }
-
-  /** Decoded images (B, C, H, W) in [0, 1]. */
-  decode(z: Tensor): Tensor {
-    return this.decoder.forward(z);
-  }
-
-  decodeLogits(z: Tensor): Tensor {
-    return forwardAllButLast(this.decoder, z);
-  }
-
-  reconstruct(x: Tensor): Tensor {
-    return this.decode(this.encode(x));
-  }
-
-  reconstructionError(x: Tensor): Float32Array {
-    return noGrad(() => perSampleMse(toImage('conv-ae.reconstructionError', x, this.config.inputShape), this.reconstruct(x)));
+  protected toInput(where: string, x: Tensor): Tensor {
+    return toImage(where, x, this.config.inputShape);
   }
 
   protected objective(batch: Batch, _ctx: StepContext): LossOutput {

@@ -12,7 +12,6 @@
  *
  * DenseAutoencoderBase is shared with the sparse and denoising autoencoders.
  */
-import { noGrad } from '../autograd/tape.js';
 import type { Sequential } from '../nn/container.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
@@ -21,16 +20,14 @@ import {
   checkOneOf,
   checkPositiveInt,
   checkWidths,
-  FamilyBase,
-  forwardAllButLast,
   mlp,
-  perSampleMse,
   reconTerm,
   toFlat,
   type BuildOptions,
   type Layer,
 } from './common.js';
-import type { Activation, AutoencoderModel, Batch, DenseAEConfig, LossOutput, ModelConfig, StepContext } from './types.js';
+import { ReconstructingAE } from './autoencoder.js';
+import type { Activation, Batch, DenseAEConfig, LossOutput, ModelConfig, StepContext } from './types.js';
 import { Sigmoid } from '../nn/index.js';
 
 /** The fields the dense autoencoders have in common. */
@@ -44,7 +41,7 @@ export function checkDenseAEConfig(where: string, c: DenseAELike): void {
   checkOneOf(where, 'loss', c.loss, ['bce', 'mse'] as const);
 }
 
-export abstract class DenseAutoencoderBase<C extends DenseAELike> extends FamilyBase<C> implements AutoencoderModel {
+export abstract class DenseAutoencoderBase<C extends DenseAELike> extends ReconstructingAE<C> {
   readonly inputLayout = 'flat' as const;
   readonly needsLabels: boolean = false;
   readonly latentDim: number;
@@ -69,31 +66,8 @@ export abstract class DenseAutoencoderBase<C extends DenseAELike> extends Family
     this.decoder = this.registerModule('decoder', dec);
   }
 
-  forward(x: Tensor): Tensor {
-    return this.reconstruct(x);
-  }
-
-  encode(x: Tensor): Tensor {
-    return this.encoder.forward(toFlat(`${this.kind}.encode`, x, this.inputDim));
-  }
-
-  /** Decoded images (B, D) in [0, 1]. */
-  decode(z: Tensor): Tensor {
-    return this.decoder.forward(z);
-  }
-
-  /** The decoder's output before its final Sigmoid. */
-  decodeLogits(z: Tensor): Tensor {
-    return forwardAllButLast(this.decoder, z);
-  }
-
-  reconstruct(x: Tensor): Tensor {
-    return this.decode(this.encode(x));
-  }
-
-  /** Per-sample mean squared error (1/D)‖x − x̂‖², the anomaly score. */
-  reconstructionError(x: Tensor): Float32Array {
-    return noGrad(() => perSampleMse(toFlat(`${this.kind}.reconstructionError`, x, this.inputDim), this.reconstruct(x)));
+  protected toInput(where: string, x: Tensor): Tensor {
+    return toFlat(where, x, this.inputDim);
   }
 
   /** The plain autoencoder objective: −log p(x | x̂) per image, averaged over the batch. */
