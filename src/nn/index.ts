@@ -1,5 +1,5 @@
 /** Neural-network layers, initialisers, losses and summary. */
-export { Module, type StateDict, type LoadStateDictOptions, type LoadStateDictResult } from './module.js';
+export { Module, Parameter, type StateDict, type LoadStateDictOptions, type LoadStateDictResult } from './module.js';
 export { Linear, Identity, Flatten, Unflatten, type LinearOptions } from './linear.js';
 export { Conv2d, ConvTranspose2d, type Conv2dLayerOptions, type ConvTranspose2dLayerOptions } from './conv.js';
 export { MaxPool2d, AvgPool2d, Upsample } from './pooling.js';
