@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Generator, nn, ones, sum, tensor, type Tensor } from '../../src/index.js';
+import { loadTorchFixture } from '../helpers/backends.js';
+import { expectTensorClose, type FixtureTensor } from '../helpers/close.js';
 
 class AE extends nn.Module {
   encoder: nn.Sequential;
@@ -315,6 +317,18 @@ describe('modules and parameters held in fields', () => {
       'head.1:Linear',
       'fc:Linear',
     ]);
+  });
+
+  it("equal PyTorch's for the same Net built from attributes (fixture): keys, order, and the function they load into", () => {
+    const fx = loadTorchFixture<{ keys: string[]; namedParameters: string[]; state: Record<string, FixtureTensor>; input: FixtureTensor; output: FixtureTensor }>('modules.json');
+    expect(fx.keys).toEqual(TORCH_NET_KEYS);
+    for (const m of [new FieldNet(), new CtorNet()]) {
+      expect(Object.keys(m.stateDict())).toEqual(fx.keys);
+      expect(m.namedParameters().map(([n]) => n)).toEqual(fx.namedParameters);
+      m.loadStateDict(Object.fromEntries(Object.entries(fx.state).map(([k, t]) => [k, { shape: t.shape, data: t.data }])));
+      m.eval();
+      expectTensorClose(m.forward(tensor(Float32Array.from(fx.input.data), fx.input.shape)), fx.output, `${m.typeName} output`);
+    }
   });
 
   it('members assigned in the constructor after super() and an nn.ModuleList give the same keys', () => {
