@@ -76,3 +76,4 @@ export {
   readModelMetadata,
 } from './train/checkpoint.js';
 export { writeRunFigures } from './train/figures.js';
+export { rocCurve, type RocResult, type RocPoint } from './viz/roc.js';
