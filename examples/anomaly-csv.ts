@@ -22,7 +22,9 @@ export const DEFAULT_CSV = join(dirname(fileURLToPath(import.meta.url)), 'data',
 
 /** A numeric CSV: column names and rows (a hand-rolled reader: numbers, commas, one header line). */
 export function readNumericCsv(path: string): { columns: string[]; rows: number[][] } {
-  const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+  const lines = readFileSync(path, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '');
   if (lines.length < 2) throw new Error(`${path}: expected a header line and at least one row`);
   const columns = lines[0]!.split(',').map((c) => c.trim());
   const rows = lines.slice(1).map((line, i) => {
@@ -30,7 +32,8 @@ export function readNumericCsv(path: string): { columns: string[]; rows: number[
     if (cells.length !== columns.length) throw new Error(`${path}:${i + 2}: ${cells.length} values, the header has ${columns.length}`);
     return cells.map((c, j) => {
       const v = Number(c);
-      if (c.trim() === '' || !Number.isFinite(v)) throw new Error(`${path}:${i + 2}: column '${columns[j]}' is not a number: ${JSON.stringify(c)}`);
+      if (c.trim() === '' || !Number.isFinite(v))
+        throw new Error(`${path}:${i + 2}: column '${columns[j]}' is not a number: ${JSON.stringify(c)}`);
       return v;
     });
   });
@@ -69,17 +72,28 @@ export async function main(opts: AnomalyOptions = {}): Promise<AnomalyResult> {
   // standardise every column with the training rows' mean and standard deviation
   const mean = features.map((j) => rows.slice(0, nTrain).reduce((s, r) => s + r[j]!, 0) / nTrain);
   const std = features.map((j, k) => Math.sqrt(rows.slice(0, nTrain).reduce((s, r) => s + (r[j]! - mean[k]!) ** 2, 0) / nTrain) || 1);
-  const x = tensor(rows.flatMap((r) => features.map((j, k) => (r[j]! - mean[k]!) / std[k]!)), [rows.length, d]);
+  const x = tensor(
+    rows.flatMap((r) => features.map((j, k) => (r[j]! - mean[k]!) / std[k]!)),
+    [rows.length, d],
+  );
   const labels = li >= 0 ? rows.map((r) => r[li]!) : null;
 
   // d → 16 → 2 → 16 → d: the 2-number code can hold the normal rows' structure, not a fault
   const g = new Generator(0);
+  // prettier-ignore
   const model = new nn.Sequential(
-    new nn.Linear(d, 16, { generator: g }), new nn.Tanh(), new nn.Linear(16, 2, { generator: g }),
-    new nn.Linear(2, 16, { generator: g }), new nn.Tanh(), new nn.Linear(16, d, { generator: g }),
+    new nn.Linear(d, 16, { generator: g }), new nn.Tanh(), new nn.Linear(16, 2, { generator: g }), // encoder
+    new nn.Linear(2, 16, { generator: g }), new nn.Tanh(), new nn.Linear(16, d, { generator: g }), // decoder
   );
   const [xTrain] = new TensorDataset(x).gather(Array.from({ length: nTrain }, (_, i) => i));
-  const fit = await new Trainer(model, { data: new TensorDataset(xTrain!), loss: losses.mse, lr: 1e-2, epochs, batchSize: 32, seed: 1 }).fit();
+  const fit = await new Trainer(model, {
+    data: new TensorDataset(xTrain!),
+    loss: losses.mse,
+    lr: 1e-2,
+    epochs,
+    batchSize: 32,
+    seed: 1,
+  }).fit();
 
   // score = mean squared reconstruction error of each row
   model.eval();
@@ -90,8 +104,12 @@ export async function main(opts: AnomalyOptions = {}): Promise<AnomalyResult> {
 
   const result: AnomalyResult = { auc: null, precision: null, recall: null, threshold, flagged };
   const say = (s: string) => quiet || console.log(s);
-  say(`${rows.length} rows × ${d} columns; trained on the first ${nTrain} (MSE ${fit.history[0]!.train.loss!.toFixed(3)} → ${fit.history.at(-1)!.train.loss!.toFixed(3)})`);
-  say(`threshold (${percentile}th percentile of training scores): ${threshold.toFixed(4)}; ${flagged.length} of ${rows.length - nTrain} scored rows flagged`);
+  say(
+    `${rows.length} rows × ${d} columns; trained on the first ${nTrain} (MSE ${fit.history[0]!.train.loss!.toFixed(3)} → ${fit.history.at(-1)!.train.loss!.toFixed(3)})`,
+  );
+  say(
+    `threshold (${percentile}th percentile of training scores): ${threshold.toFixed(4)}; ${flagged.length} of ${rows.length - nTrain} scored rows flagged`,
+  );
   if (labels) {
     const testScores = scores.slice(nTrain);
     const testLabels = labels.slice(nTrain);
@@ -100,9 +118,17 @@ export async function main(opts: AnomalyOptions = {}): Promise<AnomalyResult> {
     const positives = testLabels.filter((l) => l === 1).length;
     result.precision = flagged.length ? tp / flagged.length : 0;
     result.recall = positives ? tp / positives : 0;
-    say(`ROC AUC ${result.auc.toFixed(3)}; at the threshold: precision ${result.precision.toFixed(2)}, recall ${result.recall.toFixed(2)} (${tp} of ${positives} anomalies)`);
+    say(
+      `ROC AUC ${result.auc.toFixed(3)}; at the threshold: precision ${result.precision.toFixed(2)}, recall ${result.recall.toFixed(2)} (${tp} of ${positives} anomalies)`,
+    );
   }
-  say(`most anomalous rows (line in the file): ${[...flagged].sort((a, b) => scores[b]! - scores[a]!).slice(0, 10).map((i) => i + 2).join(', ')}`);
+  say(
+    `most anomalous rows (line in the file): ${[...flagged]
+      .sort((a, b) => scores[b]! - scores[a]!)
+      .slice(0, 10)
+      .map((i) => i + 2)
+      .join(', ')}`,
+  );
   return result;
 }
 
@@ -117,7 +143,9 @@ export function makeSensorCsv(n = 1000, seed = 2026): string {
   for (let i = 0; i < n; i++) {
     const a = g.normal();
     const b = g.normal();
-    const s = [a, b, 0.7 * a + 0.7 * b, a - 0.5 * b, Math.tanh(1.5 * a), Math.sin(b), 0.5 * a * a - 0.5, a * b * 0.5].map((v) => v + 0.05 * g.normal());
+    const s = [a, b, 0.7 * a + 0.7 * b, a - 0.5 * b, Math.tanh(1.5 * a), Math.sin(b), 0.5 * a * a - 0.5, a * b * 0.5].map(
+      (v) => v + 0.05 * g.normal(),
+    );
     const fault = g.random() < 0.05;
     if (fault) {
       const k = Math.floor(g.random() * 8);
@@ -133,7 +161,10 @@ export function makeSensorCsv(n = 1000, seed = 2026): string {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   try {
-    const { values, positionals } = parseArgs({ allowPositionals: true, options: { label: { type: 'string' }, epochs: { type: 'string' } } });
+    const { values, positionals } = parseArgs({
+      allowPositionals: true,
+      options: { label: { type: 'string' }, epochs: { type: 'string' } },
+    });
     await main({
       ...(positionals[0] && { csv: positionals[0] }),
       ...(values.label !== undefined && { label: values.label }),

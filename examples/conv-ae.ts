@@ -9,7 +9,20 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { data, io, losses, nn, noGrad, EarlyStopping, ModelCheckpoint, ProgressBar, TensorDataset, Trainer, type FitResult, type Tensor } from 'aelab';
+import {
+  data,
+  io,
+  losses,
+  nn,
+  noGrad,
+  EarlyStopping,
+  ModelCheckpoint,
+  ProgressBar,
+  TensorDataset,
+  Trainer,
+  type FitResult,
+  type Tensor,
+} from 'aelab';
 
 /** 1×28×28 → 16×14×14 → 32×7×7 → 16 numbers → back. Field names become the state-dict names. */
 export class ConvAutoencoder extends nn.Module {

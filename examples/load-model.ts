@@ -31,7 +31,11 @@ export function main(opts: { model?: string; n?: number; quiet?: boolean } = {})
     const errors = Array.from(losses.mse(recon, x!, { reduction: 'none' }).mean(1).data);
     if (!quiet) {
       console.log(`loaded ${path}: ${JSON.stringify(model.config)}`);
-      errors.forEach((e, i) => console.log(`digit ${test.labels![i]}: code [${Array.from(codes.data.subarray(i * 8, i * 8 + 8), (v) => v.toFixed(2)).join(', ')}]  reconstruction MSE ${e.toFixed(4)}`));
+      errors.forEach((e, i) =>
+        console.log(
+          `digit ${test.labels![i]}: code [${Array.from(codes.data.subarray(i * 8, i * 8 + 8), (v) => v.toFixed(2)).join(', ')}]  reconstruction MSE ${e.toFixed(4)}`,
+        ),
+      );
     }
     return { codes, errors };
   });

@@ -14,6 +14,7 @@ export function trainTinyAutoencoder(steps = 300): { first: number; last: number
   // 64 points near a 2-D plane inside 8-D space: an autoencoder with a 2-D code can learn it.
   const codes = randn([64, 2]);
   const data = noGrad(() => codes.matmul(randn([2, 8])).tanh());
+  // prettier-ignore
   const model = new nn.Sequential(
     new nn.Linear(8, 16), new nn.Tanh(), new nn.Linear(16, 2), // encoder
     new nn.Linear(2, 16), new nn.Tanh(), new nn.Linear(16, 8), // decoder

@@ -10,7 +10,21 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { add, data, io, losses, nn, noGrad, randn, Generator, ProgressBar, TensorDataset, Trainer, type FitResult, type Tensor } from 'aelab';
+import {
+  add,
+  data,
+  io,
+  losses,
+  nn,
+  noGrad,
+  randn,
+  Generator,
+  ProgressBar,
+  TensorDataset,
+  Trainer,
+  type FitResult,
+  type Tensor,
+} from 'aelab';
 
 const LATENT = 2;
 

@@ -16,9 +16,11 @@ export class TensorDataset {
   readonly tensors: readonly Tensor[];
 
   constructor(...tensors: Tensor[]) {
-    if (tensors.length === 0) throw new DataError('TensorDataset: give at least one tensor, e.g. new TensorDataset(x) or new TensorDataset(x, y)');
+    if (tensors.length === 0)
+      throw new DataError('TensorDataset: give at least one tensor, e.g. new TensorDataset(x) or new TensorDataset(x, y)');
     tensors.forEach((t, i) => {
-      if (!(t instanceof Tensor)) throw new DataError(`TensorDataset: argument ${i} is not a Tensor (got ${t === null ? 'null' : typeof t})`);
+      if (!(t instanceof Tensor))
+        throw new DataError(`TensorDataset: argument ${i} is not a Tensor (got ${t === null ? 'null' : typeof t})`);
       if (t.ndim < 1) throw new DataError(`TensorDataset: tensor ${i} is a scalar; each tensor needs a first (sample) dimension`);
     });
     const n = tensors[0]!.shape[0]!;
@@ -40,7 +42,8 @@ export class TensorDataset {
    */
   static fromImages(ds: ImageDataset, opts: { layout?: 'image' | 'flat'; labels?: boolean } = {}): TensorDataset {
     const layout = opts.layout ?? 'image';
-    if (layout !== 'image' && layout !== 'flat') throw new DataError(`TensorDataset.fromImages: layout must be 'image' or 'flat', got ${JSON.stringify(layout)}`);
+    if (layout !== 'image' && layout !== 'flat')
+      throw new DataError(`TensorDataset.fromImages: layout must be 'image' or 'flat', got ${JSON.stringify(layout)}`);
     const shape = layout === 'image' ? [ds.n, ds.channels, ds.height, ds.width] : [ds.n, sampleSize(ds)];
     const x = tensor(ds.images, shape);
     if (!ds.labels || opts.labels === false) return new TensorDataset(x);
@@ -59,7 +62,8 @@ export class TensorDataset {
 
   /** Sample i: one tensor per dataset tensor, without the sample dimension (PyTorch's dataset[i]). */
   get(i: number): Tensor[] {
-    if (!Number.isInteger(i) || i < 0 || i >= this.length) throw new RangeError(`TensorDataset.get: index ${i} out of range [0, ${this.length})`);
+    if (!Number.isInteger(i) || i < 0 || i >= this.length)
+      throw new RangeError(`TensorDataset.get: index ${i} out of range [0, ${this.length})`);
     return this.gather([i]).map((t) => t.shareWith(t.shape.slice(1)));
   }
 
@@ -69,7 +73,8 @@ export class TensorDataset {
     const n = this.length;
     for (let j = 0; j < k; j++) {
       const i = indices[j]!;
-      if (!Number.isInteger(i) || i < 0 || i >= n) throw new RangeError(`TensorDataset.gather: index ${i} at position ${j} is out of range [0, ${n})`);
+      if (!Number.isInteger(i) || i < 0 || i >= n)
+        throw new RangeError(`TensorDataset.gather: index ${i} at position ${j} is out of range [0, ${n})`);
     }
     // allocate every batch tensor before reading any storage: an allocation may move wasm memory
     const outs = this.tensors.map((t) => Tensor.uninit([k, ...t.shape.slice(1)]));

@@ -65,7 +65,9 @@ export function resolveArgs(
 /** Throws unless `v` (when given) is one of `allowed`, saying that the rest is not supported. */
 export function onlySupported(layer: string, name: string, v: unknown, allowed: readonly unknown[]): void {
   if (v === undefined || allowed.includes(v)) return;
-  throw new Error(`${layer}: ${name}=${JSON.stringify(v)} is not supported (supported: ${allowed.map((a) => JSON.stringify(a)).join(', ')})`);
+  throw new Error(
+    `${layer}: ${name}=${JSON.stringify(v)} is not supported (supported: ${allowed.map((a) => JSON.stringify(a)).join(', ')})`,
+  );
 }
 
 /** Checks a value's type for a named argument. */

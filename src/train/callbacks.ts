@@ -58,7 +58,8 @@ function resolveMode(mode: MonitorMode, monitor: string): 'min' | 'max' {
 }
 
 function checkMode(where: string, mode: unknown): MonitorMode {
-  if (mode !== 'min' && mode !== 'max' && mode !== 'auto') throw new Error(`${where}: mode must be 'min', 'max' or 'auto', got ${JSON.stringify(mode)}`);
+  if (mode !== 'min' && mode !== 'max' && mode !== 'auto')
+    throw new Error(`${where}: mode must be 'min', 'max' or 'auto', got ${JSON.stringify(mode)}`);
   return mode;
 }
 
@@ -119,7 +120,8 @@ export class EarlyStopping implements Callback {
     this.monitor = opts.monitor ?? 'val_loss';
     this.patience = opts.patience ?? 0;
     const minDelta = opts.minDelta ?? 0;
-    if (!Number.isInteger(this.patience) || this.patience < 0) throw new Error(`EarlyStopping: patience must be an integer ≥ 0, got ${this.patience}`);
+    if (!Number.isInteger(this.patience) || this.patience < 0)
+      throw new Error(`EarlyStopping: patience must be an integer ≥ 0, got ${this.patience}`);
     if (!(minDelta >= 0)) throw new Error(`EarlyStopping: minDelta must be ≥ 0, got ${minDelta}`);
     this.best = new Best(resolveMode(checkMode('EarlyStopping', opts.mode ?? 'auto'), this.monitor), minDelta);
     this.restoreBestWeights = opts.restoreBestWeights ?? false;
@@ -146,7 +148,8 @@ export class EarlyStopping implements Callback {
       this.stoppedEpoch = epoch;
       if (this.restoreBestWeights && this.bestWeights) {
         const sd: Record<string, { shape: number[]; data: Float32Array }> = {};
-        for (const [k, t] of Object.entries(trainer.model.stateDict() as Record<string, Tensor>)) sd[k] = { shape: t.shape, data: this.bestWeights[k]! };
+        for (const [k, t] of Object.entries(trainer.model.stateDict() as Record<string, Tensor>))
+          sd[k] = { shape: t.shape, data: this.bestWeights[k]! };
         trainer.model.loadStateDict(sd);
       }
       trainer.requestStop('early-stopping');
@@ -158,11 +161,23 @@ export class EarlyStopping implements Callback {
   }
 
   stateDict(): unknown {
-    return { best: this.best.value, wait: this.wait, bestEpoch: this.bestEpoch, stoppedEpoch: this.stoppedEpoch, bestWeights: this.bestWeights };
+    return {
+      best: this.best.value,
+      wait: this.wait,
+      bestEpoch: this.bestEpoch,
+      stoppedEpoch: this.stoppedEpoch,
+      bestWeights: this.bestWeights,
+    };
   }
 
   loadStateDict(state: unknown): void {
-    const s = state as { best: number; wait: number; bestEpoch: number; stoppedEpoch: number; bestWeights: Record<string, Float32Array> | null };
+    const s = state as {
+      best: number;
+      wait: number;
+      bestEpoch: number;
+      stoppedEpoch: number;
+      bestWeights: Record<string, Float32Array> | null;
+    };
     for (const k of ['best', 'wait', 'bestEpoch', 'stoppedEpoch'] as const)
       if (typeof s?.[k] !== 'number') throw new Error(`EarlyStopping.loadStateDict: '${k}' must be a number`);
     this.best.value = s.best;

@@ -66,7 +66,8 @@ export class FamilyTask implements TrainingTask {
     readonly train: ImageDataset,
     config: { batchSize: number; seed: number; optimizer: OptimizerName; lr: number; weightDecay: number },
   ) {
-    if (model.needsLabels && !train.labels) throw new Error(`model '${model.kind}' needs class labels, but dataset '${train.name}' has none`);
+    if (model.needsLabels && !train.labels)
+      throw new Error(`model '${model.kind}' needs class labels, but dataset '${train.name}' has none`);
     this.loader = new DataLoader(train, { batchSize: config.batchSize, shuffle: true, seed: config.seed });
     // The model asks for its optimizers through a factory typed with what models need; the
     // trainer keeps the full optimizers it made (state dicts, param groups for schedules).
@@ -101,7 +102,8 @@ export class FamilyTask implements TrainingTask {
   }
 
   evaluate(data: ImageDataset | TensorDataset, batchSize: number, seed: number, epoch: number): Record<string, number> {
-    if (data instanceof TensorDataset) throw new Error(`Trainer.evaluate: model '${this.model.kind}' is evaluated on an image dataset, not a TensorDataset`);
+    if (data instanceof TensorDataset)
+      throw new Error(`Trainer.evaluate: model '${this.model.kind}' is evaluated on an image dataset, not a TensorDataset`);
     const loader = new DataLoader(data, { batchSize, shuffle: false });
     const means = new Means();
     this.model.eval();
@@ -171,7 +173,8 @@ export function accuracy(output: Tensor, target: Tensor): number {
     return best;
   };
   const oneHot = target.ndim === 2 && target.shape[1] === c;
-  if (!oneHot && target.size !== n) throw new Error(`accuracy: target [${target.shape.join(', ')}] is neither (N) class indices nor (N, ${c}) rows`);
+  if (!oneHot && target.size !== n)
+    throw new Error(`accuracy: target [${target.shape.join(', ')}] is neither (N) class indices nor (N, ${c}) rows`);
   let right = 0;
   for (let i = 0; i < n; i++) if (argmax(o, i) === (oneHot ? argmax(t, i) : t[i])) right++;
   return right / Math.max(n, 1);
@@ -190,7 +193,10 @@ function resolveMetrics(metrics: Metrics | undefined): [string, MetricFn][] {
     if (name === 'loss') throw new Error("Trainer: a metric cannot be named 'loss'");
     if (typeof m === 'function') return [name, m];
     const fn = BUILTIN_METRICS[m];
-    if (!fn) throw new Error(`Trainer: unknown metric ${JSON.stringify(m)} (built in: ${Object.keys(BUILTIN_METRICS).join(', ')}; or pass a function)`);
+    if (!fn)
+      throw new Error(
+        `Trainer: unknown metric ${JSON.stringify(m)} (built in: ${Object.keys(BUILTIN_METRICS).join(', ')}; or pass a function)`,
+      );
     return [name, fn];
   });
 }
@@ -236,7 +242,9 @@ export class ModuleTask implements TrainingTask {
       optimizer = opts.optimizer;
       const own = new Set(params);
       if (!optimizer.parameters().some((p) => own.has(p)))
-        throw new Error(`Trainer: the optimizer (${optimizer.name}) updates none of ${model.typeName}'s parameters; was it built over another model's?`);
+        throw new Error(
+          `Trainer: the optimizer (${optimizer.name}) updates none of ${model.typeName}'s parameters; was it built over another model's?`,
+        );
     } else optimizer = createOptimizer(opts.optimizer, params, { lr: config.lr, weightDecay: config.weightDecay });
     this.optimizers = { main: optimizer };
   }
@@ -275,7 +283,8 @@ export class ModuleTask implements TrainingTask {
       );
     const values: Record<string, number> = { loss: loss.item(), ...logs };
     if (this.metrics.length) {
-      if (!output || !target) throw new Error('Trainer: metrics need the output and target: return { loss, output, target } from the step function');
+      if (!output || !target)
+        throw new Error('Trainer: metrics need the output and target: return { loss, output, target } from the step function');
       const o = output;
       const t = target;
       noGrad(() => {

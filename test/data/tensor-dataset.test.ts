@@ -25,7 +25,9 @@ describe('TensorDataset', () => {
 
   it('names what does not fit', () => {
     expect(() => new TensorDataset()).toThrow(/TensorDataset: give at least one tensor/);
-    expect(() => new TensorDataset(x, tensor([1, 2]))).toThrow(/TensorDataset: tensor 1 has 2 samples \(shape \[2\]\) but tensor 0 has 5 \(shape \[5, 2, 3\]\)/);
+    expect(() => new TensorDataset(x, tensor([1, 2]))).toThrow(
+      /TensorDataset: tensor 1 has 2 samples \(shape \[2\]\) but tensor 0 has 5 \(shape \[5, 2, 3\]\)/,
+    );
     expect(() => new TensorDataset(tensor(3))).toThrow(/tensor 0 is a scalar/);
     expect(() => new TensorDataset([1, 2] as never)).toThrow(/argument 0 is not a Tensor/);
     expect(() => new TensorDataset(x).gather([5])).toThrow(/TensorDataset.gather: index 5 at position 0 is out of range \[0, 5\)/);
@@ -73,6 +75,8 @@ describe('TensorLoader', () => {
     const b = new TensorLoader(ds, { batchSize: 4, seed: 99 });
     b.loadState(state);
     expect(Array.from({ length: 8 }, () => b.nextIndices()).map((v) => (v ? Array.from(v) : null))).toEqual(rest);
-    expect(() => new TensorLoader(ds, { batchSize: 5 }).loadState(state)).toThrow(/TensorLoader.loadState: the state was saved for batchSize=4 but this loader has batchSize=5/);
+    expect(() => new TensorLoader(ds, { batchSize: 5 }).loadState(state)).toThrow(
+      /TensorLoader.loadState: the state was saved for batchSize=4 but this loader has batchSize=5/,
+    );
   });
 });

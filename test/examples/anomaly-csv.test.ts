@@ -19,7 +19,13 @@ describe('examples/anomaly-csv.ts', () => {
   it('works on a CSV without labels (no evaluation), and names a broken one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aelab-ex-'));
     const plain = join(dir, 'plain.csv');
-    writeFileSync(plain, readFileSync(DEFAULT_CSV, 'utf8').split('\n').map((l) => l.split(',').slice(0, 8).join(',')).join('\n'));
+    writeFileSync(
+      plain,
+      readFileSync(DEFAULT_CSV, 'utf8')
+        .split('\n')
+        .map((l) => l.split(',').slice(0, 8).join(','))
+        .join('\n'),
+    );
     const r = await main({ csv: plain, epochs: 5, quiet: true });
     expect(r.auc).toBeNull();
     expect(r.threshold).toBeGreaterThan(0);

@@ -2,7 +2,8 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
-const run = (...args: string[]) => spawnSync(process.execPath, ['tools/run-example.mjs', ...args], { encoding: 'utf8', env: { ...process.env, AELAB_BACKEND: 'js' } });
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, ['tools/run-example.mjs', ...args], { encoding: 'utf8', env: { ...process.env, AELAB_BACKEND: 'js' } });
 
 // a child process, whatever the project's backend: run once
 describe.skipIf(process.env.AELAB_BACKEND === 'wasm')('npm run example', () => {
@@ -16,7 +17,9 @@ describe.skipIf(process.env.AELAB_BACKEND === 'wasm')('npm run example', () => {
   it('lists the examples for an unknown name; an example reports a bad option in one line', () => {
     const r = run('nope');
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/no example 'nope'\. usage: npm run example -- <name> \[options\]\nexamples: .*anomaly-csv.*conv-ae.*load-model.*save-model.*tiny-ae.*vae/);
+    expect(r.stderr).toMatch(
+      /no example 'nope'\. usage: npm run example -- <name> \[options\]\nexamples: .*anomaly-csv.*conv-ae.*load-model.*save-model.*tiny-ae.*vae/,
+    );
     const bad = run('anomaly-csv', '--bogus');
     expect(bad.stderr).toMatch(/^error: Unknown option '--bogus'[^\n]*\n$/);
     expect(bad.status).toBe(1);

@@ -16,7 +16,9 @@ describe('resolveArgs', () => {
   });
 
   it('rejects too many arguments, an argument given twice and unknown names, as Python does', () => {
-    expect(() => resolveArgs('L', names, [1, 2, 3, 4])).toThrow(/L: takes at most 3 optional positional arguments \(stride, padding, dilation\), got 4/);
+    expect(() => resolveArgs('L', names, [1, 2, 3, 4])).toThrow(
+      /L: takes at most 3 optional positional arguments \(stride, padding, dilation\), got 4/,
+    );
     expect(() => resolveArgs('L', names, [1, 2, { padding: 0 }])).toThrow(/L: got 'padding' twice, as positional argument 2/);
     expect(() => resolveArgs('L', names, [{ pading: 1 }])).toThrow(/L: unknown option 'pading' \(known: stride, padding, dilation\)/);
   });

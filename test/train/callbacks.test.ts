@@ -21,7 +21,12 @@ function data(n: number, seed: number): TensorDataset {
 
 const model = (seed = 1) => {
   const g = new Generator(seed);
-  return new nn.Sequential(new nn.Linear(2, 8, { generator: g }), new nn.Tanh(), new nn.Dropout(0.2), new nn.Linear(8, 1, { generator: g }));
+  return new nn.Sequential(
+    new nn.Linear(2, 8, { generator: g }),
+    new nn.Tanh(),
+    new nn.Dropout(0.2),
+    new nn.Linear(8, 1, { generator: g }),
+  );
 };
 const weights = (m: nn.Module) => m.parameters().map((p) => Array.from(p.data));
 
@@ -105,7 +110,9 @@ describe('EarlyStopping', () => {
 
   it('a monitor missing from the logs is named with the logs there are', async () => {
     const t = new Trainer(model(), { ...base(), validationData: null, epochs: 2, callbacks: [new EarlyStopping()] });
-    await expect(t.fit()).rejects.toThrow(/EarlyStopping: monitor 'val_loss' is not among this epoch's logs \(loss, lr\) \(give the trainer validationData/);
+    await expect(t.fit()).rejects.toThrow(
+      /EarlyStopping: monitor 'val_loss' is not among this epoch's logs \(loss, lr\) \(give the trainer validationData/,
+    );
   });
 });
 
@@ -146,6 +153,8 @@ describe('ModelCheckpoint and exact resume', () => {
     expect(existsSync(mc.bestDir)).toBe(true);
     expect(existsSync(mc.lastDir)).toBe(false);
     const t = new Trainer(model(), { ...base(), epochs: 2, callbacks: [new EarlyStopping()] });
-    expect(() => t.resumeFrom(mc.bestDir)).toThrow(/the checkpoint has the state of callback 0 \(ModelCheckpoint\), but this trainer's callback 0 is EarlyStopping/);
+    expect(() => t.resumeFrom(mc.bestDir)).toThrow(
+      /the checkpoint has the state of callback 0 \(ModelCheckpoint\), but this trainer's callback 0 is EarlyStopping/,
+    );
   });
 });

@@ -35,7 +35,9 @@ describe('saveModelWeights / readModelMetadata / loadModelWeights', () => {
     const dir = mkdtempSync(join(tmpdir(), 'aelab-ck-'));
     const path = join(dir, 'net.safetensors');
     saveModelWeights(new Net(), path);
-    expect(() => loadModelWeights(new nn.Sequential(new nn.Linear(4, 3)), path)).toThrow(/net\.safetensors: Sequential\.loadStateDict: .*unexpected keys: .*'enc\.weight'/s);
+    expect(() => loadModelWeights(new nn.Sequential(new nn.Linear(4, 3)), path)).toThrow(
+      /net\.safetensors: Sequential\.loadStateDict: .*unexpected keys: .*'enc\.weight'/s,
+    );
     expect(() => saveModelWeights(new Net(), path, { n: 3 as never })).toThrow(/saveModelWeights: metadata 'n' must be a string/);
     writeFileSync(join(dir, 'bad.safetensors'), 'nope');
     expect(() => readModelMetadata(join(dir, 'bad.safetensors'))).toThrow(/bad\.safetensors: .*file is 4 bytes, too short/);

@@ -13,16 +13,35 @@ function sink(isTTY: boolean) {
 }
 
 const g = new Generator(1);
-const data = new TensorDataset(tensor(Float32Array.from({ length: 40 }, () => g.normal()), [20, 2]), tensor(Float32Array.from({ length: 20 }, () => g.normal()), [20, 1]));
+const data = new TensorDataset(
+  tensor(
+    Float32Array.from({ length: 40 }, () => g.normal()),
+    [20, 2],
+  ),
+  tensor(
+    Float32Array.from({ length: 20 }, () => g.normal()),
+    [20, 1],
+  ),
+);
 const model = () => new nn.Sequential(new nn.Linear(2, 4), new nn.Tanh(), new nn.Linear(4, 1));
 
 describe('ProgressBar', () => {
   it('writes one line per epoch with the logs when the stream is not a terminal', async () => {
     const s = sink(false);
-    await new Trainer(model(), { data, validationData: data, loss: losses.mse, epochs: 3, batchSize: 8, metrics: ['mae'], callbacks: [new ProgressBar({ stream: s.stream })] }).fit();
+    await new Trainer(model(), {
+      data,
+      validationData: data,
+      loss: losses.mse,
+      epochs: 3,
+      batchSize: 8,
+      metrics: ['mae'],
+      callbacks: [new ProgressBar({ stream: s.stream })],
+    }).fit();
     const lines = s.text().trim().split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^epoch 1\/3 {2}loss \d\.\d{3}\d* {2}mae \d\.\d+ {2}val_loss \d\.\d+ {2}val_mae \d\.\d+ {2}\(\d+\.\d s, [\d,]+ samples\/s\)$/);
+    expect(lines[0]).toMatch(
+      /^epoch 1\/3 {2}loss \d\.\d{3}\d* {2}mae \d\.\d+ {2}val_loss \d\.\d+ {2}val_mae \d\.\d+ {2}\(\d+\.\d s, [\d,]+ samples\/s\)$/,
+    );
     expect(lines[2]).toMatch(/^epoch 3\/3 /);
   });
 

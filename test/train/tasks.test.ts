@@ -13,7 +13,17 @@ describe('accuracy', () => {
   ]);
   it('compares the arg-max of each row with class indices or one-hot rows', () => {
     expect(accuracy(scores, tensor([1, 0, 2, 2]))).toBe(0.75);
-    expect(accuracy(scores, tensor([[0, 1, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0]]))).toBe(0.75);
+    expect(
+      accuracy(
+        scores,
+        tensor([
+          [0, 1, 0],
+          [1, 0, 0],
+          [0, 1, 0],
+          [0, 1, 0],
+        ]),
+      ),
+    ).toBe(0.75);
   });
   it('names shapes that do not fit', () => {
     expect(() => accuracy(tensor([1, 2]), tensor([0]))).toThrow(/accuracy: expected class scores \(N, C\), got \[2\]/);
