@@ -48,6 +48,32 @@ export * as models from './models/index.js';
 export { buildModel, defaultConfig, PCA } from './models/index.js';
 export * as data from './data/index.js';
 export * as io from './io/index.js';
-export { Trainer, defaultTrainConfig, NonFiniteLossError, type TrainConfig, type EpochRecord, type FitResult } from './train/trainer.js';
-export { saveCheckpoint, loadCheckpoint, modelToSafetensors, loadModelWeights } from './train/checkpoint.js';
+export { Parameter } from './nn/module.js';
+export { TensorDataset, TensorLoader } from './data/tensor-dataset.js';
+export {
+  Trainer,
+  defaultTrainConfig,
+  NonFiniteLossError,
+  type TrainConfig,
+  type TrainerOptions,
+  type FitOptions,
+  type EpochRecord,
+  type FitResult,
+  type StopReason,
+  type ProgressReporter,
+  type ScheduleName,
+} from './train/trainer.js';
+export { accuracy, type TensorBatch, type StepFn, type StepResult, type LossFn, type MetricFn, type Metrics, type BuiltinMetric } from './train/tasks.js';
+export { EarlyStopping, ModelCheckpoint, type Callback, type StepInfo, type EarlyStoppingOptions, type ModelCheckpointOptions, type MonitorMode } from './train/callbacks.js';
+export { ProgressBar, type ProgressBarOptions } from './train/progress.js';
+export type { StepContext } from './models/types.js';
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  modelToSafetensors,
+  loadModelWeights,
+  saveModelWeights,
+  readModelMetadata,
+} from './train/checkpoint.js';
 export { writeRunFigures } from './train/figures.js';
+export { rocCurve, type RocResult, type RocPoint } from './viz/roc.js';

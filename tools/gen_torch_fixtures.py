@@ -11,7 +11,9 @@ float written with at most 9 significant digits (enough to round-trip a float32 
 
 Module specs are written in aelab's constructor terms: {"type": "Conv2d", "args": [3, 4, 3,
 {"stride": 2, "padding": 1}]} means `new nn.Conv2d(3, 4, 3, { stride: 2, padding: 1 })`;
-a Sequential's args are the specs of its children.
+a Sequential's args are the specs of its children. A spec with "positional": true is built the
+same way on both sides, `nn.MaxPool2d(3, 2)` ≡ `new nn.MaxPool2d(3, 2)` (null ↔ None, lists ↔
+tuples): the check that aelab's layers take PyTorch's positional arguments in PyTorch's order.
 """
 
 import json
@@ -84,6 +86,8 @@ def meta(extra=None):
 def build(spec):
     """Build the torch module for an aelab spec {type, args}."""
     typ, args = spec["type"], list(spec["args"])
+    if spec.get("positional"):
+        return getattr(nn, typ)(*[tuple(a) if isinstance(a, list) else a for a in args])
     opts = args.pop() if args and isinstance(args[-1], dict) else {}
 
     def pair(v):
@@ -187,7 +191,8 @@ def layer_case(name, spec, in_shape, gen, mode="train", input_fn=None):
         x = torch.randn(in_shape, generator=gen)
     x = x.to(torch.float32).requires_grad_(True)
     m.train(mode == "train")
-    out = m(x)
+    # an inplace=True layer overwrites its input, which autograd forbids for a leaf: give it a copy
+    out = m(x.clone() if getattr(m, "inplace", False) else x)
     g_out = torch.randn(out.shape, generator=gen)
     (out * g_out).sum().backward()
     case = {
@@ -299,6 +304,40 @@ def gen_layers():
     add("Sequential(Conv2d,ReLU,Flatten,Linear)",
         S("Sequential", S("Conv2d", 1, 2, 3), S("ReLU"), S("Flatten"), S("Linear", 32, 3)),
         [2, 1, 6, 6])
+
+    # PyTorch's positional arguments, in PyTorch's order (issue 15: MaxPool2d(3, 2) took stride 3)
+    def P(typ, *args):
+        return {"type": typ, "args": list(args), "positional": True}
+
+    add("pos Linear(3,2,False)", P("Linear", 3, 2, False), [4, 3])
+    add("pos Conv2d(2,4,3,2,1,1,2,False)", P("Conv2d", 2, 4, 3, 2, 1, 1, 2, False), [2, 2, 7, 7])
+    add("pos Conv2d(1,2,3,1,0,2)", P("Conv2d", 1, 2, 3, 1, 0, 2), [1, 1, 7, 7])
+    add("pos Conv2d(1,2,3,1,'same')", P("Conv2d", 1, 2, 3, 1, "same"), [1, 1, 5, 5])
+    add("pos ConvTranspose2d(4,2,3,2,1,1,2,False,1)", P("ConvTranspose2d", 4, 2, 3, 2, 1, 1, 2, False, 1), [1, 4, 4, 4])
+    add("pos ConvTranspose2d(1,1,3,1,0,0,1,True,2)", P("ConvTranspose2d", 1, 1, 3, 1, 0, 0, 1, True, 2), [1, 1, 3, 3])
+    add("pos MaxPool2d(3,2)", P("MaxPool2d", 3, 2), [1, 2, 7, 7])
+    add("pos MaxPool2d(3)", P("MaxPool2d", 3), [1, 2, 7, 7])
+    add("pos MaxPool2d(3,2,1)", P("MaxPool2d", 3, 2, 1), [1, 2, 7, 7])
+    add("pos MaxPool2d(3,None,0,1,False,True)", P("MaxPool2d", 3, None, 0, 1, False, True), [1, 2, 8, 8])
+    add("pos AvgPool2d(3,2)", P("AvgPool2d", 3, 2), [1, 2, 7, 7])
+    add("pos AvgPool2d(2,1,1)", P("AvgPool2d", 2, 1, 1), [1, 2, 5, 5])
+    add("pos BatchNorm1d(3,1e-3,0.3,False,False)", P("BatchNorm1d", 3, 1e-3, 0.3, False, False), [5, 3])
+    add("pos BatchNorm2d(2,1e-5,0.2)", P("BatchNorm2d", 2, 1e-5, 0.2), [3, 2, 3, 3])
+    add("pos Dropout(0.3,True).eval", P("Dropout", 0.3, True), [3, 4], mode="eval")
+    add("pos ReLU(True)", P("ReLU", True), [3, 5], input_fn=spread)
+    add("pos LeakyReLU(0.2,True)", P("LeakyReLU", 0.2, True), [3, 5], input_fn=spread)
+    add("pos ELU(0.5,True)", P("ELU", 0.5, True), [3, 5], input_fn=spread)
+    add("pos PReLU(3,0.1)", P("PReLU", 3, 0.1), [2, 3, 2, 2], input_fn=spread)
+    add("pos Softplus(2,5)", P("Softplus", 2, 5), [3, 5], input_fn=spread)
+    add("pos Softmax() 3-D (implicit dim 0)", P("Softmax"), [2, 3, 4], input_fn=spread)
+    add("pos Softmax() 4-D (implicit dim 1)", P("Softmax"), [2, 3, 2, 2], input_fn=spread)
+    add("pos LogSoftmax() 2-D (implicit dim 1)", P("LogSoftmax"), [3, 4], input_fn=spread)
+    add("pos Softmax(-1)", P("Softmax", -1), [2, 3, 4], input_fn=spread)
+    add("pos Flatten(0,1)", P("Flatten", 0, 1), [2, 3, 4])
+    add("pos Unflatten(1,[2,3])", P("Unflatten", 1, [2, 3]), [4, 6])
+    add("pos Upsample(None,2)", P("Upsample", None, 2), [1, 2, 2, 3])
+    add("pos Upsample([4,6])", P("Upsample", [4, 6]), [1, 1, 2, 3])
+    add("pos Identity(54)", P("Identity", 54), [2, 3])
 
     write("layers.json", {"meta": meta({"note": "loss = (output * gOut).sum(); grads are "
                                                 "d loss / d input and d loss / d parameter"}),
@@ -693,9 +732,63 @@ def gen_sigmoid_neuron():
     })
 
 
+# --------------------------------------------------------------------------------------------
+# modules: state_dict names of a module built from attributes (aelab registers class fields)
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        return torch.relu(self.bn(self.conv(x)))
+
+
+class Net(nn.Module):
+    """test/nn/module.test.ts's FieldNet, written the PyTorch way."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3)
+        self.scale = nn.Parameter(torch.ones(1))
+        self.blocks = nn.ModuleList([Block(), Block()])
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+        self.fc = nn.Linear(2, 2)
+
+    def forward(self, x):
+        h = self.conv1(x)
+        for b in self.blocks:
+            h = b(h)
+        return self.fc(self.head(h * self.scale))
+
+
+def gen_modules():
+    gen = torch.Generator().manual_seed(777)
+    m = Net()
+    randomize_state(m, gen)
+    with torch.no_grad():
+        m.scale.fill_(1.5)
+    m.eval()
+    x = torch.randn(2, 1, 4, 4, generator=gen)
+    with torch.no_grad():
+        y = m(x)
+    write("modules.json", {
+        "meta": meta({"note": "Net of attributes (conv1, scale, blocks ModuleList, head, fc): "
+                              "state_dict keys in order, its values, and the eval-mode output"}),
+        "keys": list(m.state_dict().keys()),
+        "namedParameters": [n for n, _ in m.named_parameters()],
+        "state": {k: T(v) for k, v in m.state_dict().items()},
+        "input": T(x),
+        "output": T(y),
+    })
+
+
 def main():
     torch.manual_seed(0)
     gen_layers()
+    gen_modules()
     gen_losses()
     gen_optimizers()
     gen_sigmoid_neuron()

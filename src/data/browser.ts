@@ -11,3 +11,4 @@ export * from './png.js';
 export * from './split.js';
 export * from './loader.js';
 export * from './transforms.js';
+export * from './tensor-dataset.js';

@@ -78,8 +78,12 @@ export interface DataLoaderState {
   dropLast: boolean;
 }
 
-export class DataLoader implements Iterable<Batch> {
-  readonly dataset: ImageDataset;
+/**
+ * Seeded batches of the indices 0..n−1 with exactly resumable state: the order DataLoader (and
+ * the tensor datasets' TensorLoader) serve samples in. See the file comment for the state.
+ */
+export class BatchSampler {
+  readonly n: number;
   readonly batchSize: number;
   readonly shuffle: boolean;
   readonly dropLast: boolean;
@@ -89,12 +93,17 @@ export class DataLoader implements Iterable<Batch> {
   private _epoch = 0;
   private position = 0;
 
-  constructor(dataset: ImageDataset, options: DataLoaderOptions) {
+  /** `owner` names the loader in error messages. */
+  constructor(
+    n: number,
+    options: DataLoaderOptions,
+    private readonly owner = 'BatchSampler',
+  ) {
     const { batchSize } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
-      throw new DataError(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
+      throw new DataError(`${owner}: batchSize must be a positive integer, got ${batchSize}`);
     }
-    this.dataset = dataset;
+    this.n = n;
     this.batchSize = batchSize;
     this.shuffle = options.shuffle ?? true;
     this.dropLast = options.dropLast ?? false;
@@ -105,8 +114,7 @@ export class DataLoader implements Iterable<Batch> {
 
   /** Batches per epoch. */
   get length(): number {
-    const { n } = this.dataset;
-    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+    return this.dropLast ? Math.floor(this.n / this.batchSize) : Math.ceil(this.n / this.batchSize);
   }
 
   /** Epochs completed so far (the current epoch's index). */
@@ -115,9 +123,8 @@ export class DataLoader implements Iterable<Batch> {
   }
 
   private drawOrder(): Int32Array {
-    const { n } = this.dataset;
-    if (!this.shuffle) return Int32Array.from({ length: n }, (_, i) => i);
-    return this.gen.permutation(n);
+    if (!this.shuffle) return Int32Array.from({ length: this.n }, (_, i) => i);
+    return this.gen.permutation(this.n);
   }
 
   private startNextEpoch(): void {
@@ -125,6 +132,84 @@ export class DataLoader implements Iterable<Batch> {
     this.position = 0;
     this.epochStart = this.gen.getState();
     this.order = this.drawOrder();
+  }
+
+  /**
+   * The indices of the next batch of the current epoch, or null when the epoch is exhausted (the
+   * sampler then moves on to the next epoch, so the following call starts it).
+   */
+  nextIndices(): Int32Array | null {
+    if (this.position >= this.length) {
+      this.startNextEpoch();
+      return null;
+    }
+    const start = this.position * this.batchSize;
+    const end = Math.min(start + this.batchSize, this.n);
+    this.position += 1;
+    return this.order.subarray(start, end);
+  }
+
+  state(): DataLoaderState {
+    return {
+      epoch: this._epoch,
+      position: this.position,
+      generator: { s: [...this.epochStart.s], spare: this.epochStart.spare },
+      n: this.n,
+      batchSize: this.batchSize,
+      shuffle: this.shuffle,
+      dropLast: this.dropLast,
+    };
+  }
+
+  loadState(state: DataLoaderState): void {
+    const where = `${this.owner}.loadState`;
+    const mismatch = (['n', 'batchSize', 'shuffle', 'dropLast'] as const).filter((k) => state[k] !== this[k]);
+    if (mismatch.length) {
+      throw new DataError(
+        `${where}: the state was saved for ${mismatch.map((k) => `${k}=${String(state[k])}`).join(', ')} ` +
+          `but this loader has ${mismatch.map((k) => `${k}=${String(this[k])}`).join(', ')}`,
+      );
+    }
+    if (!Number.isInteger(state.epoch) || state.epoch < 0 || !Number.isInteger(state.position) || state.position < 0 || state.position > this.length) {
+      throw new DataError(`${where}: invalid epoch ${state.epoch} / position ${state.position} (${this.length} batches per epoch)`);
+    }
+    this.gen.setState(state.generator);
+    this.epochStart = this.gen.getState();
+    this.order = this.drawOrder();
+    this._epoch = state.epoch;
+    this.position = state.position;
+  }
+}
+
+export class DataLoader implements Iterable<Batch> {
+  readonly dataset: ImageDataset;
+  private readonly sampler: BatchSampler;
+
+  constructor(dataset: ImageDataset, options: DataLoaderOptions) {
+    this.dataset = dataset;
+    this.sampler = new BatchSampler(dataset.n, options, 'DataLoader');
+  }
+
+  get batchSize(): number {
+    return this.sampler.batchSize;
+  }
+
+  get shuffle(): boolean {
+    return this.sampler.shuffle;
+  }
+
+  get dropLast(): boolean {
+    return this.sampler.dropLast;
+  }
+
+  /** Batches per epoch. */
+  get length(): number {
+    return this.sampler.length;
+  }
+
+  /** Epochs completed so far (the current epoch's index). */
+  get epoch(): number {
+    return this.sampler.epoch;
   }
 
   /**
@@ -142,14 +227,7 @@ export class DataLoader implements Iterable<Batch> {
    * storage directly, saving a copy and an allocation per step).
    */
   nextIndices(): Int32Array | null {
-    if (this.position >= this.length) {
-      this.startNextEpoch();
-      return null;
-    }
-    const start = this.position * this.batchSize;
-    const end = Math.min(start + this.batchSize, this.dataset.n);
-    this.position += 1;
-    return this.order.subarray(start, end);
+    return this.sampler.nextIndices();
   }
 
   /** Copies the given samples into a fresh batch (callers may keep or mutate it). */
@@ -215,36 +293,10 @@ export class DataLoader implements Iterable<Batch> {
   }
 
   state(): DataLoaderState {
-    return {
-      epoch: this._epoch,
-      position: this.position,
-      generator: { s: [...this.epochStart.s], spare: this.epochStart.spare },
-      n: this.dataset.n,
-      batchSize: this.batchSize,
-      shuffle: this.shuffle,
-      dropLast: this.dropLast,
-    };
+    return this.sampler.state();
   }
 
   loadState(state: DataLoaderState): void {
-    const mismatch = (['n', 'batchSize', 'shuffle', 'dropLast'] as const).filter((k) => state[k] !== this.stateKey(k));
-    if (mismatch.length) {
-      throw new DataError(
-        `DataLoader.loadState: the state was saved for ${mismatch.map((k) => `${k}=${String(state[k])}`).join(', ')} ` +
-          `but this loader has ${mismatch.map((k) => `${k}=${String(this.stateKey(k))}`).join(', ')}`,
-      );
-    }
-    if (!Number.isInteger(state.epoch) || state.epoch < 0 || !Number.isInteger(state.position) || state.position < 0 || state.position > this.length) {
-      throw new DataError(`DataLoader.loadState: invalid epoch ${state.epoch} / position ${state.position} (${this.length} batches per epoch)`);
-    }
-    this.gen.setState(state.generator);
-    this.epochStart = this.gen.getState();
-    this.order = this.drawOrder();
-    this._epoch = state.epoch;
-    this.position = state.position;
-  }
-
-  private stateKey(k: 'n' | 'batchSize' | 'shuffle' | 'dropLast'): number | boolean {
-    return k === 'n' ? this.dataset.n : this[k];
+    this.sampler.loadState(state);
   }
 }

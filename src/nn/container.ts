@@ -8,15 +8,19 @@ import { Module } from './module.js';
 type Layer = Module & { forward(x: Tensor): Tensor };
 
 export class Sequential extends Module {
-  readonly layers: Layer[];
+  // behind a getter, so the registry's field discovery does not take the array for a field
+  private readonly _layers: Layer[] = [];
   constructor(...layers: Layer[]) {
     super();
-    this.layers = [];
     layers.forEach((m) => this.append(m));
   }
+  /** The layers in order (the live array: use append() to add one). */
+  get layers(): Layer[] {
+    return this._layers;
+  }
   append(m: Layer): this {
-    this.registerModule(String(this.layers.length), m);
-    this.layers.push(m);
+    this.registerModule(String(this._layers.length), m);
+    this._layers.push(m);
     return this;
   }
   get length(): number {
@@ -62,14 +66,18 @@ const FUSABLE = new Map<unknown, LinearActivation>([
 ]);
 
 export class ModuleList<M extends Module = Module> extends Module {
-  readonly items: M[] = [];
+  private readonly _items: M[] = [];
   constructor(items: M[] = []) {
     super();
     items.forEach((m) => this.append(m));
   }
+  /** The modules in order (the live array: use append() to add one). */
+  get items(): M[] {
+    return this._items;
+  }
   append(m: M): this {
-    this.registerModule(String(this.items.length), m);
-    this.items.push(m);
+    this.registerModule(String(this._items.length), m);
+    this._items.push(m);
     return this;
   }
   get length(): number {

@@ -75,7 +75,8 @@ export function l1(input: Tensor, target: Tensor, opts: LossOptions = {}): Tenso
 
 /**
  * Binary cross-entropy on probabilities: −[y log p + (1−y) log(1−p)], with each log clamped
- * at −100 as PyTorch does, so p = 0 or 1 gives a finite loss. The argument of each log is first
+ * at −100 as PyTorch does, so p = 0 or 1 gives a finite loss. Probabilities and targets outside
+ * [0, 1] (or NaN) are an error naming the first such element, as in PyTorch. The argument of each log is first
  * clamped at the smallest float32, so where the clamp is active (p = 0 or 1 exactly, e.g. a
  * sigmoid saturated in float32) the gradient is 0 instead of 0·∞ = NaN.
  */
@@ -87,10 +88,10 @@ export function bce(probs: Tensor, target: Tensor, opts: LossOptions = {}): Tens
   // per-sample sums, whose kernel also keeps the gradient: one pass forward, one scaling back.
   const reduction = opts.reduction ?? 'mean';
   if (probs.shape.length >= 2 && (reduction === 'mean' || reduction === 'sum')) {
-    const total = sum(bcePerSample(probs, target));
+    const total = sum(bcePerSample(probs, target, 'bce'));
     return reduction === 'sum' ? total : total.div(probs.size);
   }
-  return reduce(binaryCrossEntropy(probs, target), opts.reduction);
+  return reduce(binaryCrossEntropy(probs, target, 'bce'), opts.reduction);
 }
 
 /** BCE on logits, stable for any |x|: softplus(x) − x·y = max(x,0) − x·y + log(1 + e^−|x|). */
@@ -200,8 +201,8 @@ const div2 = (a: Tensor, b: Tensor): Tensor => a.div(b);
 export function bernoulliNll(probs: Tensor, target: Tensor, opts: LossOptions = {}): Tensor {
   sameShape('bernoulliNll', probs, target, 'probabilities');
   // (B, …): one fused pass (per-sample sums, gradient kept for the backward)
-  if (probs.shape.length >= 2) return reduce(bcePerSample(probs, target), opts.reduction);
-  const l = bce(probs, target, { reduction: 'none' });
+  if (probs.shape.length >= 2) return reduce(bcePerSample(probs, target, 'bernoulliNll'), opts.reduction);
+  const l = reduce(binaryCrossEntropy(probs, target, 'bernoulliNll'), 'none');
   const axes = probs.shape.map((_, i) => i).slice(1);
   return reduce(axes.length ? sum(l, axes) : l, opts.reduction);
 }

@@ -2,13 +2,28 @@
 import { batchNorm } from '../ops/index.js';
 import { full, ones, zeros } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { checkArg, resolveArgs, type PosArgs } from './args.js';
 import { Module } from './module.js';
 
 export interface BatchNormOptions {
   eps?: number;
+  /** Weight of the newest batch in the running statistics (PyTorch's None, a cumulative average, is not supported). */
   momentum?: number;
   affine?: boolean;
   trackRunningStats?: boolean;
+}
+
+/** torch.nn.BatchNorm1d/2d(num_features, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True). */
+type BatchNormArgs = PosArgs<[eps: number, momentum: number, affine: boolean, trackRunningStats: boolean], BatchNormOptions>;
+
+function batchNormOptions(layer: string, args: BatchNormArgs): BatchNormOptions {
+  const o = resolveArgs(layer, ['eps', 'momentum', 'affine', 'trackRunningStats'], args) as BatchNormOptions;
+  if ((o.momentum as unknown) === null) throw new Error(`${layer}: momentum=null (a cumulative moving average) is not supported; give a number such as 0.1`);
+  checkArg(layer, 'eps', o.eps, 'number');
+  checkArg(layer, 'momentum', o.momentum, 'number');
+  checkArg(layer, 'affine', o.affine, 'boolean');
+  checkArg(layer, 'trackRunningStats', o.trackRunningStats, 'boolean');
+  return o;
 }
 
 abstract class BatchNormBase extends Module {
@@ -55,16 +70,16 @@ abstract class BatchNormBase extends Module {
   }
 }
 
-/** Over (N, C) or (N, C, L). */
+/** Over (N, C) or (N, C, L). Arguments as torch.nn.BatchNorm1d(num_features, eps, momentum, affine, track_running_stats). */
 export class BatchNorm1d extends BatchNormBase {
-  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
-    super(numFeatures, opts, [2, 3]);
+  constructor(numFeatures: number, ...args: BatchNormArgs) {
+    super(numFeatures, batchNormOptions('BatchNorm1d', args), [2, 3]);
   }
 }
 
-/** Over (N, C, H, W). */
+/** Over (N, C, H, W). Arguments as torch.nn.BatchNorm2d(num_features, eps, momentum, affine, track_running_stats). */
 export class BatchNorm2d extends BatchNormBase {
-  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
-    super(numFeatures, opts, [4]);
+  constructor(numFeatures: number, ...args: BatchNormArgs) {
+    super(numFeatures, batchNormOptions('BatchNorm2d', args), [4]);
   }
 }

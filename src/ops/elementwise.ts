@@ -71,8 +71,54 @@ export const ne = (a: TensorLike, b: TensorLike): Tensor => binary('ne', a, b, f
 /**
  * Elementwise binary cross-entropy −[y log p + (1−y) log(1−p)] of probabilities p against
  * targets y, each log clamped at −100 (as PyTorch), in one fused kernel (losses.bce reduces it).
+ * Both must lie in [0, 1], as PyTorch requires (see checkUnitInterval); `op` names the caller
+ * in that error.
  */
-export const binaryCrossEntropy = (p: TensorLike, y: TensorLike): Tensor => binary('bce', p, y, true);
+export function binaryCrossEntropy(p: TensorLike, y: TensorLike, op = 'binaryCrossEntropy'): Tensor {
+  const P = asTensor(p);
+  const Y = asTensor(y);
+  checkTensor(op, P, 'probabilities');
+  checkTensor(op, Y, 'targets');
+  checkUnitInterval(op, P, 'probabilities');
+  checkUnitInterval(op, Y, 'targets');
+  return binary('bce', P, Y, true);
+}
+
+/**
+ * PyTorch's binary_cross_entropy raises "all elements of input should be between 0 and 1" (and
+ * the same of target): a value outside [0, 1] means logits or unscaled data were passed where
+ * probabilities belong, and the clamped logs would turn it into a finite, meaningless loss.
+ * The test is the backend's min and max reductions (SIMD on wasm; both let NaN win, so NaN fails
+ * too, as in PyTorch); only a failing tensor is searched for the first offending element.
+ */
+export function checkUnitInterval(op: string, t: Tensor, name: string): void {
+  const n = t.size;
+  if (n === 0) return;
+  const b = getBackend();
+  const out = b.alloc(2, false);
+  // taken after the allocation, which may grow (and so detach) wasm memory
+  const d = t.data;
+  let lo: number;
+  let hi: number;
+  try {
+    b.reduce('min', d, [n], [0], out.subarray(0, 1));
+    b.reduce('max', d, [n], [0], out.subarray(1, 2));
+    lo = out[0]!;
+    hi = out[1]!;
+  } finally {
+    b.free(out);
+  }
+  if (lo >= 0 && hi <= 1) return;
+  let i = 0;
+  while (i < n - 1 && d[i]! >= 0 && d[i]! <= 1) i++;
+  const at: number[] = [];
+  for (let k = t.shape.length - 1, rest = i; k >= 0; k--) {
+    at.unshift(rest % t.shape[k]!);
+    rest = Math.floor(rest / t.shape[k]!);
+  }
+  const hint = name === 'probabilities' ? ' (for logits use bceWithLogits)' : '';
+  throw new RangeError(`${op}: all ${name} must be between 0 and 1, but ${name}[${at.join(', ')}] = ${d[i]}${hint}`);
+}
 /** Its derivative in p (a kernel, not differentiable): 0 where a log's clamp is active. */
 export const binaryCrossEntropyGrad = (p: TensorLike, y: TensorLike): Tensor => binary('bceGrad', p, y, false);
 /**
@@ -93,9 +139,12 @@ export const sigmoidSquaredError = (z: TensorLike, y: TensorLike): Tensor => bin
  * sample's elements of binaryCrossEntropy (each log clamped at −100), shape (B), in one pass over
  * the data — the same bits as `sum(binaryCrossEntropy(p, y), [1, …])`. Differentiable; the
  * gradient in p (binaryCrossEntropyGrad) comes from the forward pass, so the backward is one
- * scaling.
+ * scaling. Both must lie in [0, 1] (checkUnitInterval); `op` names the caller in that error.
  */
-export function bcePerSample(p: Tensor, y: Tensor): Tensor {
+export function bcePerSample(p: Tensor, y: Tensor, op = 'bcePerSample'): Tensor {
+  sameSamples(op, p, y, 'probabilities', 'targets');
+  checkUnitInterval(op, p, 'probabilities');
+  checkUnitInterval(op, y, 'targets');
   return perSampleOp('bcePerSample', p, y, 'probabilities', 'targets', p.requiresGrad, 'grad', (rows, cols, out, grad) =>
     getBackend().bceRows(p.data, y.data, rows, cols, out, grad),
   );

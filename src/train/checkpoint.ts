@@ -14,7 +14,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../io/atomic.js';
-import { encodeSafetensors, loadSafetensorsSync, toFloat32Array } from '../io/safetensors.js';
+import { encodeSafetensors, loadSafetensorsSync, parseSafetensorsHeader, SafetensorsError, toFloat32Array } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
 
 export const MODEL_FILE = 'model.safetensors';
@@ -34,6 +34,29 @@ export function modelToSafetensors(model: Module, metadata: Record<string, strin
   const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
   for (const [name, t] of Object.entries(model.stateDict())) tensors[name] = { dtype: 'F32', shape: t.shape.slice(), data: t.data.slice() };
   return encodeSafetensors(tensors, { format: 'pt', ...metadata });
+}
+
+/**
+ * Writes the model's weights to a safetensors file (PyTorch's names and layout, so
+ * `safetensors.torch.load_file` reads it) with string metadata in its header, e.g. the config
+ * to rebuild the model from: `saveModelWeights(model, 'ae.safetensors', { config: JSON.stringify(cfg) })`.
+ * The file is replaced atomically.
+ */
+export function saveModelWeights(model: Module, path: string, metadata: Record<string, string> = {}): void {
+  for (const [k, v] of Object.entries(metadata))
+    if (typeof v !== 'string') throw new TypeError(`saveModelWeights: metadata '${k}' must be a string (JSON.stringify objects), got ${typeof v}`);
+  writeFileAtomicSync(path, modelToSafetensors(model, metadata));
+}
+
+/** The metadata strings in a safetensors file's header (what saveModelWeights stored), without reading the weights into a model. */
+export function readModelMetadata(path: string): Record<string, string> {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new SafetensorsError(`${path}: cannot read: ${(e as Error).message}`, path);
+  }
+  return parseSafetensorsHeader(bytes, path).metadata;
 }
 
 /** Loads weights from a safetensors file into the model (strict: names and shapes must match). */

@@ -1,25 +1,42 @@
 /**
- * Trainer: epochs over a DataLoader with validation each epoch, LR schedules, gradient
+ * Trainer: epochs over a data loader with validation each epoch, LR schedules, gradient
  * clipping, early stopping, a JSON-lines metrics log, checkpoints (last and best) each epoch,
- * exact resume, a clean stop on request (Ctrl-C), and a stop on a non-finite loss that keeps the
- * last good checkpoint.
+ * callbacks, exact resume, a clean stop on request (Ctrl-C), and a stop on a non-finite loss
+ * that keeps the last good checkpoint. Two kinds of model share the loop:
+ *
+ *   new Trainer(familyModel, imageDataset, valDataset, config, options)   // aelab's AE family
+ *   new Trainer(anyModule, { data: new TensorDataset(x, y), loss, optimizer, epochs, … })
+ *
+ * The second is a fit loop in the manner of Keras' `fit` and Lightning's Trainer: any Module,
+ * a loss (or a step function of one's own), an optimizer, metrics, validation data and
+ * callbacks (EarlyStopping, ModelCheckpoint, ProgressBar or your own).
  *
  * Exact resume: a checkpoint holds the weights, the optimizer and scheduler states, the data
- * loader's position and generator, the step generator and the default generator. Resuming
- * rebuilds everything from them, so the remaining steps are the same bit for bit.
+ * loader's position and generator, the step generator, the default generator and the callbacks'
+ * states. Resuming rebuilds everything from them, so the remaining steps are the same bit for bit.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { noGrad } from '../autograd/tape.js';
-import { DataLoader, type DataLoaderState } from '../data/loader.js';
 import type { ImageDataset } from '../data/dataset.js';
-import type { Batch, FamilyModel, OptimizerLike } from '../models/types.js';
-import { createOptimizer, type OptimizerName } from '../optim/factory.js';
-import type { Optimizer } from '../optim/optimizer.js';
-import { CosineAnnealingLR, ExponentialLR, ReduceLROnPlateau, StepLR } from '../optim/schedulers.js';
+import type { DataLoader, DataLoaderState } from '../data/loader.js';
+import { TensorDataset, type TensorLoader } from '../data/tensor-dataset.js';
+import type { FamilyModel, StepContext } from '../models/types.js';
+import type { Module } from '../nn/module.js';
+import { OPTIMIZER_NAMES, type OptimizerName } from '../optim/factory.js';
+import { Optimizer, type OptimizerStateDict } from '../optim/optimizer.js';
+import {
+  CosineAnnealingLR,
+  ExponentialLR,
+  ReduceLROnPlateau,
+  StepLR,
+  type ReduceLROnPlateauStateDict,
+  type SchedulerStateDict,
+} from '../optim/schedulers.js';
 import { defaultGenerator, Generator, type GeneratorState } from '../tensor/random.js';
-import { tidy, Tensor } from '../tensor/tensor.js';
+import { tidy } from '../tensor/tensor.js';
+import type { Callback, StepInfo } from './callbacks.js';
 import { loadCheckpoint, saveCheckpoint, toJson } from './checkpoint.js';
+import { FamilyTask, isFamilyModel, ModuleTask, type LossFn, type Metrics, type StepFn, type TrainingTask } from './tasks.js';
 
 export type ScheduleName = 'none' | 'step' | 'exponential' | 'cosine' | 'plateau';
 
@@ -74,6 +91,40 @@ export interface TrainerOptions {
   meta?: Record<string, unknown>;
 }
 
+/**
+ * The fit loop for any Module: the data, what to minimise and how, and the TrainConfig fields
+ * (epochs, batchSize, lr, seed, schedule, clipNorm, earlyStopping; defaults as defaultTrainConfig).
+ */
+export interface FitOptions extends Partial<Omit<TrainConfig, 'optimizer'>>, TrainerOptions {
+  /** The training samples: new TensorDataset(x) trains an autoencoder (x is the target), (x, y) a mapping x → y. */
+  data: TensorDataset;
+  /** Validation samples, evaluated after every epoch (val_loss and val_<metric> in the logs). */
+  validationData?: TensorDataset | null;
+  /** The loss of forward(x) against the target, reduced to a scalar (losses.mse, losses.crossEntropy, …). */
+  loss?: LossFn;
+  /**
+   * Instead of `loss`: a step of your own from a batch to the loss (models with several outputs,
+   * such as a VAE's reconstruction and KL terms). Used for validation too, in eval mode without gradients.
+   */
+  step?: StepFn;
+  /** An optimizer over the model's parameters, or a name ('adam', 'sgd', …) made with lr and weightDecay (default 'adam'). */
+  optimizer?: Optimizer | OptimizerName;
+  /** Logged each step and epoch: ['mae', 'accuracy'] or { name: (output, target) => number | Tensor }. */
+  metrics?: Metrics;
+  callbacks?: Callback[];
+  /** Reshuffle the training data every epoch (default true). */
+  shuffle?: boolean;
+  /** Batch size of the validation passes (default: batchSize). */
+  validationBatchSize?: number;
+  /** Strings saved in the checkpoints' safetensors header (e.g. your model's config as JSON). */
+  metadata?: Record<string, string>;
+}
+
+const FIT_OPTION_KEYS = [
+  'data', 'validationData', 'loss', 'step', 'optimizer', 'metrics', 'callbacks', 'shuffle', 'validationBatchSize', 'metadata',
+  'runDir', 'reporter', 'meta', ...Object.keys(defaultTrainConfig),
+];
+
 export type StopReason = 'completed' | 'early-stopping' | 'interrupted';
 
 export interface FitResult {
@@ -97,6 +148,25 @@ export class NonFiniteLossError extends Error {
 
 type Scheduler = StepLR | ExponentialLR | CosineAnnealingLR | ReduceLROnPlateau;
 
+/** The optimizer and scheduler states as saved in a checkpoint's optimizer.json. */
+interface OptimizerCheckpoint {
+  optimizers: Record<string, OptimizerStateDict>;
+  scheduler: SchedulerStateDict | ReduceLROnPlateauStateDict | null;
+}
+
+/** The trainer's counters and random states as saved in a checkpoint's state.json. */
+interface TrainerState {
+  epoch: number;
+  step: number;
+  bestValLoss: number;
+  bestEpoch: number;
+  badEpochs: number;
+  loader: DataLoaderState;
+  generator: GeneratorState;
+  defaultGenerator?: GeneratorState;
+  callbacks?: { type: string; state: unknown }[];
+}
+
 /** The number the trainer treats as "the loss" in a parts record. */
 function lossOf(parts: Record<string, number>): number {
   if ('loss' in parts) return parts.loss!;
@@ -104,10 +174,23 @@ function lossOf(parts: Record<string, number>): number {
   return first ?? NaN;
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Awaits a hook's result only when it is a promise (a plain hook costs no extra turn). */
+async function settle(r: void | Promise<void>): Promise<void> {
+  if (r instanceof Promise) await r;
+}
+
 export class Trainer {
-  readonly optimizers: Record<string, OptimizerLike>;
-  readonly loader: DataLoader;
+  readonly model: Module;
+  readonly train: ImageDataset | TensorDataset;
+  readonly val: ImageDataset | TensorDataset | null;
+  readonly config: TrainConfig;
+  readonly options: TrainerOptions;
+  readonly optimizers: Record<string, Optimizer>;
+  readonly loader: DataLoader | TensorLoader;
   readonly generator: Generator;
+  readonly callbacks: Callback[];
   scheduler: Scheduler | null = null;
   history: EpochRecord[] = [];
   epoch = 0;
@@ -115,89 +198,85 @@ export class Trainer {
   bestValLoss = Infinity;
   bestEpoch = -1;
   badEpochs = 0;
-  private stopRequested = false;
+  private stopReason: StopReason | null = null;
+  private readonly task: TrainingTask;
+  private readonly validationBatchSize: number;
 
+  /** Trains one of aelab's autoencoder-family models on an image dataset (what `aelab train` runs). */
+  constructor(model: FamilyModel, train: ImageDataset, val: ImageDataset | null, config: TrainConfig, options?: TrainerOptions);
+  /** Trains any Module on a TensorDataset: the fit loop (see FitOptions). */
+  constructor(model: Module, options: FitOptions);
   constructor(
-    readonly model: FamilyModel,
-    readonly train: ImageDataset,
-    readonly val: ImageDataset | null,
-    readonly config: TrainConfig,
-    readonly options: TrainerOptions = {},
+    model: Module,
+    trainOrFit: ImageDataset | FitOptions,
+    val: ImageDataset | null = null,
+    config?: TrainConfig,
+    options: TrainerOptions = {},
   ) {
-    validateConfig(config);
-    if (model.needsLabels && !train.labels)
-      throw new Error(`model '${model.kind}' needs class labels, but dataset '${train.name}' has none`);
-    this.generator = new Generator(config.seed + 1);
-    this.loader = new DataLoader(train, { batchSize: config.batchSize, shuffle: true, seed: config.seed });
-    const make = (params: Tensor[]): OptimizerLike =>
-      createOptimizer(config.optimizer, params, { lr: config.lr, weightDecay: config.weightDecay }) as unknown as OptimizerLike;
-    this.optimizers = model.createOptimizers(make);
-    const main = (this.optimizers.main ?? Object.values(this.optimizers)[0]) as unknown as Optimizer<never, never>;
-    switch (config.schedule) {
-      case 'step':
-        this.scheduler = new StepLR(main as never, { stepSize: Math.max(1, Math.round(config.epochs / 3)), gamma: 0.3 });
-        break;
-      case 'exponential':
-        this.scheduler = new ExponentialLR(main as never, { gamma: 0.9 });
-        break;
-      case 'cosine':
-        this.scheduler = new CosineAnnealingLR(main as never, { tMax: config.epochs, etaMin: 0 });
-        break;
-      case 'plateau':
-        this.scheduler = new ReduceLROnPlateau(main as never, { factor: 0.5, patience: 2 });
-        break;
-      case 'none':
-        break;
+    this.model = model;
+    if (isFitOptions(trainOrFit)) {
+      const fit = checkFitOptions(model, trainOrFit, config);
+      const { data, validationData, loss, step, optimizer, metrics, callbacks, shuffle, validationBatchSize, metadata, runDir, reporter, meta, ...rest } = fit;
+      const optimizerName: OptimizerName = optimizer instanceof Optimizer ? optimizerNameOf(optimizer) : (optimizer ?? defaultTrainConfig.optimizer);
+      this.config = { ...defaultTrainConfig, ...rest, optimizer: optimizerName };
+      this.options = { ...(runDir !== undefined && { runDir }), ...(reporter !== undefined && { reporter }), ...(meta !== undefined && { meta }) };
+      this.train = data;
+      this.val = validationData ?? null;
+      this.callbacks = callbacks ?? [];
+      validateConfig(this.config);
+      if (validationBatchSize !== undefined && !(Number.isInteger(validationBatchSize) && validationBatchSize > 0))
+        throw new Error(`Trainer: validationBatchSize must be a positive integer, got ${validationBatchSize}`);
+      this.validationBatchSize = validationBatchSize ?? this.config.batchSize;
+      this.generator = new Generator(this.config.seed + 1);
+      this.task = new ModuleTask(
+        model,
+        { data, loss, step, optimizer: optimizer ?? optimizerName, metrics, shuffle: shuffle ?? true, metadata: metadata ?? {} },
+        this.config,
+      );
+    } else {
+      if (!isFamilyModel(model)) throw notFamily(model, trainOrFit);
+      if (!config) throw new Error('Trainer: give the training config after the validation data: new Trainer(model, train, val, config)');
+      this.config = config;
+      this.options = options;
+      this.train = trainOrFit;
+      this.val = val;
+      this.callbacks = [];
+      this.validationBatchSize = 500;
+      validateConfig(config);
+      this.generator = new Generator(config.seed + 1);
+      this.task = new FamilyTask(model, trainOrFit, config);
     }
+    this.loader = this.task.loader;
+    this.optimizers = this.task.optimizers;
+    this.scheduler = makeScheduler(this.config, this.mainOptimizer);
   }
 
-  /** Asks the loop to save a checkpoint and stop after the current step (e.g. on Ctrl-C). */
-  requestStop(): void {
-    this.stopRequested = true;
-  }
-
-  get lr(): number {
-    return (this.optimizers.main ?? Object.values(this.optimizers)[0])!.lr;
+  /** The optimizer the schedule and the logged lr follow ('main', else the first). */
+  private get mainOptimizer(): Optimizer {
+    return (this.optimizers.main ?? Object.values(this.optimizers)[0])!;
   }
 
   /**
-   * The samples `indices` of `loader` as a model batch: gathered straight into a new tensor's
-   * storage (no intermediate array), shaped as the model wants it. Call inside tidy.
+   * Asks the loop to stop: 'interrupted' (e.g. Ctrl-C) saves a checkpoint and stops after the
+   * current step; a callback's 'early-stopping' stops at the end of the current epoch.
    */
-  private batchOf(loader: DataLoader, indices: Int32Array): Batch {
-    const d = this.train;
-    const size = indices.length;
-    const shape = this.model.inputLayout === 'image' ? [size, d.channels, d.height, d.width] : [size, d.channels * d.height * d.width];
-    const x = Tensor.uninit(shape);
-    const y = loader.gatherToBackend(indices, x.data);
-    return { x, y };
+  requestStop(reason: StopReason = 'interrupted'): void {
+    this.stopReason = reason;
   }
 
-  /** Mean of every part over a dataset, evaluated in eval mode without gradients. */
-  evaluate(ds: ImageDataset, batchSize = 500): Record<string, number> {
-    const loader = new DataLoader(ds, { batchSize, shuffle: false });
-    const sums: Record<string, number> = {};
-    let n = 0;
-    this.model.eval();
-    const ctx = { generator: new Generator(this.config.seed + 7), epoch: this.epoch };
-    try {
-      noGrad(() => {
-        for (let idx = loader.nextIndices(); idx !== null; idx = loader.nextIndices()) {
-          const indices = idx;
-          tidy(() => {
-            const out = this.model.evaluate(this.batchOf(loader, indices), ctx);
-            const parts = { loss: out.loss.item(), ...out.parts };
-            for (const [k, v] of Object.entries(parts)) sums[k] = (sums[k] ?? 0) + v * indices.length;
-          });
-          n += indices.length;
-        }
-      });
-    } finally {
-      this.model.train();
-    }
-    const out: Record<string, number> = {};
-    for (const [k, v] of Object.entries(sums)) out[k] = v / Math.max(n, 1);
-    return out;
+  get lr(): number {
+    return this.mainOptimizer.lr;
+  }
+
+  /** A message for the user (early stopping, interruption): to the reporter and the callbacks' onMessage. */
+  log(text: string): void {
+    this.options.reporter?.message(text);
+    for (const c of this.callbacks) void c.onMessage?.(text, this);
+  }
+
+  /** Mean of every logged value over a dataset, evaluated in eval mode without gradients. */
+  evaluate(ds: ImageDataset | TensorDataset, batchSize = this.validationBatchSize): Record<string, number> {
+    return this.task.evaluate(ds, batchSize, this.config.seed, this.epoch);
   }
 
   private metricsPath(): string | null {
@@ -209,7 +288,7 @@ export class Trainer {
   }
 
   private snapshotState(): Record<string, unknown> {
-    return {
+    const state: Record<string, unknown> = {
       epoch: this.epoch,
       step: this.step,
       bestValLoss: this.bestValLoss,
@@ -221,44 +300,38 @@ export class Trainer {
       config: this.config,
       ...this.options.meta,
     };
+    const cbs = this.callbacks.map((c) => ({ type: c.constructor.name, state: c.stateDict ? c.stateDict() : null }));
+    if (cbs.some((c) => c.state !== null)) state.callbacks = cbs;
+    return state;
   }
 
-  private optimizerState(): Record<string, unknown> {
-    const opt: Record<string, unknown> = {};
-    for (const [k, o] of Object.entries(this.optimizers)) opt[k] = (o as unknown as Optimizer<never, never>).stateDict({ typed: true });
-    return { optimizers: opt, scheduler: this.scheduler ? this.scheduler.stateDict() : null };
+  private optimizerState(): OptimizerCheckpoint {
+    const optimizers: Record<string, OptimizerStateDict> = {};
+    for (const [k, o] of Object.entries(this.optimizers)) optimizers[k] = o.stateDict({ typed: true });
+    return { optimizers, scheduler: this.scheduler ? this.scheduler.stateDict() : null };
   }
 
-  private save(which: 'last' | 'best'): void {
-    const dir = this.checkpointDir(which);
-    if (!dir) return;
+  /**
+   * Writes a full checkpoint folder (weights, optimizers and schedule, loader and generator
+   * states, callbacks) that resumeFrom continues exactly.
+   */
+  saveCheckpoint(dir: string): void {
     saveCheckpoint(dir, {
       model: this.model,
       optimizer: this.optimizerState(),
       state: this.snapshotState(),
-      metadata: { kind: this.model.kind, config: JSON.stringify(this.model.config) },
+      metadata: this.task.checkpointMetadata(),
     });
+  }
+
+  private save(which: 'last' | 'best'): void {
+    const dir = this.checkpointDir(which);
+    if (dir) this.saveCheckpoint(dir);
   }
 
   /** Restores weights, optimizers, scheduler, loader, generators and counters from a run folder's last checkpoint. */
   resume(runDir: string): void {
-    const dir = join(runDir, 'checkpoints', 'last');
-    const { optimizer, state } = loadCheckpoint(dir, this.model);
-    const opt = optimizer as { optimizers?: Record<string, unknown>; scheduler?: unknown } | undefined;
-    for (const [k, o] of Object.entries(this.optimizers)) {
-      const sd = opt?.optimizers?.[k];
-      if (!sd) throw new Error(`${dir}: the checkpoint has no state for optimizer '${k}'`);
-      (o as unknown as Optimizer<never, never>).loadStateDict(sd as never);
-    }
-    if (this.scheduler && opt?.scheduler) this.scheduler.loadStateDict(opt.scheduler as never);
-    this.epoch = state.epoch as number;
-    this.step = state.step as number;
-    this.bestValLoss = (state.bestValLoss as number) ?? Infinity;
-    this.bestEpoch = (state.bestEpoch as number) ?? -1;
-    this.badEpochs = (state.badEpochs as number) ?? 0;
-    this.loader.loadState(state.loader as DataLoaderState);
-    this.generator.setState(state.generator as GeneratorState);
-    if (state.defaultGenerator) defaultGenerator.setState(state.defaultGenerator as GeneratorState);
+    this.resumeFrom(join(runDir, 'checkpoints', 'last'));
     const mp = join(runDir, 'metrics.jsonl');
     if (existsSync(mp)) {
       const lines = readFileSync(mp, 'utf8').split('\n').filter((l) => l.trim());
@@ -268,98 +341,241 @@ export class Trainer {
     }
   }
 
-  /** Trains until the configured epochs are done, early stopping triggers, or a stop is requested. */
-  async fit(): Promise<FitResult> {
-    const rep = this.options.reporter;
-    if (this.options.runDir) mkdirSync(this.options.runDir, { recursive: true });
-    const ctxBase = { generator: this.generator };
-    let reason: StopReason = 'completed';
-    this.model.train();
-    while (this.epoch < this.config.epochs) {
-      const t0 = performance.now();
-      const steps = this.loader.length;
-      rep?.epochStart(this.epoch, this.config.epochs, steps);
-      const sums: Record<string, number> = {};
-      let seen = 0;
-      let idx = this.loader.nextIndices();
-      while (idx !== null) {
-        const indices = idx;
-        const size = indices.length;
-        const parts = tidy(() =>
-          this.model.trainStep(
-            this.batchOf(this.loader, indices),
-            this.optimizers,
-            { ...ctxBase, epoch: this.epoch },
-            this.config.clipNorm ?? undefined,
-          ),
-        );
-        for (const [k, v] of Object.entries(parts)) {
-          if (!Number.isFinite(v)) {
-            const where = this.options.runDir ? ` The last good checkpoint is kept in ${join(this.options.runDir, 'checkpoints', 'last')}.` : '';
-            throw new NonFiniteLossError(
-              `training diverged: '${k}' became ${v} at epoch ${this.epoch + 1}, step ${this.step + 1}.${where} ` +
-                `Try a smaller learning rate (now ${this.lr}), gradient clipping (--clip-norm 1), or another optimizer (--optimizer adam).`,
-              this.epoch,
-              this.step,
-            );
-          }
-          sums[k] = (sums[k] ?? 0) + v * size;
-        }
-        seen += size;
-        this.step++;
-        const sps = seen / ((performance.now() - t0) / 1000);
-        rep?.step(this.step, parts, sps);
-        // let signals (Ctrl-C) and timers run between steps
-        await new Promise<void>((r) => setImmediate(r));
-        if (this.stopRequested) {
-          this.save('last');
-          rep?.message(`stopped at epoch ${this.epoch + 1}, step ${this.step}; checkpoint saved — continue with --resume`);
-          return this.result('interrupted');
-        }
-        idx = this.loader.nextIndices();
-      }
-      const seconds = (performance.now() - t0) / 1000;
-      const train: Record<string, number> = {};
-      for (const [k, v] of Object.entries(sums)) train[k] = v / Math.max(seen, 1);
-      const val = this.val ? this.evaluate(this.val) : {};
-      const valLoss = this.val ? lossOf(val) : lossOf(train);
-      const rec: EpochRecord = {
-        epoch: this.epoch,
-        step: this.step,
-        lr: this.lr,
-        seconds,
-        samplesPerSec: seen / seconds,
-        train,
-        val,
-      };
-      this.history.push(rec);
-      const mp = this.metricsPath();
-      if (mp) appendFileSync(mp, JSON.stringify(rec) + '\n');
-      const improved = valLoss < this.bestValLoss - 1e-12;
-      if (improved) {
-        this.bestValLoss = valLoss;
-        this.bestEpoch = this.epoch;
-        this.badEpochs = 0;
-      } else this.badEpochs++;
-      if (this.scheduler instanceof ReduceLROnPlateau) this.scheduler.step(valLoss);
-      else this.scheduler?.step();
-      this.epoch++;
-      this.save('last');
-      if (improved) this.save('best');
-      rep?.epochEnd(rec, improved);
-      if (this.config.earlyStopping !== null && this.badEpochs >= this.config.earlyStopping) {
-        reason = 'early-stopping';
-        rep?.message(`early stopping: no validation improvement for ${this.badEpochs} epochs (best epoch ${this.bestEpoch + 1})`);
-        break;
-      }
-      if (this.stopRequested) return this.result('interrupted');
+  /** Restores everything from one checkpoint folder (e.g. a ModelCheckpoint's `last` or `best`). */
+  resumeFrom(dir: string): void {
+    const { optimizer, state } = loadCheckpoint(dir, this.model);
+    const opt = readOptimizerCheckpoint(optimizer);
+    for (const [k, o] of Object.entries(this.optimizers)) {
+      const sd = opt?.optimizers[k];
+      if (!sd) throw new Error(`${dir}: the checkpoint has no state for optimizer '${k}'`);
+      o.loadStateDict(sd);
     }
-    return this.result(reason);
+    if (this.scheduler && opt?.scheduler) {
+      if (this.scheduler instanceof ReduceLROnPlateau) this.scheduler.loadStateDict(opt.scheduler as ReduceLROnPlateauStateDict);
+      else this.scheduler.loadStateDict(opt.scheduler as SchedulerStateDict);
+    }
+    const s = readTrainerState(state, dir);
+    this.epoch = s.epoch;
+    this.step = s.step;
+    this.bestValLoss = s.bestValLoss;
+    this.bestEpoch = s.bestEpoch;
+    this.badEpochs = s.badEpochs;
+    this.loader.loadState(s.loader);
+    this.generator.setState(s.generator);
+    if (s.defaultGenerator) defaultGenerator.setState(s.defaultGenerator);
+    this.restoreCallbacks(s.callbacks, dir);
   }
 
-  private result(reason: StopReason): FitResult {
-    return { reason, epochsCompleted: this.epoch, history: this.history, bestEpoch: this.bestEpoch, bestValLoss: this.bestValLoss };
+  private restoreCallbacks(saved: TrainerState['callbacks'], dir: string): void {
+    if (!saved) return;
+    saved.forEach((entry, i) => {
+      if (entry.state === null) return;
+      const cb = this.callbacks[i];
+      if (!cb || cb.constructor.name !== entry.type || !cb.loadStateDict)
+        throw new Error(
+          `${dir}: the checkpoint has the state of callback ${i} (${entry.type}), but this trainer's callback ${i} is ` +
+            `${cb ? cb.constructor.name : 'missing'}; give the same callbacks in the same order to resume`,
+        );
+      cb.loadStateDict(entry.state);
+    });
   }
+
+  // ---- the loop --------------------------------------------------------------------------------
+
+  /** Trains until the configured epochs are done, early stopping triggers, or a stop is requested. */
+  async fit(): Promise<FitResult> {
+    if (this.options.runDir) mkdirSync(this.options.runDir, { recursive: true });
+    this.stopReason = null;
+    this.model.train();
+    for (const c of this.callbacks) await settle(c.onTrainBegin?.(this));
+    let reason: StopReason = 'completed';
+    while (this.epoch < this.config.epochs) {
+      const t0 = performance.now();
+      const epochTrain = await this.trainEpoch(t0);
+      if (epochTrain === null) return this.finish('interrupted');
+      const stop = await this.endEpoch(epochTrain, t0);
+      if (stop !== null) {
+        reason = stop;
+        break;
+      }
+    }
+    return this.finish(reason);
+  }
+
+  /**
+   * One pass over the training data. Returns the epoch's mean of every logged value and the
+   * number of samples seen, or null when a stop was requested mid-epoch (a checkpoint is saved).
+   */
+  private async trainEpoch(t0: number): Promise<{ train: Record<string, number>; seen: number } | null> {
+    const steps = this.loader.length;
+    this.options.reporter?.epochStart(this.epoch, this.config.epochs, steps);
+    for (const c of this.callbacks) await settle(c.onEpochBegin?.(this.epoch, this));
+    const sums: Record<string, number> = {};
+    let seen = 0;
+    let batch = 0;
+    for (let idx = this.loader.nextIndices(); idx !== null; idx = this.loader.nextIndices()) {
+      const size = idx.length;
+      const parts = this.trainStep(idx);
+      for (const [k, v] of Object.entries(parts)) sums[k] = (sums[k] ?? 0) + v * size;
+      seen += size;
+      this.step++;
+      const sps = seen / ((performance.now() - t0) / 1000);
+      this.options.reporter?.step(this.step, parts, sps);
+      if (this.callbacks.length) {
+        const info: StepInfo = { epoch: this.epoch, step: this.step, batch, batches: steps, size, logs: parts, samplesPerSec: sps };
+        for (const c of this.callbacks) await settle(c.onStep?.(info, this));
+      }
+      batch++;
+      // let signals (Ctrl-C) and timers run between steps
+      await new Promise<void>((r) => setImmediate(r));
+      if (this.stopReason === 'interrupted') {
+        this.save('last');
+        this.log(`stopped at epoch ${this.epoch + 1}, step ${this.step}; ${this.options.runDir ? 'checkpoint saved' : 'nothing saved (no runDir)'} — continue with ${this.task.remedies.resume}`);
+        return null;
+      }
+    }
+    const train: Record<string, number> = {};
+    for (const [k, v] of Object.entries(sums)) train[k] = v / Math.max(seen, 1);
+    return { train, seen };
+  }
+
+  /** One optimizer step on a batch; a non-finite logged value stops training with advice. */
+  private trainStep(indices: Int32Array): Record<string, number> {
+    const ctx: StepContext = { generator: this.generator, epoch: this.epoch };
+    const parts = tidy(() => this.task.trainStep(indices, ctx, this.config.clipNorm));
+    for (const [k, v] of Object.entries(parts)) if (!Number.isFinite(v)) throw this.diverged(k, v);
+    return parts;
+  }
+
+  private diverged(name: string, value: number): NonFiniteLossError {
+    const where = this.options.runDir ? ` The last good checkpoint is kept in ${join(this.options.runDir, 'checkpoints', 'last')}.` : '';
+    const { clip, optimizer } = this.task.remedies;
+    return new NonFiniteLossError(
+      `training diverged: '${name}' became ${value} at epoch ${this.epoch + 1}, step ${this.step + 1}.${where} ` +
+        `Try a smaller learning rate (now ${this.lr}), gradient clipping (${clip}), or another optimizer (${optimizer}).`,
+      this.epoch,
+      this.step,
+    );
+  }
+
+  /**
+   * The end of an epoch: validation, the record and metrics log, best-epoch tracking, the
+   * schedule, callbacks, checkpoints, the reporter. Returns why training stops now, or null.
+   */
+  private async endEpoch({ train, seen }: { train: Record<string, number>; seen: number }, t0: number): Promise<StopReason | null> {
+    const seconds = (performance.now() - t0) / 1000;
+    const val = this.val ? this.evaluate(this.val) : {};
+    const valLoss = this.val ? lossOf(val) : lossOf(train);
+    const rec: EpochRecord = { epoch: this.epoch, step: this.step, lr: this.lr, seconds, samplesPerSec: seen / seconds, train, val };
+    this.history.push(rec);
+    const mp = this.metricsPath();
+    if (mp) appendFileSync(mp, JSON.stringify(rec) + '\n');
+    const improved = valLoss < this.bestValLoss - 1e-12;
+    if (improved) {
+      this.bestValLoss = valLoss;
+      this.bestEpoch = this.epoch;
+      this.badEpochs = 0;
+    } else this.badEpochs++;
+    if (this.scheduler instanceof ReduceLROnPlateau) this.scheduler.step(valLoss);
+    else this.scheduler?.step();
+    this.epoch++;
+    const logs = epochLogs(rec);
+    for (const c of this.callbacks) await settle(c.onEpochEnd?.(rec.epoch, logs, this));
+    this.save('last');
+    if (improved) this.save('best');
+    for (const c of this.callbacks) await settle(c.onCheckpoint?.(rec.epoch, logs, this));
+    this.options.reporter?.epochEnd(rec, improved);
+    if (this.config.earlyStopping !== null && this.badEpochs >= this.config.earlyStopping) {
+      this.log(`early stopping: no validation improvement for ${this.badEpochs} epochs (best epoch ${this.bestEpoch + 1})`);
+      return 'early-stopping';
+    }
+    return this.stopReason;
+  }
+
+  private async finish(reason: StopReason): Promise<FitResult> {
+    const result: FitResult = { reason, epochsCompleted: this.epoch, history: this.history, bestEpoch: this.bestEpoch, bestValLoss: this.bestValLoss };
+    for (const c of this.callbacks) await settle(c.onTrainEnd?.(result, this));
+    return result;
+  }
+}
+
+/** Keras-style epoch logs: the training values by name, validation ones as val_<name>, and lr. */
+function epochLogs(rec: EpochRecord): Record<string, number> {
+  const logs: Record<string, number> = { ...rec.train };
+  for (const [k, v] of Object.entries(rec.val)) logs[`val_${k}`] = v;
+  logs.lr = rec.lr;
+  return logs;
+}
+
+function makeScheduler(config: TrainConfig, main: Optimizer): Scheduler | null {
+  switch (config.schedule) {
+    case 'step':
+      return new StepLR(main, { stepSize: Math.max(1, Math.round(config.epochs / 3)), gamma: 0.3 });
+    case 'exponential':
+      return new ExponentialLR(main, { gamma: 0.9 });
+    case 'cosine':
+      return new CosineAnnealingLR(main, { tMax: config.epochs, etaMin: 0 });
+    case 'plateau':
+      return new ReduceLROnPlateau(main, { factor: 0.5, patience: 2 });
+    case 'none':
+      return null;
+  }
+}
+
+function isFitOptions(v: unknown): v is FitOptions {
+  return isRecord(v) && 'data' in v;
+}
+
+/** The error for `new Trainer(module, …)` with a module the family signature cannot train. */
+function notFamily(model: Module, second: unknown): Error {
+  const got = second instanceof TensorDataset ? 'a TensorDataset as its second argument' : `${model.typeName}, which is not one of aelab's family models`;
+  return new TypeError(
+    `Trainer: got ${got}. To train your own Module pass the fit options: ` +
+      'new Trainer(model, { data: new TensorDataset(x, y), loss: losses.mse, optimizer: "adam", epochs: 10 })',
+  );
+}
+
+function optimizerNameOf(o: Optimizer): OptimizerName {
+  const n = o.name.toLowerCase();
+  return (OPTIMIZER_NAMES as readonly string[]).includes(n) ? (n as OptimizerName) : defaultTrainConfig.optimizer;
+}
+
+/** Checks the fit options a TypeScript compiler cannot (JavaScript callers, typos, contradictions). */
+function checkFitOptions(model: Module, o: FitOptions, extra: unknown): FitOptions {
+  if (extra !== undefined) throw new TypeError('Trainer: with fit options, give them all in the second argument: new Trainer(model, { data, loss, … })');
+  if (typeof (model as { forward?: unknown })?.forward !== 'function' || typeof model.parameters !== 'function')
+    throw new TypeError(`Trainer: the model must be an nn.Module, got ${model === null ? 'null' : typeof model}`);
+  const unknown = Object.keys(o).filter((k) => !FIT_OPTION_KEYS.includes(k));
+  if (unknown.length) throw new TypeError(`Trainer: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${FIT_OPTION_KEYS.join(', ')})`);
+  if (!(o.data instanceof TensorDataset))
+    throw new TypeError('Trainer: data must be a TensorDataset (new TensorDataset(x) or new TensorDataset(x, y); TensorDataset.fromImages(ds) for an image dataset)');
+  if (o.data.length === 0) throw new Error('Trainer: the training data has no samples');
+  if (o.validationData != null) {
+    if (!(o.validationData instanceof TensorDataset)) throw new TypeError('Trainer: validationData must be a TensorDataset');
+    const a = JSON.stringify(o.data.sampleShapes);
+    const b = JSON.stringify(o.validationData.sampleShapes);
+    if (a !== b) throw new Error(`Trainer: validationData samples have shapes ${b}, the training data's have ${a}`);
+  }
+  if ((o.loss === undefined) === (o.step === undefined))
+    throw new TypeError(
+      o.loss === undefined
+        ? 'Trainer: give a loss (e.g. loss: losses.mse) or a step function (step: (batch, ctx) => loss)'
+        : 'Trainer: give either loss or step, not both (the step function computes the loss itself)',
+    );
+  if (o.loss !== undefined && typeof o.loss !== 'function') throw new TypeError(`Trainer: loss must be a function (output, target) => Tensor, got ${typeof o.loss}`);
+  if (o.step !== undefined && typeof o.step !== 'function') throw new TypeError(`Trainer: step must be a function (batch, ctx) => loss, got ${typeof o.step}`);
+  if (o.optimizer instanceof Optimizer) {
+    for (const k of ['lr', 'weightDecay'] as const)
+      if (o[k] !== undefined) throw new Error(`Trainer: ${k} belongs to the optimizer you passed; set it when you make the optimizer (or pass optimizer: '${optimizerNameOf(o.optimizer)}')`);
+  } else if (o.optimizer !== undefined && !(OPTIMIZER_NAMES as readonly unknown[]).includes(o.optimizer))
+    throw new Error(`Trainer: optimizer must be an optimizer or one of ${OPTIMIZER_NAMES.join(', ')}, got ${JSON.stringify(o.optimizer)}`);
+  if (o.callbacks !== undefined) {
+    if (!Array.isArray(o.callbacks)) throw new TypeError('Trainer: callbacks must be an array');
+    o.callbacks.forEach((c, i) => {
+      if (!isRecord(c)) throw new TypeError(`Trainer: callbacks[${i}] is not an object`);
+    });
+  }
+  return o;
 }
 
 function validateConfig(c: TrainConfig): void {
@@ -376,6 +592,50 @@ function validateConfig(c: TrainConfig): void {
     throw new Error(`train: schedule must be one of ${schedules.join(', ')}, got ${JSON.stringify(c.schedule)}`);
   if (c.clipNorm !== null) pos('clipNorm', c.clipNorm);
   if (c.earlyStopping !== null) pos('earlyStopping (patience)', c.earlyStopping, true);
+}
+
+function readOptimizerCheckpoint(v: unknown): OptimizerCheckpoint | undefined {
+  if (v === undefined) return undefined;
+  if (!isRecord(v) || !isRecord(v.optimizers)) throw new Error('optimizer.json: expected { optimizers: { … }, scheduler }');
+  return { optimizers: v.optimizers as Record<string, OptimizerStateDict>, scheduler: (v.scheduler ?? null) as OptimizerCheckpoint['scheduler'] };
+}
+
+function isGeneratorState(v: unknown): v is GeneratorState {
+  return isRecord(v) && Array.isArray(v.s) && v.s.length === 4 && v.s.every((x) => typeof x === 'number') && (v.spare === null || typeof v.spare === 'number');
+}
+
+function isLoaderState(v: unknown): v is DataLoaderState {
+  return (
+    isRecord(v) &&
+    ['epoch', 'position', 'n', 'batchSize'].every((k) => typeof v[k] === 'number') &&
+    typeof v.shuffle === 'boolean' &&
+    typeof v.dropLast === 'boolean' &&
+    isGeneratorState(v.generator)
+  );
+}
+
+/** state.json's trainer fields, checked (the loader checks that its state fits the data). */
+function readTrainerState(s: Record<string, unknown>, dir: string): TrainerState {
+  const num = (k: string, fallback?: number): number => {
+    const v = s[k];
+    if (typeof v === 'number') return v;
+    if (v === undefined && fallback !== undefined) return fallback;
+    throw new Error(`${dir}: state.json field '${k}' must be a number, got ${JSON.stringify(v)}`);
+  };
+  if (!isLoaderState(s.loader)) throw new Error(`${dir}: state.json has no valid loader state`);
+  if (!isGeneratorState(s.generator)) throw new Error(`${dir}: state.json has no valid generator state`);
+  const out: TrainerState = {
+    epoch: num('epoch'),
+    step: num('step'),
+    bestValLoss: num('bestValLoss', Infinity),
+    bestEpoch: num('bestEpoch', -1),
+    badEpochs: num('badEpochs', 0),
+    loader: s.loader,
+    generator: s.generator,
+  };
+  if (isGeneratorState(s.defaultGenerator)) out.defaultGenerator = s.defaultGenerator;
+  if (Array.isArray(s.callbacks)) out.callbacks = s.callbacks as TrainerState['callbacks'];
+  return out;
 }
 
 export { toJson };

@@ -61,3 +61,42 @@ describe('PReLU', () => {
     expect(() => new nn.PReLU(3).forward(tensor([[1, 2]]))).toThrow(/prelu: weight has 3 slopes but input \[1, 2\] has 2 channels/);
   });
 });
+
+// torch.nn.ReLU(inplace), LeakyReLU(negative_slope, inplace), ELU(alpha, inplace), PReLU(num_parameters, init),
+// Softplus(beta, threshold), Softmax(dim=None), LogSoftmax(dim=None)
+describe("PyTorch's positional arguments", () => {
+  const x = normal([2, 3, 2, 2], 5, false);
+
+  it('inplace is accepted second (first for ReLU) and computes the same values', () => {
+    expect(new nn.ReLU(true).inplace).toBe(true);
+    expect(new nn.ReLU(true).forward(x).toList()).toEqual(relu(x).toList());
+    const l = new nn.LeakyReLU(0.2, true);
+    expect([l.negativeSlope, l.inplace]).toEqual([0.2, true]);
+    expect(l.forward(x).toList()).toEqual(leakyRelu(x, 0.2).toList());
+    const e = new nn.ELU(0.5, true);
+    expect([e.alpha, e.inplace]).toEqual([0.5, true]);
+    expect(new nn.LeakyReLU({ negativeSlope: 0.3 }).negativeSlope).toBe(0.3);
+  });
+
+  it('PReLU(numParameters, init) and Softplus(beta, threshold)', () => {
+    const p = new nn.PReLU(3, 0.1);
+    expect(p.weight.toList()).toEqual([0.1, 0.1, 0.1].map(Math.fround));
+    expect(new nn.PReLU({ init: 0.5 }).weight.toList()).toEqual([0.5]);
+    expect(new nn.Softplus(2, 5).forward(x).toList()).toEqual(softplus(x, 2, 5).toList());
+    expect(new nn.Softplus(2, 5).forward(x).toList()).toEqual(new nn.Softplus({ beta: 2, threshold: 5 }).forward(x).toList());
+  });
+
+  it("Softmax()/LogSoftmax() without a dim choose PyTorch's implicit dim: 0 for 1-D and 3-D input, else 1", () => {
+    const v = normal([4], 6, false);
+    const m = normal([2, 3], 7, false);
+    const c = normal([2, 3, 4], 8, false);
+    expect(new nn.Softmax().forward(v).toList()).toEqual(softmax(v, 0).toList());
+    expect(new nn.Softmax().forward(m).toList()).toEqual(softmax(m, 1).toList());
+    expect(new nn.Softmax().forward(c).toList()).toEqual(softmax(c, 0).toList());
+    expect(new nn.Softmax().forward(x).toList()).toEqual(softmax(x, 1).toList());
+    expect(new nn.LogSoftmax().forward(c).toList()).toEqual(logSoftmax(c, 0).toList());
+    expect(new nn.Softmax(-1).forward(c).toList()).toEqual(softmax(c, 2).toList());
+    expect(new nn.LogSoftmax({ dim: 2 }).forward(c).toList()).toEqual(logSoftmax(c, 2).toList());
+    expect(() => new nn.Softmax(1.5)).toThrow(/Softmax: dim must be an integer or null, got 1.5/);
+  });
+});

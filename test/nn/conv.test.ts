@@ -1,6 +1,7 @@
 /** Conv2d and ConvTranspose2d layers: weight layouts, PyTorch's default init, shapes, errors. */
 import { describe, expect, it } from 'vitest';
 import { Generator, nn, zeros } from '../../src/index.js';
+import { normal } from '../helpers/engine.js';
 
 function maxAbs(xs: number[]): number {
   return xs.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
@@ -57,5 +58,44 @@ describe('ConvTranspose2d', () => {
     expect(() => new nn.ConvTranspose2d(4, 2, 3).forward(zeros([1, 3, 4, 4]))).toThrow(
       /convTranspose2d: input \[1, 3, 4, 4\] has 3 channels but weight \[4, 2, 3, 3\] expects 4/,
     );
+  });
+});
+
+// torch.nn.Conv2d(in, out, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, padding_mode='zeros')
+// torch.nn.ConvTranspose2d(in, out, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True, dilation=1, padding_mode='zeros')
+describe("PyTorch's positional arguments", () => {
+  const x = (c: number, h: number) => zeros([1, c, h, h]);
+
+  it('Conv2d(in, out, k, stride, padding, dilation, groups, bias, paddingMode)', () => {
+    const c = new nn.Conv2d(2, 4, 3, 2, 1, 1, 2, false, 'zeros');
+    expect(c.weight.shape).toEqual([4, 1, 3, 3]);
+    expect(c.bias).toBeNull();
+    expect(c.forward(x(2, 7)).shape).toEqual([1, 4, 4, 4]); // ⌊(7 + 2 − 3)/2⌋ + 1
+    expect(new nn.Conv2d(1, 1, 3, 1, 0, 2).forward(x(1, 7)).shape).toEqual([1, 1, 3, 3]); // dilation 2: 7 − 4
+    expect(new nn.Conv2d(1, 1, 3, 1, 'same').forward(x(1, 7)).shape).toEqual([1, 1, 7, 7]);
+    expect(new nn.Conv2d(1, 1, 3, 1, 'valid').forward(x(1, 7)).shape).toEqual([1, 1, 5, 5]);
+    // positional and named give the same layer (same generator draws)
+    const a = new nn.Conv2d(2, 3, 3, 2, 1, { generator: new Generator(3) });
+    const b = new nn.Conv2d(2, 3, 3, { stride: 2, padding: 1, generator: new Generator(3) });
+    const inp = normal([1, 2, 5, 5], 4, false);
+    expect(a.forward(inp).toList()).toEqual(b.forward(inp).toList());
+  });
+
+  it('ConvTranspose2d(in, out, k, stride, padding, outputPadding, groups, bias, dilation): PyTorch puts dilation after bias', () => {
+    const t = new nn.ConvTranspose2d(4, 2, 3, 2, 1, 1, 2, false, 1);
+    expect(t.weight.shape).toEqual([4, 1, 3, 3]);
+    expect(t.bias).toBeNull();
+    expect(t.forward(x(4, 4)).shape).toEqual([1, 2, 8, 8]); // (4 − 1)·2 − 2 + (3 − 1) + 1 + 1
+    expect(new nn.ConvTranspose2d(1, 1, 3, 1, 0, 0, 1, true, 2).forward(x(1, 3)).shape).toEqual([1, 1, 7, 7]); // 2 + 2·2 + 1
+  });
+
+  it('mistakes are named: too many arguments, one given twice, an unknown option, a wrong type, padding modes', () => {
+    expect(() => new nn.Conv2d(1, 1, 3, 1, 0, 1, 1, true, 'zeros', 5 as never)).toThrow(/Conv2d: takes at most 6 optional positional arguments \(stride, padding/);
+    expect(() => new nn.Conv2d(1, 1, 3, 2, { stride: 2 })).toThrow(/Conv2d: got 'stride' twice, as positional argument 1 and in the options/);
+    expect(() => new nn.Conv2d(1, 1, 3, { strides: 2 } as never)).toThrow(/Conv2d: unknown option 'strides' \(known: stride, padding/);
+    expect(() => new nn.Conv2d(1, 1, 3, '2' as never)).toThrow(/Conv2d: stride must be a number or a pair \[h, w\], got "2"/);
+    expect(() => new nn.Conv2d(1, 1, 3, 1, 0, 1, 1, true, 'reflect' as never)).toThrow(/Conv2d: paddingMode="reflect" is not supported/);
+    expect(() => new nn.Conv2d(1, 1, 3, 2, 'same')).toThrow(/padding='same' needs stride 1/);
+    expect(() => new nn.Conv2d(1, 1, 2, 1, 'same')).toThrow(/needs uneven padding/);
   });
 });

@@ -29,3 +29,19 @@ describe('Dropout', () => {
     expect(() => new nn.Dropout(-0.1)).toThrow(/Dropout: p must be in \[0, 1\], got -0.1/);
   });
 });
+
+// torch.nn.Dropout(p=0.5, inplace=False)
+describe("PyTorch's positional arguments", () => {
+  it('Dropout(p, inplace); the generator by name (or second, as before)', () => {
+    const d = new nn.Dropout(0.3, true);
+    expect([d.p, d.inplace]).toEqual([0.3, true]);
+    const x = ones([20, 20]);
+    const a = new nn.Dropout(0.3, false, { generator: new Generator(9) }).forward(x).toList();
+    const b = new nn.Dropout({ p: 0.3, generator: new Generator(9) }).forward(x).toList();
+    const c = new nn.Dropout(0.3, new Generator(9)).forward(x).toList();
+    expect(a).toEqual(b);
+    expect(a).toEqual(c);
+    expect(new nn.Dropout().p).toBe(0.5);
+    expect(() => new nn.Dropout(0.5, 'yes' as never)).toThrow(/Dropout: inplace must be true or false, got "yes"/);
+  });
+});

@@ -78,3 +78,30 @@ describe('shape layers', () => {
     );
   });
 });
+
+// torch.nn.Linear(in_features, out_features, bias=True); Flatten(start_dim=1, end_dim=-1);
+// Unflatten(dim, unflattened_size); Identity(*args) ignores its arguments
+describe("PyTorch's positional arguments", () => {
+  it('Linear(in, out, bias)', () => {
+    const l = new nn.Linear(3, 2, false);
+    expect(l.bias).toBeNull();
+    expect(Object.keys(l.stateDict())).toEqual(['weight']);
+    expect(new nn.Linear(3, 2, true).bias!.shape).toEqual([2]);
+    const a = new nn.Linear(3, 2, false, { generator: new Generator(2) });
+    const b = new nn.Linear(3, 2, { bias: false, generator: new Generator(2) });
+    expect(a.weight.toList()).toEqual(b.weight.toList());
+    expect(() => new nn.Linear(3, 2, 'no' as never)).toThrow(/Linear: bias must be true or false, got "no"/);
+    expect(() => new nn.Linear(3, 2, false, { bias: false })).toThrow(/Linear: got 'bias' twice/);
+  });
+
+  it('Flatten(startDim, endDim), Unflatten(dim, sizes), Identity(anything)', () => {
+    expect(new nn.Flatten(0, 1).forward(zeros([2, 3, 4])).shape).toEqual([6, 4]);
+    expect(new nn.Flatten(0).forward(zeros([2, 3, 4])).shape).toEqual([24]);
+    expect(new nn.Flatten({ endDim: 1 }).forward(zeros([2, 3, 4, 5])).shape).toEqual([2, 3, 4, 5]);
+    expect(new nn.Flatten({ startDim: 2 }).forward(zeros([2, 3, 4, 5])).shape).toEqual([2, 3, 20]);
+    expect(new nn.Unflatten(1, [2, 3]).forward(zeros([4, 6])).shape).toEqual([4, 2, 3]);
+    expect(() => new nn.Unflatten(1, [2, 0])).toThrow(/Unflatten: unflattenedSize must be a non-empty list of positive integers/);
+    const x = tensor([1, 2]);
+    expect(new nn.Identity(54, { unused: 1 }).forward(x)).toBe(x);
+  });
+});

@@ -324,6 +324,21 @@ describe('loss errors', () => {
     expect(() => losses.bce(tensor([0.5]), tensor([1, 0]))).toThrow(/bce: probabilities shape \[1\] and target shape \[2\] differ/);
     expect(() => losses.klNormal(tensor([0]), tensor([0, 0]))).toThrow(/klNormal: mu shape \[1\] and logvar shape \[2\] differ/);
   });
+  it("probabilities or targets outside [0, 1] are refused, as PyTorch's binary_cross_entropy does, naming the element", () => {
+    expect(() => losses.bce(tensor([0.5, 1.5]), tensor([0, 1]))).toThrow(/^bce: all probabilities must be between 0 and 1, but probabilities\[1\] = 1.5 \(for logits use bceWithLogits\)/);
+    // a batch goes through the per-sample kernel: the same check, a 2-D index
+    const p = tensor([[0.1, 0.2, 0.3], [0.4, 0.5, -0.25]]);
+    const y = tensor([[0, 1, 0], [1, 0, 1]]);
+    expect(() => losses.bce(p, y)).toThrow(/^bce: .* probabilities\[1, 2\] = -0.25/);
+    expect(() => losses.bce(p, y, { reduction: 'none' })).toThrow(/^bce: .* probabilities\[1, 2\] = -0.25/);
+    expect(() => losses.bce(tensor([[0.5, 0.5]]), tensor([[1, 2]]))).toThrow(/^bce: all targets must be between 0 and 1, but targets\[0, 1\] = 2$/);
+    expect(() => losses.bce(tensor([0.5, NaN]), tensor([1, 0]))).toThrow(/probabilities\[1\] = NaN/);
+    expect(() => losses.bernoulliNll(tensor([[0.5, 3]]), tensor([[1, 0]]))).toThrow(/^bernoulliNll: .* probabilities\[0, 1\] = 3/);
+    expect(() => losses.bernoulliNll(tensor([3]), tensor([1]))).toThrow(/^bernoulliNll: .* probabilities\[0\] = 3/);
+    // the ends of the interval are probabilities (a saturated sigmoid gives them)
+    expect(losses.bce(tensor([[0, 1]]), tensor([[0, 1]])).item()).toBe(0);
+  });
+
   it('unknown reduction', () => {
     expect(() => losses.mse(tensor([1]), tensor([1]), { reduction: 'avg' as never })).toThrow(
       /reduction must be 'mean', 'sum' or 'none', got 'avg'/,

@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Generator, nn, ones, sum, tensor, type Tensor } from '../../src/index.js';
+import { loadTorchFixture } from '../helpers/backends.js';
+import { expectTensorClose, type FixtureTensor } from '../helpers/close.js';
 
 class AE extends nn.Module {
   encoder: nn.Sequential;
@@ -222,5 +224,213 @@ describe('utilities', () => {
   it("printing reads like PyTorch's repr", () => {
     const s = new nn.Sequential(new nn.Linear(2, 3), new nn.ReLU());
     expect(String(s)).toBe('Sequential(\n  (0): Linear(inFeatures=2, outFeatures=3, bias=true)\n  (1): ReLU()\n)');
+  });
+});
+
+// ---- registration from fields (issue 15) --------------------------------------------------------
+
+/** PyTorch: self.conv = Conv2d(4, 4, 3, padding=1); self.bn = BatchNorm2d(4) */
+class FieldBlock extends nn.Module {
+  conv = new nn.Conv2d(4, 4, 3, { padding: 1 });
+  bn = new nn.BatchNorm2d(4);
+  forward(x: Tensor): Tensor {
+    return this.bn.forward(this.conv.forward(x)).relu();
+  }
+}
+
+/**
+ * The structure of test/fixtures/torch/modules.json's "Net": conv1, a parameter, a list of blocks,
+ * a Sequential head and a Linear, as class fields (the PyTorch habit), plus a private field and
+ * an alias that must not be registered.
+ */
+class FieldNet extends nn.Module {
+  conv1 = new nn.Conv2d(1, 4, 3);
+  scale = new nn.Parameter(ones([1]));
+  blocks = [new FieldBlock(), new FieldBlock()];
+  head = new nn.Sequential(new nn.Flatten(), new nn.Linear(16, 2));
+  fc = new nn.Linear(2, 2);
+  /** private by convention: not registered */
+  _scratch = new nn.Linear(3, 3);
+  /** a shortcut to a registered module: an alias, not registered twice */
+  last = this.fc;
+  forward(x: Tensor): Tensor {
+    let h = this.conv1.forward(x);
+    for (const b of this.blocks) h = b.forward(h);
+    return this.fc.forward(this.head.forward(h.mul(this.scale)));
+  }
+}
+
+/** The same network with the members assigned in the constructor after super(), and a ModuleList. */
+class CtorNet extends nn.Module {
+  conv1: nn.Conv2d;
+  scale: Tensor;
+  blocks: nn.ModuleList<FieldBlock>;
+  head: nn.Sequential;
+  fc: nn.Linear;
+  constructor() {
+    super();
+    this.conv1 = new nn.Conv2d(1, 4, 3);
+    this.scale = new nn.Parameter(ones([1]));
+    this.blocks = new nn.ModuleList([new FieldBlock(), new FieldBlock()]);
+    this.head = new nn.Sequential(new nn.Flatten(), new nn.Linear(16, 2));
+    this.fc = new nn.Linear(2, 2);
+  }
+  forward(x: Tensor): Tensor {
+    let h = this.conv1.forward(x);
+    for (const b of this.blocks) h = b.forward(h);
+    return this.fc.forward(this.head.forward(h.mul(this.scale)));
+  }
+}
+
+/** torch.nn state_dict() keys of the equivalent PyTorch Net (own parameter first, then children in order). */
+const TORCH_NET_KEYS = [
+  'scale',
+  'conv1.weight',
+  'conv1.bias',
+  ...[0, 1].flatMap((i) =>
+    ['conv.weight', 'conv.bias', 'bn.weight', 'bn.bias', 'bn.running_mean', 'bn.running_var', 'bn.num_batches_tracked'].map((k) => `blocks.${i}.${k}`),
+  ),
+  'head.1.weight',
+  'head.1.bias',
+  'fc.weight',
+  'fc.bias',
+];
+
+describe('modules and parameters held in fields', () => {
+  it('class fields are registered in definition order with their field names (PyTorch state_dict keys)', () => {
+    const m = new FieldNet();
+    expect(Object.keys(m.stateDict())).toEqual(TORCH_NET_KEYS);
+    expect(m.namedParameters().map(([n]) => n)).toEqual(TORCH_NET_KEYS.filter((k) => !/running_|num_batches/.test(k)));
+    expect(m.numParameters()).toBe(1 + (4 * 9 + 4) + 2 * (4 * 4 * 9 + 4 + 4 + 4) + (16 * 2 + 2) + (2 * 2 + 2));
+    expect(m.namedModules().map(([n, s]) => `${n}:${s.typeName}`)).toEqual([
+      ':FieldNet',
+      'conv1:Conv2d',
+      'blocks:ModuleList',
+      'blocks.0:FieldBlock',
+      'blocks.0.conv:Conv2d',
+      'blocks.0.bn:BatchNorm2d',
+      'blocks.1:FieldBlock',
+      'blocks.1.conv:Conv2d',
+      'blocks.1.bn:BatchNorm2d',
+      'head:Sequential',
+      'head.0:Flatten',
+      'head.1:Linear',
+      'fc:Linear',
+    ]);
+  });
+
+  it("equal PyTorch's for the same Net built from attributes (fixture): keys, order, and the function they load into", () => {
+    const fx = loadTorchFixture<{ keys: string[]; namedParameters: string[]; state: Record<string, FixtureTensor>; input: FixtureTensor; output: FixtureTensor }>('modules.json');
+    expect(fx.keys).toEqual(TORCH_NET_KEYS);
+    for (const m of [new FieldNet(), new CtorNet()]) {
+      expect(Object.keys(m.stateDict())).toEqual(fx.keys);
+      expect(m.namedParameters().map(([n]) => n)).toEqual(fx.namedParameters);
+      m.loadStateDict(Object.fromEntries(Object.entries(fx.state).map(([k, t]) => [k, { shape: t.shape, data: t.data }])));
+      m.eval();
+      expectTensorClose(m.forward(tensor(Float32Array.from(fx.input.data), fx.input.shape)), fx.output, `${m.typeName} output`);
+    }
+  });
+
+  it('members assigned in the constructor after super() and an nn.ModuleList give the same keys', () => {
+    const a = new CtorNet();
+    expect(Object.keys(a.stateDict())).toEqual(TORCH_NET_KEYS);
+    // and the two styles load each other's weights and compute the same function
+    const b = new FieldNet();
+    b.loadStateDict(a.stateDict());
+    const x = tensor(Float32Array.from({ length: 2 * 16 }, (_, i) => Math.cos(i)), [2, 1, 4, 4]);
+    a.eval();
+    b.eval();
+    expect(b.forward(x).toList()).toEqual(a.forward(x).toList());
+  });
+
+  it('every field parameter gets a gradient, so an optimizer over parameters() trains it', () => {
+    const m = new FieldNet();
+    const before = m.parameters().map((p) => p.toList());
+    const x = tensor(Float32Array.from({ length: 4 * 16 }, (_, i) => Math.sin(i)), [4, 1, 4, 4]);
+    sum(m.forward(x).square()).backward();
+    expect(m.namedParameters()).toHaveLength(15);
+    for (const [n, p] of m.namedParameters()) expect(p.grad, n).not.toBeNull();
+    expect(m.parameters().map((p) => p.toList())).toEqual(before);
+  });
+
+  it('train()/eval() reach modules in fields and in field arrays', () => {
+    const m = new FieldNet();
+    m.eval();
+    expect(m.blocks[1]!.bn.training).toBe(false);
+    expect(m.head.at(1).training).toBe(false);
+    m.train();
+    expect(m.blocks[0]!.conv.training).toBe(true);
+  });
+
+  it('reassigning a field replaces its registration in place; null drops it; arrays are followed as they grow', () => {
+    const m = new FieldNet();
+    const lin = new nn.Linear(2, 2, { bias: false });
+    m.fc = lin;
+    const keys = Object.keys(m.stateDict());
+    expect(keys.indexOf('fc.weight')).toBe(keys.indexOf('head.1.bias') + 1);
+    expect(keys).not.toContain('fc.bias');
+    expect(m.stateDict()['fc.weight']).toBe(lin.weight);
+    // `last` still holds the old Linear, which is now no alias: it is registered under its own name
+    expect(keys.slice(-2)).toEqual(['last.weight', 'last.bias']);
+    m.blocks.push(new FieldBlock());
+    expect(Object.keys(m.stateDict())).toContain('blocks.2.bn.running_var');
+    (m as unknown as { head: unknown }).head = null;
+    expect(Object.keys(m.stateDict()).some((k) => k.startsWith('head.'))).toBe(false);
+  });
+
+  it('mixing fields with registerModule keeps assignment order (fields exist before the constructor body)', () => {
+    class Mixed extends nn.Module {
+      a = new nn.Linear(1, 1);
+      constructor() {
+        super();
+        this.registerModule('b', new nn.Linear(1, 1));
+        (this as unknown as { c: nn.Module }).c = new nn.Linear(1, 1);
+      }
+      forward(x: Tensor): Tensor {
+        return x;
+      }
+    }
+    expect(Object.keys(new Mixed().stateDict())).toEqual(['a.weight', 'a.bias', 'b.weight', 'b.bias', 'c.weight', 'c.bias']);
+  });
+
+  it('a tied weight (a field holding a registered parameter) is not registered twice', () => {
+    class Tied extends nn.Module {
+      enc = new nn.Linear(4, 2);
+      w = this.enc.weight;
+      forward(x: Tensor): Tensor {
+        return x;
+      }
+    }
+    const t = new Tied();
+    expect(Object.keys(t.stateDict())).toEqual(['enc.weight', 'enc.bias']);
+  });
+
+  it('a field pointing back at an enclosing module is reported as a cycle, naming the field', () => {
+    class Child extends nn.Module {
+      owner: nn.Module | null = null;
+      forward(x: Tensor): Tensor {
+        return x;
+      }
+    }
+    class Parent extends nn.Module {
+      child = new Child();
+      forward(x: Tensor): Tensor {
+        return x;
+      }
+    }
+    const p = new Parent();
+    p.child.owner = p;
+    expect(() => p.parameters()).toThrow(/module cycle: 'child\.owner' .*leading '_'/);
+  });
+
+  it('nn.Parameter copies its tensor, requires grad and is counted by numParameters', () => {
+    const src = tensor([1, 2, 3]);
+    const p = new nn.Parameter(src);
+    expect(p.requiresGrad).toBe(true);
+    expect(p.isParameter).toBe(true);
+    expect(p.toList()).toEqual([1, 2, 3]);
+    src.data[0] = 9;
+    expect(p.data[0]).toBe(1);
+    expect(() => new nn.Parameter([1, 2] as never)).toThrow(/Parameter: expected a Tensor, got an array/);
   });
 });

@@ -61,3 +61,19 @@ describe('BatchNorm', () => {
     expect(() => new nn.BatchNorm1d(0)).toThrow(/BatchNorm1d: numFeatures must be a positive integer/);
   });
 });
+
+// torch.nn.BatchNorm1d/2d(num_features, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+describe("PyTorch's positional arguments", () => {
+  it('BatchNorm1d(num, eps, momentum, affine, trackRunningStats)', () => {
+    const bn = new nn.BatchNorm1d(3, 1e-3, 0.3, false, false);
+    expect([bn.eps, bn.momentum]).toEqual([1e-3, 0.3]);
+    expect(bn.weight).toBeNull();
+    expect(bn.runningMean).toBeNull();
+    expect(Object.keys(bn.stateDict())).toEqual([]);
+    const b2 = new nn.BatchNorm2d(2, 1e-5, 0.2);
+    expect(Object.keys(b2.stateDict())).toEqual(['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']);
+    expect(b2.momentum).toBe(0.2);
+    expect(new nn.BatchNorm2d(2, { affine: false }).weight).toBeNull();
+    expect(() => new nn.BatchNorm1d(3, 1e-5, null as never)).toThrow(/BatchNorm1d: momentum=null \(a cumulative moving average\) is not supported/);
+  });
+});

@@ -8,7 +8,9 @@ import {
   abs,
   add,
   backward,
+  bcePerSample,
   bceWithLogitsPerSample,
+  binaryCrossEntropy,
   binaryCrossEntropyWithLogits,
   clamp,
   klNormalPerSample,
@@ -473,5 +475,13 @@ describe('elementwise errors', () => {
   });
   it('a non-tensor input is named', () => {
     expect(() => add(null as unknown as Tensor, tensor([1]))).toThrow(/add: first input must be a Tensor/);
+  });
+});
+
+describe('binary cross-entropy of probabilities checks its inputs', () => {
+  it('binaryCrossEntropy and bcePerSample refuse values outside [0, 1], naming the op and the element', () => {
+    expect(() => binaryCrossEntropy(tensor([0.2, 1.25]), tensor([0, 1]))).toThrow(/^binaryCrossEntropy: all probabilities must be between 0 and 1, but probabilities\[1\] = 1.25/);
+    expect(() => bcePerSample(tensor([[0.2, 0.3]]), tensor([[0, -1]]))).toThrow(/^bcePerSample: all targets must be between 0 and 1, but targets\[0, 1\] = -1/);
+    expect(bcePerSample(tensor([[0.5, 0.5]]), tensor([[1, 0]])).item()).toBeCloseTo(2 * Math.LN2, 6);
   });
 });
