@@ -342,7 +342,7 @@ function makeTrainer(model: FamilyModel, data: RunData, plan: RunPlan, cfg: RunC
   }
   if (trainer.epoch >= trainCfg.epochs)
     throw new UserError(`${runDir} has already trained ${trainer.epoch} epochs; pass --epochs N with N > ${trainer.epoch} to train further`, 2);
-  renameLegacyHistory(trainer, runDir);
+  renameLegacyHistory(trainer, model.kind, runDir);
   log(f, `resuming at epoch ${trainer.epoch + 1}, step ${trainer.step}`);
   cfg.train = trainCfg;
   writeRunConfig(runDir, cfg);
@@ -353,8 +353,7 @@ function makeTrainer(model: FamilyModel, data: RunData, plan: RunPlan, cfg: RunC
  * Renames the parts of earlier versions in a resumed run's history and metrics.jsonl (a VAE's
  * `elbo` is now `neg_elbo`), so the file and the figures use one name throughout.
  */
-function renameLegacyHistory(trainer: Trainer, runDir: string): void {
-  const kind = trainer.model.kind;
+function renameLegacyHistory(trainer: Trainer, kind: string, runDir: string): void {
   let changed = false;
   trainer.history = trainer.history.map((r) => {
     const train = renameLegacyParts(kind, r.train);
