@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import '../ops/index.js';
-import { defaultConfig } from '../models/index.js';
+import { ACTIVATIONS, defaultConfig } from '../models/index.js';
 import type { ModelKind } from '../models/types.js';
 import { OPTIMIZER_NAMES } from '../optim/factory.js';
 import { initBackend, setBackend } from '../kernels/registry.js';
@@ -38,7 +38,7 @@ function modelOptions(c: Command, defaultModel: string, kinds: readonly string[]
       listOpt('--hidden'),
     )
     .option('--channels <list>', `conv channels of the stride-2 layers, e.g. '32,64' ${forModels('channels')}`, listOpt('--channels'))
-    .addOption(new Option('--activation <name>', `hidden activation ${forModels('activation')}`).choices(['relu', 'sigmoid', 'tanh', 'leaky_relu', 'elu', 'prelu', 'softplus']))
+    .addOption(new Option('--activation <name>', `hidden activation ${forModels('activation')}`).choices(ACTIVATIONS))
     .addOption(new Option('--loss <name>', `reconstruction likelihood: bce (Bernoulli) or mse (Gaussian) ${forModels('loss')}`).choices(['bce', 'mse']))
     .addOption(
       new Option(

@@ -5,7 +5,7 @@
  * implements the training step once for all single-optimizer models.
  */
 import { noGrad } from '../autograd/tape.js';
-import { ELU, LeakyReLU, Linear, PReLU, ReLU, Sigmoid, Softplus, Tanh } from '../nn/index.js';
+import { ACTIVATION_NAMES, activation, Linear } from '../nn/index.js';
 import { Sequential } from '../nn/container.js';
 import { Module } from '../nn/module.js';
 import { bceWithLogitsPerSample, dropout, mean, mul, reshape, sigmoid, sub, sum } from '../ops/index.js';
@@ -30,30 +30,14 @@ export interface BuildOptions {
   generator?: Generator;
 }
 
-export const ACTIVATIONS: readonly Activation[] = ['relu', 'sigmoid', 'tanh', 'leaky_relu', 'elu', 'prelu', 'softplus'];
+/** The activation names a config may use: nn's one list. */
+export const ACTIVATIONS: readonly Activation[] = ACTIVATION_NAMES;
 
 export type Layer = Module & { forward(x: Tensor): Tensor };
 
-/** A fresh activation module for a config name (PReLU gets one shared slope, as nn.PReLU()). */
+/** A fresh activation module for a config name. */
 export function makeActivation(a: Activation): Layer {
-  switch (a) {
-    case 'relu':
-      return new ReLU();
-    case 'sigmoid':
-      return new Sigmoid();
-    case 'tanh':
-      return new Tanh();
-    case 'leaky_relu':
-      return new LeakyReLU(0.01);
-    case 'elu':
-      return new ELU(1);
-    case 'prelu':
-      return new PReLU(1, 0.25);
-    case 'softplus':
-      return new Softplus();
-    default:
-      throw new Error(`models: unknown activation '${String(a)}' (known: ${ACTIVATIONS.join(', ')})`);
-  }
+  return activation(a);
 }
 
 export interface MlpOptions {

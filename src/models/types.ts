@@ -2,6 +2,7 @@
  * The contract every model in the autoencoder family follows, so the trainer, the CLI, the
  * figures and the lab can drive any of them the same way.
  */
+import type { ActivationName } from '../nn/activation.js';
 import type { Module } from '../nn/module.js';
 import type { Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -79,7 +80,8 @@ export interface ClassifierModel extends FamilyModel {
   readonly numClasses: number;
 }
 
-export type Activation = 'relu' | 'sigmoid' | 'tanh' | 'leaky_relu' | 'elu' | 'prelu' | 'softplus';
+/** An activation name: nn's list (ACTIVATIONS in nn/activation.ts). */
+export type Activation = ActivationName;
 
 interface Common {
   /** Image shape [C, H, W] the model was built for. */

@@ -169,3 +169,28 @@ export class LogSoftmax extends Module {
     return `dim=${this.dim}`;
   }
 }
+
+/**
+ * The activations a model config, the CLI and its help can name, each with the module it builds:
+ * the one list of them (adding an activation here adds it to `--activation` and every model).
+ * PReLU gets one shared slope, as nn.PReLU().
+ */
+export const ACTIVATIONS = {
+  relu: () => new ReLU(),
+  sigmoid: () => new Sigmoid(),
+  tanh: () => new Tanh(),
+  leaky_relu: () => new LeakyReLU(0.01),
+  elu: () => new ELU(1),
+  prelu: () => new PReLU(1, 0.25),
+  softplus: () => new Softplus(),
+} as const satisfies Record<string, () => Module & { forward(x: Tensor): Tensor }>;
+
+export type ActivationName = keyof typeof ACTIVATIONS;
+export const ACTIVATION_NAMES = Object.keys(ACTIVATIONS) as ActivationName[];
+
+/** A fresh activation module for a name of ACTIVATIONS. */
+export function activation(name: ActivationName): Module & { forward(x: Tensor): Tensor } {
+  if (!Object.hasOwn(ACTIVATIONS, name))
+    throw new Error(`activation: unknown activation '${String(name)}' (known: ${ACTIVATION_NAMES.join(', ')})`);
+  return ACTIVATIONS[name]();
+}

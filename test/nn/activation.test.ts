@@ -100,3 +100,23 @@ describe("PyTorch's positional arguments", () => {
     expect(() => new nn.Softmax(1.5)).toThrow(/Softmax: dim must be an integer or null, got 1.5/);
   });
 });
+
+describe('the activation list (nn.ACTIVATIONS)', () => {
+  const x = normal([3, 4], 1, false);
+  it('every name builds its module, and an unknown name is refused by name', () => {
+    for (const name of nn.ACTIVATION_NAMES) {
+      const m = nn.activation(name);
+      expect(m).toBeInstanceOf(nn.Module);
+      expect(m.forward(x).shape).toEqual(x.shape);
+    }
+    expect(() => nn.activation('swish' as nn.ActivationName)).toThrow(/unknown activation 'swish'.*relu/);
+  });
+  it('models and the CLI take their names from it', async () => {
+    const { models } = await import('../../src/index.js');
+    const { buildProgram } = await import('../../src/cli/main.js');
+    expect([...models.ACTIVATIONS]).toEqual(nn.ACTIVATION_NAMES);
+    const train = buildProgram().commands.find((c) => c.name() === 'train')!;
+    const opt = train.options.find((o) => o.long === '--activation')!;
+    expect(opt.argChoices).toEqual(nn.ACTIVATION_NAMES);
+  });
+});
