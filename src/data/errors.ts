@@ -50,7 +50,7 @@ export class DownloadError extends DataError {
 
 /**
  * Formats a count with thousands separators, for messages ("47,040,016 bytes"). Not
- * toLocaleString: its first call loads ICU data, ~20 ms, on the embedded dataset's load path.
+ * toLocaleString: its first call loads ICU data, a visible delay on the embedded dataset's load path.
  */
 export function fmtCount(n: number): string {
   return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
