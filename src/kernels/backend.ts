@@ -104,13 +104,13 @@ export interface Pool2dParams {
   padW: number;
 }
 
-/** Activations a matmul can apply to its output (MatmulParams.act). */
 /**
  * The smallest positive float32 (a denormal, 2^−149). Binary cross-entropy takes logs of
  * max(p, F32_TINY): its log, −103.3, is below the −100 clamp, so the clamp decides there.
  */
 export const F32_TINY = 2 ** -149;
 
+/** Activations a matmul can apply to its output (MatmulParams.act). */
 export const MATMUL_ACTIVATIONS = ['none', 'relu', 'sigmoid', 'tanh'] as const;
 export type MatmulActivation = (typeof MATMUL_ACTIVATIONS)[number];
 

@@ -89,7 +89,7 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias: Tensor | null = null
   const b = getBackend();
   b.conv2dBackwardInput(x.data, w.data, out.data, p);
   // The bias, per output channel, in place with the backend's broadcasting add (a JavaScript
-  // loop over wasm memory cost ~2 ms per step for the conv AE's 128×32×14×14 output).
+  // loop over wasm memory would take the slow element-by-element path on shared memory).
   if (bias) b.binary('add', out.data, [B, Cout, oH * oW], bias.data, [1, Cout, 1], out.data, [B, Cout, oH * oW]);
   return record(out, 'convTranspose2d', bias ? [x, w, bias] : [x, w], { p });
 }

@@ -32,6 +32,7 @@ export function unaryGrad(op: UnaryGradOp, x: Tensor, g: Tensor, p = 0): Tensor 
 }
 
 export function add(a: TensorLike, b: TensorLike): Tensor {
+  // x + 0 as x·1: a differentiable copy with every bit of x (x + 0 would turn −0 into +0).
   if (typeof b === 'number' && a instanceof Tensor) return b === 0 ? unaryOp('mulScalar', a, 1) : unaryOp('addScalar', a, b);
   if (typeof a === 'number' && b instanceof Tensor) return unaryOp('addScalar', b, a);
   return binary('add', a, b, true);

@@ -33,7 +33,7 @@
  * result. Tests: "determinism" in test/kernels/wasm.test.ts.
  *
  * Two builds of the kernels ship: baseline SIMD, and relaxed SIMD (fused multiply-add in the
- * GEMM micro-kernel, ~35 % faster GEMM). The relaxed one is used where the engine supports it
+ * GEMM micro-kernel, which then issues two FMAs per cycle instead of a multiply and an add). The relaxed one is used where the engine supports it
  * (on Node 20/21 by turning on V8's flag); `relaxedSimd: false` or env AELAB_WASM_RELAXED=0
  * forces the baseline.
  */
@@ -69,7 +69,7 @@ export interface WasmBackendOptions {
    */
   sharedMemory?: boolean;
   /**
-   * Use the build with relaxed SIMD (fused multiply-add in GEMM, ~35 % faster) when the engine
+   * Use the build with relaxed SIMD (fused multiply-add in GEMM) when the engine
    * supports it: Chrome ≥ 114, Node ≥ 22, and Node 20/21, where V8 has it behind a flag that
    * this backend turns on (process-wide; it only enables the wasm feature). Default true; false
    * (or env AELAB_WASM_RELAXED=0) forces the baseline SIMD build.
@@ -170,10 +170,10 @@ const MATMUL_ACT: Record<MatmulActivation, number> = { none: 0, relu: 1, sigmoid
 // When to split a kernel across threads. Dispatch costs a few µs when workers are spinning and
 // tens of µs when they sleep, so only kernels well above that are split.
 /**
- * GEMM: floating-point operations. 1 MFLOP is ~25 µs on one thread; the VAE's 20-wide code
- * layers (2 MFLOP each, nine GEMMs per step) ran 30% faster split (in-step sum 603–663 →
- * 422–463 µs per step, three alternating runs), with the workers still spinning from the big
- * GEMM before them (a sleeping pool is not woken for these: weight < WAKE_WEIGHT).
+ * GEMM: floating-point operations. From 1 MFLOP a GEMM is long enough for spinning workers to
+ * pay for their dispatch: the VAE's 20-wide code layers (2 MFLOP each) gain from the workers
+ * still spinning after the big GEMM before them (a sleeping pool is not woken for these:
+ * weight < WAKE_WEIGHT).
  */
 const PAR_FLOPS = 1 << 20;
 /** The GEMM's column block (NC in assembly/gemm.ts): a shared packed B must fit one. */
@@ -181,13 +181,13 @@ const GEMM_NC = 2048;
 /**
  * Convolutions: floating-point operations. A convolution runs at roughly half the GEMM's rate
  * (im2col / col2im around each GEMM), so the same count takes twice as long: at this threshold
- * a 1→32-channel 3×3 layer on 128 MNIST images (14 MFLOP, ~1 ms) wakes sleeping workers
+ * a 1→32-channel 3×3 layer on 128 MNIST images (14 MFLOP) wakes sleeping workers
  * (weight ≥ WAKE_WEIGHT in threads.ts) instead of running on the caller alone.
  */
 const PAR_CONV_FLOPS = 1 << 20;
 /** Cheap elementwise ops, reductions, optimizer steps: elements. */
 const PAR_ELEMS = 1 << 16;
-/** Slices: unit-stride runs at least this long use the wasm copy / add (a call costs ~0.1 µs). */
+/** Slices: unit-stride runs at least this long use the wasm copy / add (shorter ones do not repay the call). */
 const SLICE_RUN = 8;
 /** Transcendental elementwise ops: elements. */
 const PAR_ELEMS_HEAVY = 1 << 14;
@@ -1045,9 +1045,9 @@ class WasmBackendImpl implements WasmBackend {
    *
    * `weightsShared`: the forward and input-gradient GEMMs, where a block saves re-packing the
    * weights (rows × ocg floats) and a ragged column tile (up to 7 columns) per image but costs
-   * a copy of the image's output or G (ocg × P floats). Measured on the conv AE: blocks pay for
-   * 32→64 channels at 7×7 (P = 49, 288 rows), not for 1→32 at 14×14 (P = 196, 9 rows), hence
-   * one image per block once P ≥ 8·rows. (The weight gradient always gains: K grows to nb·P.)
+   * a copy of the image's output or G (ocg × P floats). On the conv AE, blocks pay for 32→64
+   * channels at 7×7 (P = 49, 288 rows), not for 1→32 at 14×14 (P = 196, 9 rows), hence one
+   * image per block once P ≥ 8·rows. (The weight gradient always gains: K grows to nb·P.)
    */
   private static imageBlock(p: Conv2dParams, rows: number, weightsShared: boolean): { nb: number; pChunk: number } {
     const P = p.outH * p.outW;
@@ -1256,7 +1256,7 @@ class WasmBackendImpl implements WasmBackend {
     jsBackend.permute(x, shape, perm, out);
   }
   // Slices (and concat, which adds each part into place): runs of unit stride go through the
-  // wasm copy / add, ~10× faster than a JS element loop on shared memory; strided runs stay in JS.
+  // wasm copy / add rather than a JS element loop over shared memory; strided runs stay in JS.
   slice(x: F32, shape: Shape, starts: readonly number[], steps: readonly number[], out: F32, outShape: Shape): void {
     if (!this.sliceRuns('slice', x, out, shape, starts, steps, outShape)) jsBackend.slice(x, shape, starts, steps, out, outShape);
   }

@@ -41,15 +41,14 @@
  * unclaimed items; FINISHED short of the count with no worker inside a kernel, or past it — are
  * reported as errors, never waited on: the pool cannot hang.
  *
- * Waking a sleeping worker is expensive: Atomics.notify measured ~200 µs on a busy 2-core
- * machine (the woken worker preempts the caller on its core). Workers therefore count
+ * Waking a sleeping worker is expensive (Atomics.notify, and on a busy machine the woken worker
+ * preempts the caller on its core). Workers therefore count
  * themselves in SLEEPERS while blocked, and a kernel only wakes them when it is large
  * (`weight` ≥ WAKE_WEIGHT, in multiples of the threading threshold); smaller kernels use the
  * workers only while they are still spinning after the previous kernel, else run on the caller.
  *
  * On an oversubscribed machine a worker can claim an item and then be descheduled for a whole
- * time slice while the caller waits for it; measured here, 2 threads then ran 2–3× slower than
- * one. So after each large threaded kernel the caller compares the elapsed time with what it
+ * time slice while the caller waits for it, and 2 threads then run slower than one. So after each large threaded kernel the caller compares the elapsed time with what it
  * would have taken alone (its own compute time × items / items it did); when threading lost
  * twice in a row, the pool runs single-threaded for a back-off period (250 ms, doubling up to
  * 8 s while it keeps losing) and then tries threads again.

@@ -34,9 +34,9 @@
 //   - a worker reads the arguments (and trusts the kernel index and thread count it read from
 //     the control block) only after its first successful claim, which proves the generation
 //     was still open at that moment and stays open until the worker finishes that item.
-// (An earlier version claimed against the worker's own `total`: a late worker that read the
+// (Were a worker to claim against a `total` it computed itself, a late worker that read the
 // next call's arguments could claim "items" of an exhausted generation and run them with those
-// arguments — out-of-bounds traps, corrupted outputs, or an overshooting FINISHED that hung the
+// arguments — out-of-bounds traps, corrupted outputs, or an overshooting FINISHED that hangs the
 // caller.)
 
 /** Pointer / unsigned slot (byte offsets may exceed 2^31, so convert through u32). */
@@ -258,7 +258,7 @@ export function storePartial(p: usize, v: v128, cnt: i32): void {
 
 /**
  * Fills n floats at p with v (called directly from JS, not through the thread pool: JS's
- * TypedArray fill and set are ~8× slower on shared memory than these bulk operations).
+ * TypedArray fill and set take a slow generic path on shared memory).
  */
 export function fillF32(p: usize, n: i32, v: f32): void {
   // (No memory.fill: on shared memory V8 runs it as a slow runtime call.)

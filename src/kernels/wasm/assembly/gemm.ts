@@ -10,11 +10,11 @@
 //           for ir in mc step MR:   4×8 micro-kernel, 8 f32x4 accumulators in registers
 //                                   (full tiles: fullTiles; edge tiles: edgeTile + edgeUpdate)
 //
-// Why 4×8: measured on Zen 3 under V8, a 4×8 tile keeps 8 accumulators + 2 B vectors + 1 A
-// broadcast in 11 of the 15 usable xmm registers. With the relaxed-SIMD build's FMA it runs at
-// ~48 GFLOP/s per core from L1, the 128-bit peak of 2 FMAs per cycle; 6×8, 5×8 and 4×12 tiles
-// make V8 spill and drop to ~20–25. The tile is inlined into the loop over the block's tiles
-// (fullTiles), which is what lets V8 keep its address arithmetic out of the k loop (see micro4x8).
+// Why 4×8: the tile keeps 8 accumulators + 2 B vectors + 1 A broadcast in 11 of the 15 usable
+// xmm registers, so V8 allocates it without spilling (6×8, 5×8 and 4×12 tiles spill), and with
+// the relaxed-SIMD build's FMA it issues the 128-bit peak of 2 FMAs per cycle from L1. The tile
+// is inlined into the loop over the block's tiles (fullTiles), which is what lets V8 keep its
+// address arithmetic out of the k loop (see micro4x8).
 //
 // op(A)(i, k) = A[i·rsA + k·csA] and op(B)(k, j) = B[k·rsB + j·csB] (strides in elements), so
 // transposition is just a choice of strides; the packers pick a SIMD path for the two
@@ -26,7 +26,7 @@ import { sigmoidV, tanhV } from './vmath';
 export const MR: i32 = 4;
 export const NR: i32 = 8;
 // Upper bounds of the cache blocks; the actual blocks split each dimension evenly (K = 784 runs
-// as 2 × 392, not 512 + 272), which measured better than fixed sizes with a ragged last block.
+// as 2 × 392, not 512 + 272), so no block is a short ragged remainder.
 export const MC: i32 = 128; // A block ≤ 128×512×4 B = 256 KB: half the 512 KB L2
 export const KC: i32 = 512; // B panel ≤ 512×8×4 B = 16 KB + A panel 8 KB: inside the 32 KB L1
 export const NC: i32 = 2048; // B block ≤ 512×2048×4 B = 4 MB: L3-resident
@@ -79,7 +79,7 @@ export function gemmScratchBytes(): i32 {
  * offsets of the three A broadcasts into their addressing mode, and only when the k loop sits
  * inside an outer loop in the same function does it hoist those address computations out of
  * the k loop. Called as a function of its own, the k loop carries 3 extra `lea`s per iteration
- * (25 instead of 21 instructions per 8 FMAs) and runs ~10 % slower (44 vs 48 GFLOP/s in L1).
+ * (25 instead of 21 instructions per 8 FMAs).
  */
 @inline function micro4x8(kc: i32, pa: usize, pb: usize, c: usize, ldcB: usize, av: v128, bv: v128, mode: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
@@ -436,25 +436,19 @@ export function packShared(args: usize, tid: i32, nth: i32, gen: u32): i32 {
 
 /**
  * Work items per thread for the matrices of a small batch (one matrix: guided blocks, below).
- * History, measured for one matrix on 2 threads sharing a busy machine (512³,
- * 128×512×784, 512×784×128): 1 item per thread peaks highest but a briefly descheduled thread
- * then leaves its whole half to the other, and the caller idles while the other thread ends its
- * last item. 4 per thread kept the median ~10 GFLOP/s higher than 1 when every item re-packed
- * the shared operand; since packShared packs it once, 8 per thread (blocks of ≥ 32 columns or
- * 16 rows) costs nothing at the peak and was 1–6% faster on the training shapes (0.85–1.11 ms
- * instead of 0.90–1.17 for the dense layers of the MLP AE and VAE, 2 threads).
+ * With one item per thread a briefly descheduled thread leaves its whole share to the other
+ * while the caller idles; several smaller items per thread (blocks of ≥ 32 columns or 16 rows)
+ * even that out, and cost nothing at the peak since packShared packs the shared operand once.
  */
 const ITEMS_PER_THREAD: i32 = 8;
 
 /**
  * Blocks of one threaded matrix: guided self-scheduling. Each block takes ⌈rest / (2·nth)⌉ of
  * the units (NR columns or MR rows) left, clamped to [MIN, MAX], so blocks shrink towards the
- * end and the threads finish within one small block of each other. With equal blocks (8 per
- * thread) the caller waited 12–16 µs on average at the end of each threaded GEMM for the other
- * thread's last block, ~200 µs per VAE step; guided blocks cut that to 7–12 µs, and the VAE's
- * GEMMs took 4,948 instead of 5,314 µs per step in-step (medians of 6 alternating runs; 5 of
- * the 6 pairs faster). Without the 64 cap the first blocks are 100+ columns, and the MLP's
- * 128×512×784 forward lost 2–3% in isolation; a 8-column minimum was slower than 16.
+ * end and the threads finish within one small block of each other (with equal blocks the caller
+ * waits at the end of each threaded GEMM for the other thread's last whole block). The cap keeps
+ * the first blocks from taking 100+ columns, which unbalances a 128-row forward GEMM; below the
+ * 16-unit minimum the per-block overhead outweighs the balance.
  * Blocks never change results: each block of C is computed whole by one item.
  */
 const GUIDED_MIN_COLS: i32 = 16;

@@ -5,7 +5,7 @@ import { argP, argI, argD, joinItems, beginItems, nextItem, endItems, flatItems,
 // The update of one vector (4 parameters) and, for the last n % 4, of one parameter: the scalar
 // version performs the same f32 operations in the same order, so every element gets the same
 // bits whichever path it takes. (No `full ? load : loadPartial` selects in the loop: wasm
-// compiles those to a bitselect that evaluates both sides, which made Adam 4× slower.)
+// compiles those to a bitselect that evaluates both sides, partial loads included.)
 @inline function adamV(
   pp: usize, gp: usize, mp: usize, vp: usize, xp: usize,
   b1: v128, nb1: v128, b2: v128, nb2: v128, wd: v128, decay: v128, stepSize: v128, invBc2s: v128, eps: v128,
@@ -59,9 +59,7 @@ import { argP, argI, argD, joinItems, beginItems, nextItem, endItems, flatItems,
 /**
  * The vectors of n4 (a multiple of 4) parameters from the given pointers, one loop per
  * variant: the weight-decay and AMSGrad flags are constants inside it, so the loop carries no
- * branches. Passed as run-time flags, V8 kept three tests per vector in the loop and the plain
- * Adam step ran ~30% slower (1.08 vs 0.82 ns per parameter, 1M parameters, one thread;
- * 0.93 vs 0.62 on two).
+ * branches (passed as run-time flags, V8 keeps three tests per vector in the loop).
  */
 function adamRange<W, A>(
   pp: usize, gp: usize, mp: usize, vp: usize, xp: usize, n4: i32,
