@@ -7,7 +7,8 @@
 import { F32_TINY, type Conv2dParams, type Pool2dParams } from '../kernels/backend.js';
 import { getBackend } from '../kernels/registry.js';
 import { Tensor } from '../tensor/tensor.js';
-import { add, binaryCrossEntropyGrad, binaryCrossEntropyWithLogitsGrad, clamp, div, eq, exp, ge, gt, le, log, maximum, mul, neg, pow, sign, sub, unaryGrad, unaryOp, where } from '../ops/elementwise.js';
+import { add, clamp, div, eq, exp, ge, gt, le, log, maximum, mul, neg, pow, sign, sub, unaryGrad, unaryOp, where } from '../ops/elementwise.js';
+import { binaryCrossEntropyGrad, binaryCrossEntropyWithLogitsGrad } from '../ops/losses.js';
 import { conv2d, conv2dWeightGrad, convTranspose2d } from '../ops/conv.js';
 import { mm } from '../ops/linalg.js';
 import { sum } from '../ops/reduce.js';
@@ -253,11 +254,15 @@ defineGradRules({
     getBackend().avgPool2dBackward(g.data, out.data, s<Pool2dParams>(n, 'p'));
     return [out];
   },
+  // Each input pixel's gradient is the sum of its sh × sw block of g (the kernel, or that sum).
   upsampleNearest: (g, n) => {
     const x = n.inputs[0]!;
     const [B, C, H, W] = x.shape as [number, number, number, number];
+    const [sh, sw] = [s<number>(n, 'sh'), s<number>(n, 'sw')];
+    const kernel = getBackend().fused?.upsampleNearestBackward;
+    if (!kernel) return [reshape(sum(reshape(g, [B, C, H, sh, W, sw]), [3, 5]), x.shape)];
     const out = Tensor.uninit(x.shape);
-    getBackend().upsampleNearestBackward(g.data, B * C, H, W, s<number>(n, 'sh'), s<number>(n, 'sw'), out.data);
+    kernel(g.data, B * C, H, W, sh, sw, out.data);
     return [out];
   },
 });

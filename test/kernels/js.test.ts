@@ -569,10 +569,10 @@ describe('pooling and upsampling kernels', () => {
   it('upsampleNearest and its backward', () => {
     const x = new Float32Array([1, 2, 3, 4, 5, 6]); // 1 plane 2×3
     const out = new Float32Array(2 * 2 * 3 * 3);
-    K.upsampleNearest(x, 1, 2, 3, 2, 3, out);
+    K.fused.upsampleNearest(x, 1, 2, 3, 2, 3, out);
     for (let I = 0; I < 4; I++) for (let J = 0; J < 9; J++) expect(out[I * 9 + J]).toBe(x[Math.floor(I / 2) * 3 + Math.floor(J / 3)]);
     const dx = new Float32Array(6);
-    K.upsampleNearestBackward(new Float32Array(36).fill(1), 1, 2, 3, 2, 3, dx);
+    K.fused.upsampleNearestBackward(new Float32Array(36).fill(1), 1, 2, 3, 2, 3, dx);
     expect(Array.from(dx)).toEqual([6, 6, 6, 6, 6, 6]);
   });
 });
@@ -625,7 +625,7 @@ describe('elementwise tables', () => {
     it(`unaryGrad ${op}`, () => {
       const g = rnd(xs.length);
       const out = new Float32Array(xs.length);
-      K.unaryGrad(op as UnaryGradOp, xs, g, out, 0.2);
+      K.fused.unaryGrad(op as UnaryGradOp, xs, g, out, 0.2);
       expectClose(
         out,
         Array.from(xs, (v, i) => g[i]! * f(v, 0.2)),
@@ -652,7 +652,7 @@ describe('fused optimizer steps', () => {
         const g = rnd(5);
         const buf = rnd(5);
         const [p0, buf0] = [p.slice(), buf.slice()];
-        K.sgdStep(p, g, buf, hp);
+        K.fused.sgdStep(p, g, buf, hp);
         for (let i = 0; i < 5; i++) {
           const d = g[i]! + hp.weightDecay * p0[i]!;
           const b = first ? d : hp.momentum * buf0[i]! + (1 - hp.dampening) * d;
@@ -676,7 +676,7 @@ describe('fused optimizer steps', () => {
       const v = rnd(4).map((x) => x * x);
       const vmax = v.map((x) => x * 1.5);
       const [p0, m0, v0, vmax0] = [p.slice(), m.slice(), v.slice(), vmax.slice()];
-      K.adamStep(p, g, m, v, amsgrad ? vmax : null, hp);
+      K.fused.adamStep(p, g, m, v, amsgrad ? vmax : null, hp);
       for (let i = 0; i < 4; i++) {
         let gi = g[i]!;
         let pi = p0[i]!;

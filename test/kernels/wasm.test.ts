@@ -29,7 +29,10 @@ import type {
   BinaryOp,
   Conv2dParams,
   F32,
+  FullBackend,
+  FusedBinaryOp,
   MatmulActivation,
+  MatmulEpilogueParams,
   MatmulParams,
   Pool2dParams,
   ReduceOp,
@@ -39,6 +42,7 @@ import type {
   UnaryGradOp,
   UnaryOp,
 } from '../../src/kernels/backend.js';
+import { FUSED_BINARY_OPS } from '../../src/kernels/backend.js';
 import { jsBackend as js } from '../../src/kernels/js/index.js';
 import { getBackend, useBackend } from '../../src/kernels/registry.js';
 import { createWasmBackend, wasmSimdSupported, type WasmBackend } from '../../src/kernels/wasm/index.js';
@@ -75,6 +79,12 @@ function randArr(n: number, lo = -1, hi = 1): Float32Array {
 }
 
 const prod = (s: Shape): number => s.reduce((a, b) => a * b, 1);
+
+/** A primitive binary op, or a fused loss op (FusedKernels.binary), on backend b. */
+function bin(b: FullBackend, op: BinaryOp | FusedBinaryOp, a: F32, as: Shape, bb: F32, bs: Shape, out: F32, os: Shape): void {
+  if ((FUSED_BINARY_OPS as readonly string[]).includes(op)) b.fused.binary(op as FusedBinaryOp, a, as, bb, bs, out, os);
+  else b.binary(op as BinaryOp, a, as, bb, bs, out, os);
+}
 
 function rms(a: F32): number {
   let s = 0;
@@ -500,8 +510,8 @@ describe.each([
         const g = randArr(n);
         const o1 = wb.alloc(n);
         const o2 = new Float32Array(n);
-        wb.unaryGrad(op, w(x), w(g), o1, p);
-        js.unaryGrad(op, x, g, o2, p);
+        wb.fused.unaryGrad(op, w(x), w(g), o1, p);
+        js.fused.unaryGrad(op, x, g, o2, p);
         expectClose(o1, o2, `unaryGrad ${op} n=${n}`, { rtol: 2e-6 });
         wb.free(o1);
       }
@@ -511,7 +521,7 @@ describe.each([
   // --- binary --------------------------------------------------------------------------------
 
   // (bce and bceGrad take probabilities: tested in test/nn/losses.test.ts on both backends)
-  const binaryOps: BinaryOp[] = [
+  const binaryOps: (BinaryOp | FusedBinaryOp)[] = [
     'add',
     'sub',
     'mul',
@@ -530,8 +540,8 @@ describe.each([
     'sigmoidSqErr',
   ];
   // exp and log polynomials: a few ulp
-  const transcendental = (op: BinaryOp): boolean => op.startsWith('bce') || op === 'sigmoidSqErr';
-  const binaryRtol = (op: BinaryOp): number => (op === 'pow' ? 1e-6 : transcendental(op) ? 2e-6 : 1e-7);
+  const transcendental = (op: BinaryOp | FusedBinaryOp): boolean => op.startsWith('bce') || op === 'sigmoidSqErr';
+  const binaryRtol = (op: BinaryOp | FusedBinaryOp): number => (op === 'pow' ? 1e-6 : transcendental(op) ? 2e-6 : 1e-7);
   const broadcastCases: [Shape, Shape, Shape, string][] = [
     [[7], [7], [7], 'same'],
     [[3, 5, 7], [3, 5, 7], [3, 5, 7], 'same 3-d'],
@@ -568,8 +578,8 @@ describe.each([
         }
         const o1 = wb.alloc(prod(os));
         const o2 = new Float32Array(prod(os));
-        wb.binary(op, w(a), as, w(b), bs, o1, os);
-        js.binary(op, a, as, b, bs, o2, os);
+        bin(wb, op, w(a), as, w(b), bs, o1, os);
+        bin(js, op, a, as, b, bs, o2, os);
         // bceLogits(Grad) and sigmoidSqErr subtract terms of the size of |a| (≤ 2 here): float32
         // rounding of those
         expectClose(o1, o2, `binary ${op} ${name}`, { rtol: binaryRtol(op), scale: transcendental(op) ? 2 : 0 });
@@ -591,8 +601,8 @@ describe.each([
     for (const op of binaryOps) {
       const o1 = new Float32Array(n * n);
       const o2 = new Float32Array(n * n);
-      wb.binary(op, a, [n * n], b, [n * n], o1, [n * n]);
-      js.binary(op, a, [n * n], b, [n * n], o2, [n * n]);
+      bin(wb, op, a, [n * n], b, [n * n], o1, [n * n]);
+      bin(js, op, a, [n * n], b, [n * n], o2, [n * n]);
       expectClose(o1, o2, `binary ${op} specials`, { rtol: 2e-6, scale: op.startsWith('bce') ? 3 : 0 });
     }
   });
@@ -605,11 +615,11 @@ describe.each([
       z[i] = (i - 2000) * 0.06; // −120 … 120: underflowing exp, both halves of log1p, √2 − 1 boundary
       y[i] = (i % 7) / 6;
     }
-    for (const op of ['bceLogits', 'bceLogitsGrad', 'sigmoidSqErr'] as BinaryOp[]) {
+    for (const op of ['bceLogits', 'bceLogitsGrad', 'sigmoidSqErr'] as FusedBinaryOp[]) {
       const o1 = wb.alloc(n);
       const o2 = new Float32Array(n);
-      wb.binary(op, w(z), [n], w(y), [n], o1, [n]);
-      js.binary(op, z, [n], y, [n], o2, [n]);
+      wb.fused.binary(op, w(z), [n], w(y), [n], o1, [n]);
+      js.fused.binary(op, z, [n], y, [n], o2, [n]);
       // the terms subtracted are of the size of |z|: float32 rounding of those, and no more
       for (let i = 0; i < n; i++) {
         const tol = 2e-6 * (Math.abs(o2[i]!) + Math.abs(z[i]!) + 1);
@@ -630,26 +640,26 @@ describe.each([
       const y = randArr(n, 0, 1);
       const loss = wb.alloc(rows);
       const grad = wb.alloc(n);
-      wb.bceRows(w(p), w(y), rows, cols, loss, grad);
+      wb.fused.bceRows(w(p), w(y), rows, cols, loss, grad);
       const e = wb.alloc(n);
       const ref = wb.alloc(rows);
-      wb.binary('bce', w(p), [n], w(y), [n], e, [n]);
+      wb.fused.binary('bce', w(p), [n], w(y), [n], e, [n]);
       wb.reduce('sum', e, [rows, cols], [1], ref);
       expect(Array.from(loss), `loss ${rows}×${cols}`).toEqual(Array.from(ref));
-      wb.binary('bceGrad', w(p), [n], w(y), [n], e, [n]);
+      wb.fused.binary('bceGrad', w(p), [n], w(y), [n], e, [n]);
       expect(Array.from(grad), `grad ${rows}×${cols}`).toEqual(Array.from(e));
       const l2 = new Float32Array(rows);
       const g2 = new Float32Array(n);
-      js.bceRows(p, y, rows, cols, l2, g2);
+      js.fused.bceRows(p, y, rows, cols, l2, g2);
       // (per element: logs ≥ −100, so terms up to 100 in size, summed over the row)
       expectClose(loss, l2, `bceRows loss ${rows}×${cols}`, { rtol: 2e-6, scale: 100 * cols });
       expectClose(grad, g2, `bceRows grad ${rows}×${cols}`, { rtol: 2e-6, scale: 1 });
       const l3 = new Float32Array(rows);
-      wb.bceRows(p, y, rows, cols, l3, null);
+      wb.fused.bceRows(p, y, rows, cols, l3, null);
       expect(Array.from(l3)).toEqual(Array.from(loss));
       for (const a of [loss, grad, e, ref]) wb.free(a);
     }
-    expect(() => wb.bceRows(new Float32Array(6), new Float32Array(5), 2, 3, new Float32Array(2), null)).toThrow(/y has 5 elements, needs 6/);
+    expect(() => wb.fused.bceRows(new Float32Array(6), new Float32Array(5), 2, 3, new Float32Array(2), null)).toThrow(/y has 5 elements, needs 6/);
   });
 
   it('bceLogitsRows: the binary kernels\' values and the reduce kernel\'s row sums, to the bit; against the reference', () => {
@@ -661,34 +671,34 @@ describe.each([
       const loss = wb.alloc(rows);
       const sq = wb.alloc(rows);
       const diff = wb.alloc(n);
-      wb.bceLogitsRows(w(z), w(y), rows, cols, loss, sq, diff);
+      wb.fused.bceLogitsRows(w(z), w(y), rows, cols, loss, sq, diff);
       // the same bits as the separate wasm kernels
       const e = wb.alloc(n);
       const ref = wb.alloc(rows);
-      wb.binary('bceLogits', w(z), [n], w(y), [n], e, [n]);
+      wb.fused.binary('bceLogits', w(z), [n], w(y), [n], e, [n]);
       wb.reduce('sum', e, [rows, cols], [1], ref);
       expect(Array.from(loss), `loss ${rows}×${cols}`).toEqual(Array.from(ref));
-      wb.binary('sigmoidSqErr', w(z), [n], w(y), [n], e, [n]);
+      wb.fused.binary('sigmoidSqErr', w(z), [n], w(y), [n], e, [n]);
       wb.reduce('sum', e, [rows, cols], [1], ref);
       expect(Array.from(sq), `sq ${rows}×${cols}`).toEqual(Array.from(ref));
-      wb.binary('bceLogitsGrad', w(z), [n], w(y), [n], e, [n]);
+      wb.fused.binary('bceLogitsGrad', w(z), [n], w(y), [n], e, [n]);
       expect(Array.from(diff), `diff ${rows}×${cols}`).toEqual(Array.from(e));
       // and close to the reference
       const l2 = new Float32Array(rows);
       const q2 = new Float32Array(rows);
       const d2 = new Float32Array(n);
-      js.bceLogitsRows(z, y, rows, cols, l2, q2, d2);
+      js.fused.bceLogitsRows(z, y, rows, cols, l2, q2, d2);
       // (per element: float32 rounding of terms of the size of |z| ≤ 8, summed over the row)
       expectClose(loss, l2, `bceLogitsRows loss ${rows}×${cols}`, { rtol: 2e-6, scale: 9 * cols });
       expectClose(sq, q2, `bceLogitsRows sq ${rows}×${cols}`, { rtol: 2e-6, scale: cols });
       expectClose(diff, d2, `bceLogitsRows diff ${rows}×${cols}`, { rtol: 2e-6, scale: 1 });
       // without the optional outputs; foreign (non-wasm) arrays in and out
       const l3 = new Float32Array(rows);
-      wb.bceLogitsRows(z, y, rows, cols, l3, null, null);
+      wb.fused.bceLogitsRows(z, y, rows, cols, l3, null, null);
       expect(Array.from(l3)).toEqual(Array.from(loss));
       for (const a of [loss, sq, diff, e, ref]) wb.free(a);
     }
-    expect(() => wb.bceLogitsRows(new Float32Array(5), new Float32Array(6), 2, 3, new Float32Array(2), null, null)).toThrow(/z has 5 elements, needs 6/);
+    expect(() => wb.fused.bceLogitsRows(new Float32Array(5), new Float32Array(6), 2, 3, new Float32Array(2), null, null)).toThrow(/z has 5 elements, needs 6/);
   });
 
   it('klNormalRows and reparameterize: the separate kernels\' bits; against the reference', () => {
@@ -699,7 +709,7 @@ describe.each([
       const eps = randArr(n, -3, 3);
       const out = wb.alloc(rows);
       const dlv = wb.alloc(n);
-      wb.klNormalRows(w(mu), w(lv), rows, cols, out, dlv);
+      wb.fused.klNormalRows(w(mu), w(lv), rows, cols, out, dlv);
       // the composite with the separate wasm kernels
       const t1 = wb.alloc(n);
       const t2 = wb.alloc(n);
@@ -714,13 +724,13 @@ describe.each([
       expect(Array.from(out), `kl ${rows}×${cols}`).toEqual(Array.from(ref));
       const o2 = new Float32Array(rows);
       const d2 = new Float32Array(n);
-      js.klNormalRows(mu, lv, rows, cols, o2, d2);
+      js.fused.klNormalRows(mu, lv, rows, cols, o2, d2);
       expectClose(out, o2, `klNormalRows ${rows}×${cols}`, { rtol: 2e-6, scale: 20 * cols });
       expectClose(dlv, d2, `klNormalRows dlv ${rows}×${cols}`, { rtol: 2e-6, scale: 1 });
       // reparameterize
       const z = wb.alloc(n);
       const half = wb.alloc(n);
-      wb.reparameterize(w(mu), w(lv), w(eps), z, half);
+      wb.fused.reparameterize(w(mu), w(lv), w(eps), z, half);
       wb.unary('mulScalar', w(lv), t1, 0.5);
       wb.unary('exp', t1, t1, 0);
       wb.binary('mul', t1, [n], w(eps), [n], t1, [n]);
@@ -728,11 +738,11 @@ describe.each([
       expect(Array.from(z), `z ${rows}×${cols}`).toEqual(Array.from(t2));
       const z2 = new Float32Array(n);
       const h2 = new Float32Array(n);
-      js.reparameterize(mu, lv, eps, z2, h2);
+      js.fused.reparameterize(mu, lv, eps, z2, h2);
       expectClose(z, z2, `reparameterize ${rows}×${cols}`, { rtol: 2e-6, scale: 3 });
       expectClose(half, h2, `reparameterize half ${rows}×${cols}`, { rtol: 2e-6, scale: 1 });
       const z3 = new Float32Array(n);
-      wb.reparameterize(mu, lv, eps, z3, null); // foreign arrays, no half
+      wb.fused.reparameterize(mu, lv, eps, z3, null); // foreign arrays, no half
       expect(Array.from(z3)).toEqual(Array.from(z));
       for (const a of [out, dlv, t1, t2, ref, z, half]) wb.free(a);
     }
@@ -741,29 +751,29 @@ describe.each([
   it('gatherRows8: every byte value scaled as k/255 in float32, odd row lengths, threaded; foreign bytes; bad indices', () => {
     const unit = Float32Array.from({ length: 256 }, (_, k) => k / 255);
     for (const [rows, d, m] of [[5, 1, 3], [9, 15, 9], [7, 16, 4], [300, 263, 200], [1000, 784, 128]] as const) {
-      const src = wb.allocBytes(rows * d);
+      const src = wb.fused.allocBytes(rows * d);
       for (let i = 0; i < src.length; i++) src[i] = (i * 7 + (i >> 8)) & 255;
       const idx = Int32Array.from({ length: m }, (_, j) => (j * 37 + 3) % rows);
       const out = wb.alloc(m * d, false);
-      wb.gatherRows8(src, d, idx, out);
+      wb.fused.gatherRows8(src, d, idx, out);
       const want = new Float32Array(m * d);
       for (let j = 0; j < m; j++) for (let k = 0; k < d; k++) want[j * d + k] = unit[src[idx[j]! * d + k]!]!;
       expect(Array.from(out), `${rows}×${d}, ${m} rows`).toEqual(Array.from(want));
       const ref = new Float32Array(m * d);
-      js.gatherRows8(src, d, idx, ref);
+      js.fused.gatherRows8(src, d, idx, ref);
       expect(Array.from(ref)).toEqual(Array.from(want));
       // bytes outside wasm memory: the reference path, same values
       const out2 = new Float32Array(m * d);
-      wb.gatherRows8(Uint8Array.from(src), d, idx, out2);
+      wb.fused.gatherRows8(Uint8Array.from(src), d, idx, out2);
       expect(Array.from(out2)).toEqual(Array.from(want));
       wb.free(src);
       wb.free(out);
     }
-    const src = wb.allocBytes(12);
+    const src = wb.fused.allocBytes(12);
     expect(src.length).toBe(12);
     expect(Array.from(src).every((v) => v === 0)).toBe(true);
-    expect(() => wb.gatherRows8(src, 4, Int32Array.from([0, 3]), wb.alloc(8))).toThrow(/index 3 at position 1 is not a row of the 3 in src/);
-    expect(() => js.gatherRows8(src, 4, Int32Array.from([-1]), new Float32Array(4))).toThrow(/index -1 at position 0/);
+    expect(() => wb.fused.gatherRows8(src, 4, Int32Array.from([0, 3]), wb.alloc(8))).toThrow(/index 3 at position 1 is not a row of the 3 in src/);
+    expect(() => js.fused.gatherRows8(src, 4, Int32Array.from([-1]), new Float32Array(4))).toThrow(/index -1 at position 0/);
     wb.free(src);
   });
 
@@ -939,19 +949,19 @@ describe.each([
           const a = randArr(batch * M * K);
           const b = randArr(N * K);
           const bias = withBias ? randArr(N) : null;
-          const p: MatmulParams = { batch, M, N, K, transA: false, transB: true, strideA: M * K, strideB: 0, bias, act };
+          const p: MatmulEpilogueParams = { batch, M, N, K, transA: false, transB: true, strideA: M * K, strideB: 0, bias, act };
           const want = new Float32Array(batch * M * N);
-          js.matmul(a, b, want, p);
+          js.fused.matmulEpilogue(a, b, want, p);
           const got = wb.alloc(batch * M * N);
-          wb.matmul(w(a), w(b), got, { ...p, bias: bias ? w(bias) : null });
+          wb.fused.matmulEpilogue(w(a), w(b), got, { ...p, bias: bias ? w(bias) : null });
           const what = `matmul epilogue ${act} bias=${withBias} ${batch}×${M}×${N}×${K}`;
           // the GEMM's rounding, at the scale of the pre-activation (the activations are 1-Lipschitz)
           const pre = new Float32Array(batch * M * N);
-          js.matmul(a, b, pre, { ...p, bias: null, act: 'none' });
+          js.matmul(a, b, pre, p);
           expectClose(got, want, what, { rtol: 1e-5, scale: rms(pre) });
           // the separate kernels, on the wasm backend
           const sep = wb.alloc(batch * M * N);
-          wb.matmul(w(a), w(b), sep, { ...p, bias: null, act: 'none' });
+          wb.matmul(w(a), w(b), sep, p);
           if (bias) wb.binary('add', sep, [batch * M, N], w(bias), [1, N], sep, [batch * M, N]);
           if (act !== 'none') wb.unary(act, sep, sep, 0);
           expect(bitDiffs(got, sep), what).toBe(0);
@@ -961,7 +971,7 @@ describe.each([
       }
     }
     expect(() =>
-      wb.matmul(wb.alloc(6), wb.alloc(6), wb.alloc(4), { batch: 1, M: 2, N: 2, K: 3, transA: false, transB: true, strideA: 0, strideB: 0, bias: wb.alloc(3) }),
+      wb.fused.matmulEpilogue(wb.alloc(6), wb.alloc(6), wb.alloc(4), { batch: 1, M: 2, N: 2, K: 3, transA: false, transB: true, strideA: 0, strideB: 0, bias: wb.alloc(3), act: 'none' }),
     ).toThrow(/bias has 3 elements, needs 2/);
   });
 
@@ -1181,15 +1191,15 @@ describe.each([
       const big = x.length * sh * sw;
       const u1 = wb.alloc(big);
       const u2 = new Float32Array(big);
-      wb.upsampleNearest(w(x), planes, h, wd, sh, sw, u1);
-      js.upsampleNearest(x, planes, h, wd, sh, sw, u2);
+      wb.fused.upsampleNearest(w(x), planes, h, wd, sh, sw, u1);
+      js.fused.upsampleNearest(x, planes, h, wd, sh, sw, u2);
       expect(Array.from(u1), `upsample ${planes}x${h}x${wd} by ${sh}x${sw}`).toEqual(Array.from(u2));
       const g = randArr(big);
       const d1 = wb.alloc(x.length);
       d1.fill(7);
       const d2 = new Float32Array(x.length);
-      wb.upsampleNearestBackward(w(g), planes, h, wd, sh, sw, d1);
-      js.upsampleNearestBackward(g, planes, h, wd, sh, sw, d2);
+      wb.fused.upsampleNearestBackward(w(g), planes, h, wd, sh, sw, d1);
+      js.fused.upsampleNearestBackward(g, planes, h, wd, sh, sw, d2);
       expect(Array.from(d1), `upsample gradient ${planes}x${h}x${wd} by ${sh}x${sw}`).toEqual(Array.from(d2));
     }
   });
@@ -1408,14 +1418,14 @@ describe.each([
     const u = randArr(2 * 3 * 4);
     const u1 = wb.alloc(2 * 3 * 4 * 6);
     const u2 = new Float32Array(2 * 3 * 4 * 6);
-    wb.upsampleNearest(w(u), 2, 3, 4, 2, 3, u1);
-    js.upsampleNearest(u, 2, 3, 4, 2, 3, u2);
+    wb.fused.upsampleNearest(w(u), 2, 3, 4, 2, 3, u1);
+    js.fused.upsampleNearest(u, 2, 3, 4, 2, 3, u2);
     expectClose(u1, u2, 'upsampleNearest');
     const ug = randArr(u1.length);
     const b1 = wb.alloc(u.length);
     const b2 = new Float32Array(u.length);
-    wb.upsampleNearestBackward(w(ug), 2, 3, 4, 2, 3, b1);
-    js.upsampleNearestBackward(ug, 2, 3, 4, 2, 3, b2);
+    wb.fused.upsampleNearestBackward(w(ug), 2, 3, 4, 2, 3, b1);
+    js.fused.upsampleNearestBackward(ug, 2, 3, 4, 2, 3, b2);
     expectClose(b1, b2, 'upsampleNearestBackward');
   });
 
@@ -1455,8 +1465,8 @@ describe.each([
         for (let step = 1; step <= 3; step++) {
           const g = randArr(n);
           const hp = { ...hp0, step };
-          wb.adamStep(p1, w(g), m1, v1, x1, hp);
-          js.adamStep(p2, g, m2, v2, x2, hp);
+          wb.fused.adamStep(p1, w(g), m1, v1, x1, hp);
+          js.fused.adamStep(p2, g, m2, v2, x2, hp);
         }
         // m = β1·m + (1−β1)·g cancels; the reference rounds once from float64, we round each
         // float32 step: compare relative to the array's scale.
@@ -1479,8 +1489,8 @@ describe.each([
     const v1 = randArr(n, 0, 1);
     const v2 = Float32Array.from(v1);
     const g = randArr(n);
-    wb.adamStep(p1, g, m1, v1, null, hp);
-    js.adamStep(p2, g, m2, v2, null, hp);
+    wb.fused.adamStep(p1, g, m1, v1, null, hp);
+    js.fused.adamStep(p2, g, m2, v2, null, hp);
     expectClose(p1, p2, 'adam foreign p', { scale: rms(p2) });
     expectClose(m1, m2, 'adam foreign m', { scale: rms(m2) });
     expectClose(v1, v2, 'adam foreign v', { scale: rms(v2) });
@@ -1509,8 +1519,8 @@ describe.each([
         for (let step = 0; step < 3; step++) {
           const g = randArr(n);
           const hp = { ...base, first: step === 0 };
-          wb.sgdStep(p1, w(g), b1, hp);
-          js.sgdStep(p2, g, b2, hp);
+          wb.fused.sgdStep(p1, w(g), b1, hp);
+          js.fused.sgdStep(p2, g, b2, hp);
         }
         expectClose(p1, p2, `sgd ${JSON.stringify(v)} n=${n} p`, { scale: rms(p2) });
         // The buffer sums gradient-sized terms (|g| ≲ 1) that can cancel: measure its error
@@ -1539,8 +1549,8 @@ describe.each([
             const [s2, a2, b2] = [new Float32Array(n), centered ? new Float32Array(n) : null, momentum ? new Float32Array(n) : null];
             for (let step = 0; step < 5; step++) {
               const g = randArr(n);
-              wb.rmspropStep(p1, w(g), s1, a1, b1, hp);
-              js.rmspropStep(p2, g, s2, a2, b2, hp);
+              wb.fused.rmspropStep(p1, w(g), s1, a1, b1, hp);
+              js.fused.rmspropStep(p2, g, s2, a2, b2, hp);
             }
             const what = `rmsprop centered=${centered} momentum=${momentum} wd=${weightDecay} n=${n}`;
             expectClose(p1, p2, `${what} p`, { scale: rms(p2) });
@@ -1561,8 +1571,8 @@ describe.each([
         for (let step = 1; step <= 5; step++) {
           const hp: AdagradParams = { clr: 0.1 / (1 + (step - 1) * 0.1), eps: 1e-10, weightDecay };
           const g = randArr(n);
-          wb.adagradStep(p1, w(g), s1, hp);
-          js.adagradStep(p2, g, s2, hp);
+          wb.fused.adagradStep(p1, w(g), s1, hp);
+          js.fused.adagradStep(p2, g, s2, hp);
         }
         const what = `adagrad wd=${weightDecay} n=${n}`;
         expectClose(p1, p2, `${what} p`, { scale: rms(p2) });
@@ -1580,8 +1590,8 @@ describe.each([
         const [s2, d2] = [new Float32Array(n), new Float32Array(n)];
         for (let step = 0; step < 5; step++) {
           const g = randArr(n);
-          wb.adadeltaStep(p1, w(g), s1, d1, hp);
-          js.adadeltaStep(p2, g, s2, d2, hp);
+          wb.fused.adadeltaStep(p1, w(g), s1, d1, hp);
+          js.fused.adadeltaStep(p2, g, s2, d2, hp);
         }
         const what = `adadelta wd=${weightDecay} n=${n}`;
         expectClose(p1, p2, `${what} p`, { scale: rms(p2) });
@@ -1600,13 +1610,13 @@ describe.each([
     for (let i = 0; i < n; i++) sq[i] = 1 + Math.abs(ga[i]!);
     const run = (b: typeof js) => {
       const out = { p: Float32Array.from(start), sq: Float32Array.from(sq), ga: Float32Array.from(ga), buf: Float32Array.from(buf) };
-      b.rmspropStep(out.p, g, out.sq, out.ga, out.buf, { lr: 0.01, alpha: 0.9, eps: 1e-8, weightDecay: 0.1, momentum: 0.5 });
+      b.fused.rmspropStep(out.p, g, out.sq, out.ga, out.buf, { lr: 0.01, alpha: 0.9, eps: 1e-8, weightDecay: 0.1, momentum: 0.5 });
       const q = Float32Array.from(start);
       const s = Float32Array.from(sum);
-      b.adagradStep(q, g, s, { clr: 0.05, eps: 1e-10, weightDecay: 0.01 });
+      b.fused.adagradStep(q, g, s, { clr: 0.05, eps: 1e-10, weightDecay: 0.01 });
       const r = Float32Array.from(start);
       const [s3, a3] = [Float32Array.from(sq), Float32Array.from(acc)];
-      b.adadeltaStep(r, g, s3, a3, { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0 });
+      b.fused.adadeltaStep(r, g, s3, a3, { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0 });
       return [out.p, out.sq, out.ga, out.buf, q, s, r, s3, a3];
     };
     const got = run(wb);
@@ -2151,10 +2161,10 @@ describe('wasm backend: determinism', () => {
     const bytes = Uint8Array.from({ length: 700 * 301 }, (_, i) => (i * 31) & 255);
     const rowsPicked = Int32Array.from({ length: 500 }, (_, j) => (j * 13) % 700);
     same('gatherRows8', (b) => {
-      const src = b.allocBytes(bytes.length);
+      const src = b.fused.allocBytes(bytes.length);
       src.set(bytes);
       const o = new Float32Array(500 * 301);
-      b.gatherRows8(src, 301, rowsPicked, o);
+      b.fused.gatherRows8(src, 301, rowsPicked, o);
       b.free(src);
       return o;
     });
@@ -2162,12 +2172,12 @@ describe('wasm backend: determinism', () => {
     const t = randArr(640 * 301, 0, 1);
     same('bceRows', (b) => {
       const o = new Float32Array(640 + 640 * 301);
-      b.bceRows(t, z.map((v) => v / 6), 640, 301, o.subarray(0, 640), o.subarray(640));
+      b.fused.bceRows(t, z.map((v) => v / 6), 640, 301, o.subarray(0, 640), o.subarray(640));
       return o;
     });
     same('bceLogitsRows', (b) => {
       const o = new Float32Array(640 + 640 + 640 * 301);
-      b.bceLogitsRows(z, t, 640, 301, o.subarray(0, 640), o.subarray(640, 1280), o.subarray(1280));
+      b.fused.bceLogitsRows(z, t, 640, 301, o.subarray(0, 640), o.subarray(640, 1280), o.subarray(1280));
       return o;
     });
     const n = 600_001;
@@ -2188,7 +2198,7 @@ describe('wasm backend: determinism', () => {
       const m = new Float32Array(n);
       const v = new Float32Array(n);
       for (let step = 1; step <= 3; step++) {
-        b.adamStep(p, y, m, v, null, {
+        b.fused.adamStep(p, y, m, v, null, {
           lr: 1e-3,
           beta1: 0.9,
           beta2: 0.999,

@@ -41,10 +41,12 @@ import type {
   AdadeltaParams,
   AdagradParams,
   AdamParams,
-  Backend,
   BinaryOp,
   Conv2dParams,
   F32,
+  FusedBinaryOp,
+  FullBackend,
+  FusedKernels,
   MatmulActivation,
   MatmulParams,
   Pool2dParams,
@@ -55,7 +57,11 @@ import type {
   UnaryGradOp,
   UnaryOp,
 } from '../backend.js';
-import { axisSizes, jsBackend, sliceWalk } from '../js/index.js';
+import { jsBackend } from '../js/index.js';
+import { axisSizes, sliceWalk } from '../js/shape.js';
+import { BINARY_OPS } from '../backend.js';
+import { lossBinary } from '../js/losses.js';
+import { gatherRows8 as jsGatherRows8 } from '../js/shape.js';
 import { WASM_BASE64, WASM_INITIAL_PAGES, WASM_MAX_PAGES, WASM_RELAXED_BASE64 } from './module.generated.js';
 import { ARG_SLOTS, ARGS_OFFSET, CTRL_OFFSET, Heap } from './memory.js';
 import { defaultThreadCount, ThreadPool } from './threads.js';
@@ -77,7 +83,7 @@ export interface WasmBackendOptions {
   relaxedSimd?: boolean;
 }
 
-export interface WasmBackend extends Backend {
+export interface WasmBackend extends FullBackend {
   /** Threads this backend splits heavy kernels across (1 = no workers). */
   readonly threads: number;
   /** Which build runs: baseline SIMD, or with relaxed SIMD (fused multiply-add). */
@@ -144,7 +150,7 @@ const UNARY_COPY = 18;
 /** Unary ops that cost a polynomial or more per element: worth threads at smaller sizes. */
 const HEAVY_UNARY = new Set<UnaryOp>(['exp', 'log', 'sigmoid', 'tanh', 'elu', 'softplus', 'powScalar']);
 const GRAD_CODES: Record<UnaryGradOp, number> = { relu: 0, leakyRelu: 1, elu: 2, softplus: 3, sigmoid: 4, tanh: 5 };
-const BINARY_CODES: Record<BinaryOp, number> = {
+const BINARY_CODES: Record<BinaryOp | FusedBinaryOp, number> = {
   add: 0,
   sub: 1,
   mul: 2,
@@ -578,6 +584,25 @@ class WasmBackendImpl implements WasmBackend {
 
   private readonly mem: MemOps;
 
+  readonly fused: FusedKernels = {
+    unaryGrad: (op, x, g, out, p) => this.unaryGrad(op, x, g, out, p),
+    binary: (op, a, aShape, b, bShape, out, outShape) => this.binary(op, a, aShape, b, bShape, out, outShape),
+    bceRows: (p, y, rows, cols, loss, grad) => this.bceRows(p, y, rows, cols, loss, grad),
+    bceLogitsRows: (z, y, rows, cols, loss, sq, diff) => this.bceLogitsRows(z, y, rows, cols, loss, sq, diff),
+    klNormalRows: (mu, lv, rows, cols, out, dlv) => this.klNormalRows(mu, lv, rows, cols, out, dlv),
+    reparameterize: (mu, lv, eps, z, half) => this.reparameterize(mu, lv, eps, z, half),
+    matmulEpilogue: (a, b, out, p) => this.gemm(a, b, out, p, p.bias, p.act),
+    upsampleNearest: (x, planes, h, w, sh, sw, out) => this.upsampleNearest(x, planes, h, w, sh, sw, out),
+    upsampleNearestBackward: (g, planes, h, w, sh, sw, out) => this.upsampleNearestBackward(g, planes, h, w, sh, sw, out),
+    allocBytes: (n) => this.allocBytes(n),
+    gatherRows8: (src, d, idx, out) => this.gatherRows8(src, d, idx, out),
+    adamStep: (p, g, m, v, vmax, hp) => this.adamStep(p, g, m, v, vmax, hp),
+    sgdStep: (p, g, buf, hp) => this.sgdStep(p, g, buf, hp),
+    rmspropStep: (p, g, squareAvg, gradAvg, buf, hp) => this.rmspropStep(p, g, squareAvg, gradAvg, buf, hp),
+    adagradStep: (p, g, sum, hp) => this.adagradStep(p, g, sum, hp),
+    adadeltaStep: (p, g, squareAvg, accDelta, hp) => this.adadeltaStep(p, g, squareAvg, accDelta, hp),
+  };
+
   constructor(heap: Heap, pool: ThreadPool, gemmScratch: number, stableViews: boolean, simd: 'simd' | 'relaxed-simd', mem: MemOps) {
     this.simd = simd;
     this.mem = mem;
@@ -747,14 +772,15 @@ class WasmBackendImpl implements WasmBackend {
     this.run(K.unaryGrad, this.par(n, heavy ? PAR_ELEMS_HEAVY : PAR_ELEMS));
   }
 
-  binary(op: BinaryOp, a: F32, aShape: Shape, b: F32, bShape: Shape, out: F32, outShape: Shape): void {
+  binary(op: BinaryOp | FusedBinaryOp, a: F32, aShape: Shape, b: F32, bShape: Shape, out: F32, outShape: Shape): void {
     const n = out.length;
     if (n === 0) return;
     const code = BINARY_CODES[op];
     if (code === undefined) throw new Error(`wasm backend: unknown binary op '${op as string}'`);
     const plan = aShape.length === outShape.length && bShape.length === outShape.length ? binaryPlan(aShape, bShape, outShape) : null;
     if (plan === null || a.length !== product(aShape) || b.length !== product(bShape) || n !== product(outShape)) {
-      jsBackend.binary(op, a, aShape, b, bShape, out, outShape);
+      if ((BINARY_OPS as readonly string[]).includes(op)) jsBackend.binary(op as BinaryOp, a, aShape, b, bShape, out, outShape);
+      else lossBinary(op as FusedBinaryOp, a, aShape, b, bShape, out, outShape);
       return;
     }
     this.setArgs(0, code, plan.mode, this.inp(a), this.inp(b), this.outp(out, false), plan.d0, plan.d1, plan.d2);
@@ -826,7 +852,7 @@ class WasmBackendImpl implements WasmBackend {
     const m = idx.length;
     if (m === 0 || d === 0) return;
     // Bytes outside wasm memory would be copied in whole for every call: the reference instead.
-    if (!this.heap.owns(src)) return jsBackend.gatherRows8(src, d, idx, out);
+    if (!this.heap.owns(src)) return jsGatherRows8(src, d, idx, out);
     checkLen('gatherRows8', 'out', out, m * d);
     const rows = Math.floor(src.length / d);
     for (let j = 0; j < m; j++) {
@@ -926,6 +952,11 @@ class WasmBackendImpl implements WasmBackend {
   // --- GEMM ------------------------------------------------------------------------------------
 
   matmul(a: F32, b: F32, out: F32, p: MatmulParams): void {
+    this.gemm(a, b, out, p, null, 'none');
+  }
+
+  /** matmul, with the epilogue of FusedKernels.matmulEpilogue when bias or act is given. */
+  private gemm(a: F32, b: F32, out: F32, p: MatmulParams, bias: F32 | null, actName: MatmulActivation): void {
     const { batch, M, N, K: Kd, transA, transB, strideA, strideB } = p;
     const alpha = p.alpha ?? 1;
     const beta = p.beta ?? 0;
@@ -933,13 +964,13 @@ class WasmBackendImpl implements WasmBackend {
     checkLen('matmul', 'a', a, strideA * (batch - 1) + M * Kd);
     checkLen('matmul', 'b', b, strideB * (batch - 1) + Kd * N);
     checkLen('matmul', 'out', out, batch * M * N);
-    const act = p.act === undefined ? 0 : MATMUL_ACT[p.act];
-    if (act === undefined) throw new Error(`wasm backend: unknown matmul activation '${String(p.act)}'`);
-    if (p.bias && p.bias.length !== N) throw new Error(`wasm backend matmul: bias has ${p.bias.length} elements, needs ${N}`);
+    const act = MATMUL_ACT[actName];
+    if (act === undefined) throw new Error(`wasm backend: unknown matmul activation '${String(actName)}'`);
+    if (bias && bias.length !== N) throw new Error(`wasm backend matmul: bias has ${bias.length} elements, needs ${N}`);
     this.scratch(this.gemmScratch);
     const pa = this.inp(a);
     const pb = this.inp(b);
-    const pbias = p.bias ? this.inp(p.bias) : 0;
+    const pbias = bias ? this.inp(bias) : 0;
     const po = this.outp(out, beta !== 0);
     const nth = this.par(2 * batch * M * N * Kd, PAR_FLOPS);
     // Threaded single matrix: its items (blocks of C along the larger of M and N) all read the

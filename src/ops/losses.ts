@@ -1,0 +1,214 @@
+/**
+ * The loss terms behind nn/losses and the family models: binary cross-entropy of probabilities or
+ * of logits (elementwise and summed per sample), the Gaussian KL term, and the VAE's
+ * reparameterised sample. Each runs as one fused kernel when the backend has it (FusedKernels in
+ * kernels/backend.ts), with a gradient rule in autograd/rules.ts that reuses what the forward
+ * pass computed; otherwise as the composite of primitive ops written next to it, whose gradient
+ * comes from the primitives' rules. Both give the same values within float rounding (most the
+ * same bits, as each doc says).
+ */
+import { F32_TINY } from '../kernels/backend.js';
+import { getBackend } from '../kernels/registry.js';
+import { isGradEnabled, noGrad, record } from '../autograd/tape.js';
+import { Tensor } from '../tensor/tensor.js';
+import {
+  add,
+  checkBinary,
+  clamp,
+  div,
+  exp,
+  fusedBinary,
+  ge,
+  log,
+  maximum,
+  mul,
+  neg,
+  sigmoid,
+  softplus,
+  sub,
+  where,
+} from './elementwise.js';
+import { sum } from './reduce.js';
+import { asTensor, checkTensor, fmt, type TensorLike } from './util.js';
+
+/** 27·2^−149, the smallest float32 whose log is above −100: the BCE log clamp is inactive from it up. */
+const E100 = 27 * F32_TINY;
+
+/** The fused loss kernels' ops run fused only when the backend has FusedKernels.binary. */
+const hasFusedBinary = (): boolean => getBackend().fused?.binary !== undefined;
+
+/** max(log(max(x, F32_TINY)), −100): PyTorch's clamped log in binary_cross_entropy. */
+function clampedLog(x: Tensor): Tensor {
+  return maximum(log(clamp(x, F32_TINY)), -100);
+}
+
+/**
+ * Elementwise binary cross-entropy −[y log p + (1−y) log(1−p)] of probabilities p against
+ * targets y, each log clamped at −100 (as PyTorch); losses.bce reduces it.
+ */
+export function binaryCrossEntropy(p: TensorLike, y: TensorLike): Tensor {
+  if (hasFusedBinary()) return fusedBinary('bce', p, y, true);
+  const P = asTensor(p);
+  const Y = asTensor(y);
+  checkBinary('bce', P, Y);
+  return neg(add(mul(Y, clampedLog(P)), mul(sub(1, Y), clampedLog(sub(1, P)))));
+}
+
+/** Its derivative in p (not differentiable): (1−y)/(1−p) − y/p, each term 0 where its log's clamp is active. */
+export function binaryCrossEntropyGrad(p: TensorLike, y: TensorLike): Tensor {
+  if (hasFusedBinary()) return fusedBinary('bceGrad', p, y, false);
+  const P = asTensor(p);
+  const Y = asTensor(y);
+  checkBinary('bceGrad', P, Y);
+  return noGrad(() => {
+    const q = sub(1, P);
+    return sub(where(ge(q, E100), div(sub(1, Y), q), 0), where(ge(P, E100), div(Y, P), 0));
+  });
+}
+
+/**
+ * Elementwise binary cross-entropy of logits z against targets y, max(z, 0) − z·y + log(1 + e^−|z|)
+ * (= softplus(z) − z·y, stable for any z); losses.bceWithLogits reduces it.
+ */
+export function binaryCrossEntropyWithLogits(z: TensorLike, y: TensorLike): Tensor {
+  if (hasFusedBinary()) return fusedBinary('bceLogits', z, y, true);
+  const Z = asTensor(z);
+  const Y = asTensor(y);
+  checkBinary('bceLogits', Z, Y);
+  return sub(softplus(Z), mul(Z, Y));
+}
+
+/** Its derivative in z, sigmoid(z) − y (not differentiable). */
+export function binaryCrossEntropyWithLogitsGrad(z: TensorLike, y: TensorLike): Tensor {
+  if (hasFusedBinary()) return fusedBinary('bceLogitsGrad', z, y, false);
+  const Z = asTensor(z);
+  const Y = asTensor(y);
+  checkBinary('bceLogitsGrad', Z, Y);
+  return noGrad(() => sub(sigmoid(Z), Y));
+}
+
+/**
+ * (sigmoid(z) − y)², not differentiable: the squared error of the probabilities a logit-output
+ * decoder gives, with the same bits as `mul(d, d)` for `d = sub(sigmoid(z), y)`.
+ */
+export function sigmoidSquaredError(z: TensorLike, y: TensorLike): Tensor {
+  if (hasFusedBinary()) return fusedBinary('sigmoidSqErr', z, y, false);
+  const Z = asTensor(z);
+  const Y = asTensor(y);
+  checkBinary('sigmoidSqErr', Z, Y);
+  return noGrad(() => {
+    const d = sub(sigmoid(Z), Y);
+    return mul(d, d);
+  });
+}
+
+/** Σ over every dim but the first: (B, …) → (B). */
+function sumPerSample(t: Tensor): Tensor {
+  return sum(
+    t,
+    t.shape.slice(1).map((_, i) => i + 1),
+  );
+}
+
+/**
+ * Per-sample binary cross-entropy of probabilities p against targets y, both (B, …): Σ over each
+ * sample's elements of binaryCrossEntropy (each log clamped at −100), shape (B) — the same bits
+ * as `sum(binaryCrossEntropy(p, y), [1, …])`. Differentiable; fused, the gradient in p
+ * (binaryCrossEntropyGrad) comes from the forward pass, so the backward is one scaling.
+ */
+export function bcePerSample(p: Tensor, y: Tensor): Tensor {
+  const op = 'bcePerSample';
+  sameSamples(op, p, y, 'probabilities', 'targets');
+  const kernel = getBackend().fused?.bceRows;
+  if (!kernel) return sumPerSample(binaryCrossEntropy(p, y));
+  return perSampleOp(op, p, y, p.requiresGrad, 'grad', (rows, cols, out, grad) => kernel(p.data, y.data, rows, cols, out, grad));
+}
+
+/**
+ * Per-sample binary cross-entropy of logits z against targets y, both (B, …): Σ over each
+ * sample's elements of bceLogits, shape (B) — the same bits as
+ * `sum(binaryCrossEntropyWithLogits(z, y), [1, …])`. When `sqErr` (a tensor of B elements) is
+ * given it receives each sample's Σ (sigmoid(z) − y)² (as sigmoidSquaredError summed), fused
+ * from the same pass. Differentiable; fused, the gradient in z, sigmoid(z) − y, comes from the
+ * forward pass too, so the backward is one scaling.
+ */
+export function bceWithLogitsPerSample(z: Tensor, y: Tensor, sqErr?: Tensor): Tensor {
+  const op = 'bceWithLogitsPerSample';
+  sameSamples(op, z, y, 'logits', 'targets');
+  const rows = z.shape[0]!;
+  if (sqErr && sqErr.size !== rows) throw new Error(`${op}: sqErr has ${sqErr.size} elements, the batch has ${rows} samples`);
+  const kernel = getBackend().fused?.bceLogitsRows;
+  if (!kernel) {
+    if (sqErr)
+      noGrad(() => {
+        const s = sumPerSample(sigmoidSquaredError(z, y));
+        getBackend().copy(s.data, sqErr.data);
+        s.dispose();
+      });
+    return sumPerSample(binaryCrossEntropyWithLogits(z, y));
+  }
+  // (the gradient in y, −z, needs no saved tensor)
+  return perSampleOp(op, z, y, z.requiresGrad, 'diff', (rows, cols, out, diff) =>
+    kernel(z.data, y.data, rows, cols, out, sqErr ? sqErr.data : null, diff),
+  );
+}
+
+/**
+ * KL(N(μ, σ²) ‖ N(0, I)) of each sample, −½ Σ (1 + log σ² − μ² − σ²) over its elements, from μ
+ * and log σ² of shape (B, …): shape (B) — the bits of the composite (add, mul, sub, exp, sum,
+ * × −½). Differentiable: d/dμ = μ, d/d log σ² = ½(σ² − 1) (kept from the forward pass when fused).
+ */
+export function klNormalPerSample(mu: Tensor, logvar: Tensor): Tensor {
+  const op = 'klNormalPerSample';
+  sameSamples(op, mu, logvar, 'mu', 'logvar');
+  const kernel = getBackend().fused?.klNormalRows;
+  if (!kernel) return mul(sumPerSample(sub(sub(add(logvar, 1), mul(mu, mu)), exp(logvar))), -0.5);
+  return perSampleOp(op, mu, logvar, logvar.requiresGrad, 'dlv', (rows, cols, out, dlv) =>
+    kernel(mu.data, logvar.data, rows, cols, out, dlv),
+  );
+}
+
+/**
+ * The reparameterisation z = μ + e^{½ log σ²} ⊙ ε of a Gaussian sample — the bits of
+ * add(mu, mul(exp(mul(logvar, 0.5)), eps)). Differentiable in all three.
+ */
+export function reparameterize(mu: Tensor, logvar: Tensor, eps: Tensor): Tensor {
+  const op = 'reparameterize';
+  sameSamples(op, mu, logvar, 'mu', 'logvar');
+  sameSamples(op, mu, eps, 'mu', 'eps');
+  const kernel = getBackend().fused?.reparameterize;
+  if (!kernel) return add(mu, mul(exp(mul(logvar, 0.5)), eps));
+  const z = Tensor.uninit(mu.shape);
+  const half = isGradEnabled() && logvar.requiresGrad ? Tensor.uninit(mu.shape) : null;
+  kernel(mu.data, logvar.data, eps.data, z.data, half ? half.data : null);
+  return record(z, op, [mu, logvar, eps], { half });
+}
+
+/** Checks that a and b are tensors of one shape of rank ≥ 1 (per-sample ops). */
+function sameSamples(op: string, a: Tensor, b: Tensor, an: string, bn: string): void {
+  checkTensor(op, a, an);
+  checkTensor(op, b, bn);
+  if (a.shape.length < 1 || a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new Error(`${op}: ${an} ${fmt(a.shape)} and ${bn} ${fmt(b.shape)} must have the same shape, of rank ≥ 1`);
+  }
+}
+
+/**
+ * The frame of a fused per-sample op over a and b of one (checked) shape (B, …): the (B) output,
+ * the per-element gradient factor the kernel also writes (a's shape, saved under `saveAs` when
+ * `keep` and the tape will record the op), the kernel call (rows, elements per row) and the record.
+ */
+function perSampleOp(
+  op: string,
+  a: Tensor,
+  b: Tensor,
+  keep: boolean,
+  saveAs: string,
+  kernel: (rows: number, cols: number, out: Float32Array, aux: Float32Array | null) => void,
+): Tensor {
+  const rows = a.shape[0]!;
+  const out = Tensor.uninit([rows]);
+  const aux = keep && isGradEnabled() ? Tensor.uninit(a.shape) : null;
+  kernel(rows, rows === 0 ? 0 : a.size / rows, out.data, aux ? aux.data : null);
+  return record(out, op, [a, b], { [saveAs]: aux });
+}
