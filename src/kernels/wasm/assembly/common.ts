@@ -2,8 +2,10 @@
 // and partial (1–3 lane) vector loads/stores for loop tails.
 //
 // Calling convention: every exported kernel is `(args: usize, tid: i32, nth: i32, gen: u32): i32`.
-// `args` points at a block of f64 slots written by the JS side (pointers are byte offsets into
-// the shared memory, stored as non-negative doubles); `tid` selects the thread's scratch block.
+// `args` points at a block of f64 slots written by the JS side, one per argument, laid out as
+// ../abi.ts says (a kernel reads them through its generated class: changetype<XArgs>(args).name;
+// pointers are byte offsets into the shared memory, stored as non-negative doubles); `tid`
+// selects the thread's scratch block.
 //
 // Work sharing is dynamic: a kernel cuts its work into `total` independent items (disjoint
 // pieces of the output) and every participating thread claims items from a shared counter until
@@ -39,27 +41,14 @@
 // arguments — out-of-bounds traps, corrupted outputs, or an overshooting FINISHED that hangs the
 // caller.)
 
-/** Pointer / unsigned slot (byte offsets may exceed 2^31, so convert through u32). */
-@inline export function argP(args: usize, i: i32): usize {
-  return <usize>(<u32>load<f64>(args + (<usize>i << 3)));
-}
-@inline export function argI(args: usize, i: i32): i32 {
-  return <i32>load<f64>(args + (<usize>i << 3));
-}
-@inline export function argF(args: usize, i: i32): f32 {
-  return <f32>load<f64>(args + (<usize>i << 3));
-}
-@inline export function argD(args: usize, i: i32): f64 {
-  return load<f64>(args + (<usize>i << 3));
-}
+import { CTRL, CTRL_FINISHED, CTRL_GEN, CTRL_QUEUE, CTRL_SLEEPERS, CTRL_TOTAL } from './abi.generated';
 
-// Control block addresses: must match CTRL_OFFSET and the slots in ../memory.ts / ../threads.ts.
-export const CTRL: usize = 32768;
-const GEN: usize = CTRL; // i32: current generation (written by the caller)
-const QUEUE: usize = CTRL + 16; // u64: generation << 32 | next item
-const FINISHED: usize = CTRL + 24; // i32: items finished in the current generation
-const SLEEPERS: usize = CTRL + 40; // i32: workers blocked in Atomics.wait on GEN
-const TOTAL: usize = CTRL + 48; // u64: generation << 32 | item count, published by the caller
+// Control block addresses (../abi.ts CONTROL at ../memory.ts CTRL_OFFSET, generated).
+const GEN = CTRL_GEN; // i32: current generation (written by the caller)
+const QUEUE = CTRL_QUEUE; // u64: generation << 32 | next item
+const FINISHED = CTRL_FINISHED; // i32: items finished in the current generation
+const SLEEPERS = CTRL_SLEEPERS; // i32: workers blocked in Atomics.wait on GEN
+const TOTAL = CTRL_TOTAL; // u64: generation << 32 | item count, published by the caller
 
 /** The control block offset this module was compiled with (checked by the JS side). */
 export function ctrlOffset(): usize {

@@ -20,7 +20,8 @@
 // transposition is just a choice of strides; the packers pick a SIMD path for the two
 // contiguous layouts (row-major and transposed) and a scalar path otherwise.
 
-import { argP, argI, argF, partLo, partHi, joinItems, beginItems, nextItem, endItems, loadPartial, storePartial } from './common';
+import { MatmulAct, MatmulArgs, PackSharedArgs } from './abi.generated';
+import { partLo, partHi, joinItems, beginItems, nextItem, endItems, loadPartial, storePartial } from './common';
 import { sigmoidV, tanhV } from './vmath';
 
 export const MR: i32 = 4;
@@ -394,9 +395,9 @@ export function gemmST(
 
 /** C = act(C + bias) on a block of C, bias (0 = none) already offset to the block's first column. */
 function epilogue(c: usize, rows: i32, cols: i32, ldc: i32, bias: usize, act: i32): void {
-  if (act == 1) epilogueLoop<ERelu>(c, rows, cols, ldc, bias);
-  else if (act == 2) epilogueLoop<ESigmoid>(c, rows, cols, ldc, bias);
-  else if (act == 3) epilogueLoop<ETanh>(c, rows, cols, ldc, bias);
+  if (act == MatmulAct.relu) epilogueLoop<ERelu>(c, rows, cols, ldc, bias);
+  else if (act == MatmulAct.sigmoid) epilogueLoop<ESigmoid>(c, rows, cols, ldc, bias);
+  else if (act == MatmulAct.tanh) epilogueLoop<ETanh>(c, rows, cols, ldc, bias);
   else if (bias != 0) epilogueLoop<ENone>(c, rows, cols, ldc, bias);
 }
 
@@ -404,15 +405,15 @@ function epilogue(c: usize, rows: i32, cols: i32, ldc: i32, bias: usize, act: i3
 const PACK_PANELS: i32 = 8;
 
 /**
- * Packs a whole GEMM operand for gemmST's preA / preB, threaded. Args: 0 src, 1 rs, 2 cs,
- * 3 rows (M of op(A), or N of op(B)), 4 K, 5 which (0 A, 1 B), 6 dst. op(A)(i, k) =
- * src[i·rs + k·cs]; op(B)(k, j) = src[k·rs + j·cs]. Items: groups of PACK_PANELS panels of one
- * K block. dst needs K·rows-padded floats (see gemmST).
+ * Packs a whole GEMM operand for gemmST's preA / preB, threaded. Args: PackSharedArgs: rows is
+ * M of op(A) or N of op(B) (isB); op(A)(i, k) = src[i·rs + k·cs]; op(B)(k, j) = src[k·rs + j·cs].
+ * Items: groups of PACK_PANELS panels of one K block. dst needs K·rows-padded floats (see gemmST).
  */
 export function packShared(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  const src = argP(args, 0), rs = argI(args, 1), cs = argI(args, 2);
-  const rows = argI(args, 3), K = argI(args, 4), isB = argI(args, 5) != 0, dst = argP(args, 6);
+  const ar = changetype<PackSharedArgs>(args);
+  const src = ar.src, rs = ar.rs, cs = ar.cs;
+  const rows = ar.rows, K = ar.K, isB = ar.isB, dst = ar.dst;
   const unit = isB ? NR : MR;
   const pad = (rows + unit - 1) / unit * unit;
   const panels = pad / unit;
@@ -466,12 +467,11 @@ function guidedCount(units: i32, nth: i32, minU: i32, maxU: i32): i32 {
 }
 
 /**
- * Batched matmul kernel. Args:
- *  0 a, 1 b, 2 c, 3 batch, 4 M, 5 N, 6 K, 7 transA, 8 transB, 9 strideA, 10 strideB,
- *  11 alpha, 12 beta, 13 scratch, 14 scratchStride (bytes per thread), 15 preA, 16 preB
- *  (batch 1 only: the operand the items share, packed by packShared, or 0), 17 bias (N
- *  floats, or 0), 18 act (0 none, 1 relu, 2 sigmoid, 3 tanh): the epilogue C = act(C + bias),
- *  applied by each item to its block of C right after computing it (while it is in cache).
+ * Batched matmul kernel. Args: MatmulArgs: strideA / strideB in elements (0: one matrix
+ *  shared by the batch), scratchStride in bytes per thread, preA / preB (batch 1 only: the
+ *  operand the items share, packed by packShared, or 0), bias (N floats, or 0) and act
+ *  (MatmulAct): the epilogue C = act(C + bias), applied by each item to its block of C right
+ *  after computing it (while it is in cache).
  * A is (M, K) or, transposed, (K, M); B is (K, N) or (N, K); C is (batch, M, N).
  * Items are blocks of C along its larger dimension (N in multiples of 8 columns, M of 4 rows):
  * for one threaded matrix, guided blocks (guidedSize); for a small batch (fewer than 2 per
@@ -482,17 +482,18 @@ function guidedCount(units: i32, nth: i32, minU: i32, maxU: i32): i32 {
  */
 export function matmul(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  const a = argP(args, 0), b = argP(args, 1), c = argP(args, 2);
-  const batch = argI(args, 3), M = argI(args, 4), N = argI(args, 5), K = argI(args, 6);
-  const transA = argI(args, 7) != 0, transB = argI(args, 8) != 0;
-  const strideA = <usize>argP(args, 9) << 2, strideB = <usize>argP(args, 10) << 2;
-  const alpha = argF(args, 11), beta = argF(args, 12);
-  const scratch = argP(args, 13) + <usize>tid * argP(args, 14);
+  const ar = changetype<MatmulArgs>(args);
+  const a = ar.a, b = ar.b, c = ar.c;
+  const batch = ar.batch, M = ar.M, N = ar.N, K = ar.K;
+  const transA = ar.transA, transB = ar.transB;
+  const strideA = ar.strideA << 2, strideB = ar.strideB << 2;
+  const alpha = ar.alpha, beta = ar.beta;
+  const scratch = ar.scratch + <usize>tid * ar.scratchStride;
   const rsA = transA ? 1 : K, csA = transA ? M : 1;
   const rsB = transB ? 1 : N, csB = transB ? K : 1;
-  const preA = argP(args, 15), preB = argP(args, 16);
-  const bias = argP(args, 17), act = argI(args, 18);
-  const post = bias != 0 || act != 0;
+  const preA = ar.preA, preB = ar.preB;
+  const bias = ar.bias, act = ar.act;
+  const post = bias != 0 || act != MatmulAct.none;
   const strideC = (<usize>M * <usize>N) << 2;
   const splitN = N >= M;
   const dim = splitN ? N : M; // the dimension blocks of C are cut along
