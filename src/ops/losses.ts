@@ -7,7 +7,7 @@
  * comes from the primitives' rules. Both give the same values within float rounding (most the
  * same bits, as each doc says).
  */
-import { F32_TINY } from '../kernels/backend.js';
+import { F32_TINY, type FusedBinaryOp } from '../kernels/backend.js';
 import { getBackend } from '../kernels/registry.js';
 import { isGradEnabled, noGrad, record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -34,73 +34,64 @@ import { asTensor, checkTensor, fmt, type TensorLike } from './util.js';
 /** 27·2^−149, the smallest float32 whose log is above −100: the BCE log clamp is inactive from it up. */
 const E100 = 27 * F32_TINY;
 
-/** The fused loss kernels' ops run fused only when the backend has FusedKernels.binary. */
-const hasFusedBinary = (): boolean => getBackend().fused?.binary !== undefined;
-
 /** max(log(max(x, F32_TINY)), −100): PyTorch's clamped log in binary_cross_entropy. */
 function clampedLog(x: Tensor): Tensor {
   return maximum(log(clamp(x, F32_TINY)), -100);
 }
 
 /**
+ * A loss op of FusedKernels.binary: the fused kernel (recorded under op's name, whose rule is in
+ * autograd/rules.ts) when the backend has it, else `composite` of primitive ops (recorded as
+ * those, unless the op is not differentiable).
+ */
+function lossOp(
+  op: FusedBinaryOp,
+  a: TensorLike,
+  b: TensorLike,
+  differentiable: boolean,
+  composite: (a: Tensor, b: Tensor) => Tensor,
+): Tensor {
+  if (getBackend().fused?.binary) return fusedBinary(op, a, b, differentiable);
+  const A = asTensor(a);
+  const B = asTensor(b);
+  checkBinary(op, A, B);
+  return differentiable ? composite(A, B) : noGrad(() => composite(A, B));
+}
+
+/**
  * Elementwise binary cross-entropy −[y log p + (1−y) log(1−p)] of probabilities p against
  * targets y, each log clamped at −100 (as PyTorch); losses.bce reduces it.
  */
-export function binaryCrossEntropy(p: TensorLike, y: TensorLike): Tensor {
-  if (hasFusedBinary()) return fusedBinary('bce', p, y, true);
-  const P = asTensor(p);
-  const Y = asTensor(y);
-  checkBinary('bce', P, Y);
-  return neg(add(mul(Y, clampedLog(P)), mul(sub(1, Y), clampedLog(sub(1, P)))));
-}
+export const binaryCrossEntropy = (p: TensorLike, y: TensorLike): Tensor =>
+  lossOp('bce', p, y, true, (P, Y) => neg(add(mul(Y, clampedLog(P)), mul(sub(1, Y), clampedLog(sub(1, P))))));
 
 /** Its derivative in p (not differentiable): (1−y)/(1−p) − y/p, each term 0 where its log's clamp is active. */
-export function binaryCrossEntropyGrad(p: TensorLike, y: TensorLike): Tensor {
-  if (hasFusedBinary()) return fusedBinary('bceGrad', p, y, false);
-  const P = asTensor(p);
-  const Y = asTensor(y);
-  checkBinary('bceGrad', P, Y);
-  return noGrad(() => {
+export const binaryCrossEntropyGrad = (p: TensorLike, y: TensorLike): Tensor =>
+  lossOp('bceGrad', p, y, false, (P, Y) => {
     const q = sub(1, P);
     return sub(where(ge(q, E100), div(sub(1, Y), q), 0), where(ge(P, E100), div(Y, P), 0));
   });
-}
 
 /**
  * Elementwise binary cross-entropy of logits z against targets y, max(z, 0) − z·y + log(1 + e^−|z|)
  * (= softplus(z) − z·y, stable for any z); losses.bceWithLogits reduces it.
  */
-export function binaryCrossEntropyWithLogits(z: TensorLike, y: TensorLike): Tensor {
-  if (hasFusedBinary()) return fusedBinary('bceLogits', z, y, true);
-  const Z = asTensor(z);
-  const Y = asTensor(y);
-  checkBinary('bceLogits', Z, Y);
-  return sub(softplus(Z), mul(Z, Y));
-}
+export const binaryCrossEntropyWithLogits = (z: TensorLike, y: TensorLike): Tensor =>
+  lossOp('bceLogits', z, y, true, (Z, Y) => sub(softplus(Z), mul(Z, Y)));
 
 /** Its derivative in z, sigmoid(z) − y (not differentiable). */
-export function binaryCrossEntropyWithLogitsGrad(z: TensorLike, y: TensorLike): Tensor {
-  if (hasFusedBinary()) return fusedBinary('bceLogitsGrad', z, y, false);
-  const Z = asTensor(z);
-  const Y = asTensor(y);
-  checkBinary('bceLogitsGrad', Z, Y);
-  return noGrad(() => sub(sigmoid(Z), Y));
-}
+export const binaryCrossEntropyWithLogitsGrad = (z: TensorLike, y: TensorLike): Tensor =>
+  lossOp('bceLogitsGrad', z, y, false, (Z, Y) => sub(sigmoid(Z), Y));
 
 /**
  * (sigmoid(z) − y)², not differentiable: the squared error of the probabilities a logit-output
  * decoder gives, with the same bits as `mul(d, d)` for `d = sub(sigmoid(z), y)`.
  */
-export function sigmoidSquaredError(z: TensorLike, y: TensorLike): Tensor {
-  if (hasFusedBinary()) return fusedBinary('sigmoidSqErr', z, y, false);
-  const Z = asTensor(z);
-  const Y = asTensor(y);
-  checkBinary('sigmoidSqErr', Z, Y);
-  return noGrad(() => {
+export const sigmoidSquaredError = (z: TensorLike, y: TensorLike): Tensor =>
+  lossOp('sigmoidSqErr', z, y, false, (Z, Y) => {
     const d = sub(sigmoid(Z), Y);
     return mul(d, d);
   });
-}
 
 /** Σ over every dim but the first: (B, …) → (B). */
 function sumPerSample(t: Tensor): Tensor {

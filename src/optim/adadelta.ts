@@ -62,25 +62,18 @@ export class Adadelta extends Optimizer<AdadeltaHyper, AdadeltaOptions> {
 /** The step in primitives: the formulas at the top of this file, one buffer operation at a time. */
 function adadeltaUpdate(o: FlatOps, p: F32, g: F32, sq: F32, acc: F32, hp: AdadeltaParams): void {
   const { lr, rho, eps, weightDecay } = hp;
-  let gr = g;
-  if (weightDecay !== 0) {
-    gr = o.temp();
-    o.axpy(g, weightDecay, p, gr);
-  }
-  const t = o.temp();
-  o.square(gr, t);
-  o.scale(sq, rho, sq);
-  o.axpy(sq, 1 - rho, t, sq);
+  const gr = o.decayed(g, p, weightDecay);
+  o.emaSquare(sq, rho, gr);
+  // Δ = √(a + ε) / √(s + ε) · g
   const delta = o.temp();
+  const t = o.temp();
   o.shift(acc, eps, delta);
   o.sqrt(delta, delta);
   o.shift(sq, eps, t);
   o.sqrt(t, t);
   o.div(delta, t, delta);
   o.mul(delta, gr, delta);
-  o.square(delta, t);
-  o.scale(acc, rho, acc);
-  o.axpy(acc, 1 - rho, t, acc);
+  o.emaSquare(acc, rho, delta);
   o.axpy(p, -lr, delta, p);
   o.done();
 }

@@ -62,11 +62,7 @@ export class Adagrad extends Optimizer<AdagradHyper, AdagradOptions> {
 /** The step in primitives: the formulas at the top of this file, one buffer operation at a time. */
 function adagradUpdate(o: FlatOps, p: F32, g: F32, sum: F32, hp: AdagradParams): void {
   const { clr, eps, weightDecay } = hp;
-  let gr = g;
-  if (weightDecay !== 0) {
-    gr = o.temp();
-    o.axpy(g, weightDecay, p, gr);
-  }
+  const gr = o.decayed(g, p, weightDecay);
   const t = o.temp();
   o.square(gr, t);
   o.add(sum, t, sum);

@@ -70,25 +70,17 @@ abstract class AdamBase extends Optimizer<AdamHyper, AdamOptions> {
 /** The step in primitives: the formulas at the top of this file, one buffer operation at a time. */
 function adamUpdate(o: FlatOps, p: F32, g: F32, m: F32, v: F32, vmax: F32 | null, hp: AdamParams): void {
   const { lr, beta1, beta2, eps, weightDecay, decoupled, amsgrad, step } = hp;
-  let grad = g;
-  if (weightDecay !== 0) {
-    if (decoupled) o.scale(p, 1 - lr * weightDecay, p);
-    else {
-      grad = o.temp();
-      o.axpy(g, weightDecay, p, grad);
-    }
-  }
-  const t = o.temp();
-  o.scale(m, beta1, m);
-  o.axpy(m, 1 - beta1, grad, m);
-  o.square(grad, t);
-  o.scale(v, beta2, v);
-  o.axpy(v, 1 - beta2, t, v);
+  if (decoupled && weightDecay !== 0) o.scale(p, 1 - lr * weightDecay, p);
+  const grad = decoupled ? g : o.decayed(g, p, weightDecay);
+  o.ema(m, beta1, grad);
+  o.emaSquare(v, beta2, grad);
   let vh = v;
   if (amsgrad && vmax) {
     o.max(vmax, v, vmax);
     vh = vmax;
   }
+  // m / (√v̂ / √(1 − β₂ᵗ) + ε), then p −= lr / (1 − β₁ᵗ) times that
+  const t = o.temp();
   o.sqrt(vh, t);
   o.scale(t, 1 / Math.sqrt(1 - Math.pow(beta2, step)), t);
   o.shift(t, eps, t);

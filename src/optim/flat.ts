@@ -78,6 +78,27 @@ export class FlatOps {
     this.add(a, t, out);
   }
 
+  /** g + wd·p (L2 weight decay in the gradient) in a temp, or g itself when wd is 0. */
+  decayed(g: F32, p: F32, wd: number): F32 {
+    if (wd === 0) return g;
+    const d = this.temp();
+    this.axpy(g, wd, p, d);
+    return d;
+  }
+
+  /** avg = β·avg + (1 − β)·x, in place: an exponential moving average. */
+  ema(avg: F32, beta: number, x: F32): void {
+    this.scale(avg, beta, avg);
+    this.axpy(avg, 1 - beta, x, avg);
+  }
+
+  /** avg = β·avg + (1 − β)·x², in place. */
+  emaSquare(avg: F32, beta: number, x: F32): void {
+    const t = this.temp();
+    this.square(x, t);
+    this.ema(avg, beta, t);
+  }
+
   copy(src: F32, out: F32): void {
     this.backend.copy(src, out);
   }

@@ -71,29 +71,22 @@ export class RMSprop extends Optimizer<RMSpropHyper, RMSpropOptions> {
 /** The step in primitives: the formulas at the top of this file, one buffer operation at a time. */
 function rmspropUpdate(o: FlatOps, p: F32, g: F32, sq: F32, ga: F32 | null, buf: F32 | null, hp: RmspropParams): void {
   const { lr, alpha, eps, weightDecay, momentum } = hp;
-  let gr = g;
-  if (weightDecay !== 0) {
-    gr = o.temp();
-    o.axpy(g, weightDecay, p, gr);
-  }
-  const t = o.temp();
-  o.square(gr, t);
-  o.scale(sq, alpha, sq);
-  o.axpy(sq, 1 - alpha, t, sq);
+  const gr = o.decayed(g, p, weightDecay);
+  o.emaSquare(sq, alpha, gr);
   const avg = o.temp();
   if (ga) {
-    o.scale(ga, alpha, ga);
-    o.axpy(ga, 1 - alpha, gr, ga);
-    o.mul(ga, ga, t);
-    o.sub(sq, t, avg);
+    o.ema(ga, alpha, gr);
+    o.mul(ga, ga, avg);
+    o.sub(sq, avg, avg);
     o.sqrt(avg, avg);
   } else o.sqrt(sq, avg);
   o.shift(avg, eps, avg);
-  o.div(gr, avg, t);
+  const step = o.temp();
+  o.div(gr, avg, step);
   if (buf) {
     o.scale(buf, momentum, buf);
-    o.add(buf, t, buf);
+    o.add(buf, step, buf);
     o.axpy(p, -lr, buf, p);
-  } else o.axpy(p, -lr, t, p);
+  } else o.axpy(p, -lr, step, p);
   o.done();
 }

@@ -79,11 +79,7 @@ export class SGD extends Optimizer<SGDHyper, SGDOptions> {
 /** The step in primitives: the formulas at the top of this file, one buffer operation at a time. */
 function sgdUpdate(o: FlatOps, p: F32, g: F32, buf: F32 | null, hp: SgdParams): void {
   const { lr, momentum, dampening, weightDecay, nesterov, first } = hp;
-  let d = g;
-  if (weightDecay !== 0) {
-    d = o.temp();
-    o.axpy(g, weightDecay, p, d);
-  }
+  let d = o.decayed(g, p, weightDecay);
   if (momentum !== 0 && buf) {
     if (first) o.copy(d, buf);
     else {

@@ -47,43 +47,43 @@ export function maxPool2dBackward(g: F32, idx: F32, out: F32, _p: Pool2dParams):
 }
 
 export function avgPool2d(x: F32, out: F32, p: Pool2dParams): void {
-  const planes = p.batch * p.channels;
-  const inPlane = p.inH * p.inW;
-  const outPlane = p.outH * p.outW;
-  for (let c = 0; c < planes; c++)
-    for (let oh = 0; oh < p.outH; oh++)
-      for (let ow = 0; ow < p.outW; ow++) {
-        const h0 = oh * p.strideH - p.padH;
-        const w0 = ow * p.strideW - p.padW;
-        // countIncludePad: the divisor counts padded positions inside the padded input
-        const hEnd = Math.min(h0 + p.kH, p.inH + p.padH);
-        const wEnd = Math.min(w0 + p.kW, p.inW + p.padW);
-        const count = (hEnd - h0) * (wEnd - w0);
-        let s = 0;
-        for (let ih = Math.max(h0, 0); ih < Math.min(hEnd, p.inH); ih++)
-          for (let iw = Math.max(w0, 0); iw < Math.min(wEnd, p.inW); iw++) s += x[c * inPlane + ih * p.inW + iw]!;
-        out[c * outPlane + oh * p.outW + ow] = s / count;
-      }
+  avgPool(x, out, p, false);
 }
 
 export function avgPool2dBackward(g: F32, out: F32, p: Pool2dParams): void {
-  out.fill(0);
+  avgPool(g, out, p, true);
+}
+
+/**
+ * Average pooling with countIncludePad, as PyTorch's default (each window's divisor counts the
+ * padded positions inside the padded input), or its gradient: out (input-sized, zeroed first)
+ * += g / count over each window. One walk over the windows serves both; the forward sums each
+ * window in float64 and rounds once.
+ */
+function avgPool(src: F32, out: F32, p: Pool2dParams, backward: boolean): void {
+  if (backward) out.fill(0);
+  const { inH, inW, outH, outW, kH, kW, strideH, strideW, padH, padW } = p;
   const planes = p.batch * p.channels;
-  const inPlane = p.inH * p.inW;
-  const outPlane = p.outH * p.outW;
+  const inPlane = inH * inW;
+  const outPlane = outH * outW;
   for (let c = 0; c < planes; c++)
-    for (let oh = 0; oh < p.outH; oh++)
-      for (let ow = 0; ow < p.outW; ow++) {
-        const h0 = oh * p.strideH - p.padH;
-        const w0 = ow * p.strideW - p.padW;
-        const hEnd = Math.min(h0 + p.kH, p.inH + p.padH);
-        const wEnd = Math.min(w0 + p.kW, p.inW + p.padW);
-        const gv = g[c * outPlane + oh * p.outW + ow]! / ((hEnd - h0) * (wEnd - w0));
-        for (let ih = Math.max(h0, 0); ih < Math.min(hEnd, p.inH); ih++)
-          for (let iw = Math.max(w0, 0); iw < Math.min(wEnd, p.inW); iw++) {
-            const j = c * inPlane + ih * p.inW + iw;
-            out[j] = out[j]! + gv;
+    for (let oh = 0; oh < outH; oh++)
+      for (let ow = 0; ow < outW; ow++) {
+        const h0 = oh * strideH - padH;
+        const w0 = ow * strideW - padW;
+        const hEnd = Math.min(h0 + kH, inH + padH);
+        const wEnd = Math.min(w0 + kW, inW + padW);
+        const count = (hEnd - h0) * (wEnd - w0);
+        const o = c * outPlane + oh * outW + ow;
+        const gv = backward ? src[o]! / count : 0;
+        let s = 0;
+        for (let ih = Math.max(h0, 0); ih < Math.min(hEnd, inH); ih++)
+          for (let iw = Math.max(w0, 0); iw < Math.min(wEnd, inW); iw++) {
+            const j = c * inPlane + ih * inW + iw;
+            if (backward) out[j] = out[j]! + gv;
+            else s += src[j]!;
           }
+        if (!backward) out[o] = s / count;
       }
 }
 
