@@ -48,10 +48,11 @@
  * workers only while they are still spinning after the previous kernel, else run on the caller.
  *
  * On an oversubscribed machine a worker can claim an item and then be descheduled for a whole
- * time slice while the caller waits for it, and 2 threads then run slower than one. So after each large threaded kernel the caller compares the elapsed time with what it
- * would have taken alone (its own compute time × items / items it did); when threading lost
- * twice in a row, the pool runs single-threaded for a back-off period (250 ms, doubling up to
- * 8 s while it keeps losing) and then tries threads again.
+ * time slice while the caller waits for it, and 2 threads then run slower than one. So after
+ * each large threaded kernel the caller compares the elapsed time with what it would have taken
+ * alone (its own compute time × items / items it did); when threading lost twice in a row, the
+ * pool runs single-threaded for a back-off period (250 ms, doubling up to 8 s while it keeps
+ * losing) and then tries threads again.
  *
  * The control block (at CTRL_OFFSET): its fields are CONTROL in abi.ts, which the kernels'
  * item queue (assembly/common.ts) reads through generated constants.
