@@ -27,7 +27,7 @@
  *   klNormalRows
  *   reparameterize                μ + e^{½ log σ²}·ε: mul / exp / add          ops/losses.ts
  *   matmulEpilogue                matmul, + bias, activation                   ops/linalg.ts
- *   upsampleNearest(+Backward)    reshape / expand (its gradient: sum)          ops/conv.ts
+ *   upsampleNearest(+Backward)    reshape / expand (its gradient: sum)         ops/conv.ts
  *   allocBytes + gatherRows8      a batch from 8-bit pixels: a JS loop         data/loader.ts
  *   adamStep, sgdStep, rmspropStep, adagradStep, adadeltaStep
  *                                 unary / binary over the state buffers        optim/*.ts
