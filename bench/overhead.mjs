@@ -73,7 +73,7 @@ console.log(
     median(() => {
       for (let i = 0; i < 100; i++) {
         hp.step++;
-        b.adamStep(p, g, mm, v, null, hp);
+        (b.fused ?? b).adamStep(p, g, mm, v, null, hp);
       }
     }),
     100,

@@ -32,14 +32,20 @@ const top = Number(argValue(args, 'top', '40'));
 const A = await import(process.env.AELAB_DIST ?? join(root, 'dist', 'index.js'));
 const { backend } = await A.initBackend();
 
-/** The kernel table's methods (Backend in src/kernels/backend.ts; the js backend is that table), minus memory management. */
+/**
+ * The kernel table's methods (Backend in src/kernels/backend.ts; the js backend is that table):
+ * the primitives and the fused kernels (`fused`, absent in older builds), minus memory management.
+ */
 const { jsBackend } = await import(join(dirname(process.env.AELAB_DIST ?? join(root, 'dist', 'index.js')), 'kernels', 'js', 'index.js'));
-const KERNELS = Object.keys(jsBackend).filter(
-  (k) => typeof jsBackend[k] === 'function' && !['alloc', 'free', 'allocatedBytes'].includes(k),
-);
+const methods = (t) =>
+  Object.keys(t ?? {}).filter((k) => typeof t[k] === 'function' && !['alloc', 'free', 'allocatedBytes', 'allocBytes'].includes(k));
+const KERNELS = [
+  ...methods(jsBackend).map((k) => [backend, k]),
+  ...(backend.fused ? methods(jsBackend.fused).map((k) => [backend.fused, k]) : []),
+];
 const label = (name, a) => {
   if (['unary', 'unaryGrad', 'binary', 'reduce'].includes(name)) return `${name} ${a[0]} (${a[1]?.length ?? ''})`;
-  if (name === 'matmul') {
+  if (name === 'matmul' || name === 'matmulEpilogue') {
     const p = a[3];
     return `matmul ${p.M}×${p.N}×${p.K}${p.transA ? ' Aᵀ' : ''}${p.transB ? ' Bᵀ' : ''}${p.act && p.act !== 'none' ? ` +${p.act}` : ''}`;
   }
@@ -48,9 +54,10 @@ const label = (name, a) => {
 };
 const acc = new Map();
 let on = false;
-for (const name of KERNELS) {
-  const f = backend[name].bind(backend);
-  backend[name] = (...a) => {
+for (const [table, name] of KERNELS) {
+  if (typeof table[name] !== 'function') continue;
+  const f = table[name].bind(table);
+  table[name] = (...a) => {
     if (!on) return f(...a);
     const t0 = performance.now();
     const r = f(...a);

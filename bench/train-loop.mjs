@@ -60,7 +60,8 @@ export function makeAdam(optim, backend, params) {
       step++;
       params.forEach((p, i) => {
         if (!p.grad) return;
-        backend.adamStep(p.data, p.grad.data, st[i].m, st[i].v, null, {
+        // (backend.fused: the kernel table's optional part; older builds had the step at the top level)
+        (backend.fused ?? backend).adamStep(p.data, p.grad.data, st[i].m, st[i].v, null, {
           lr: LR,
           beta1: 0.9,
           beta2: 0.999,

@@ -4,6 +4,11 @@
 // Two builds: the baseline (SIMD + threads) and one that also uses relaxed SIMD (fused
 // multiply-add in the GEMM micro-kernel), which the loader prefers where the engine supports it.
 //
+// First it generates both sides of the kernels' calling convention from src/kernels/wasm/abi.ts
+// (the argument layouts and op codes; see there): assembly/abi.generated.ts (argument classes and
+// op enums for the kernels) and abi.generated.ts (argument writers for the JS side). Neither is
+// committed; each is rewritten only when its text changes.
+//
 //   node tools/build-wasm.mjs            build (skipped when the output is newer than the sources)
 //   node tools/build-wasm.mjs --force    always rebuild
 //   node tools/build-wasm.mjs --wat      also write the text format to src/kernels/wasm/build/
@@ -14,26 +19,31 @@
 // instantiate the same module over the same bytes), the stub runtime (the kernels never
 // allocate: all memory is managed from JS), and no abort import.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const kernelsDir = join(root, 'src', 'kernels');
 const srcDir = join(root, 'src', 'kernels', 'wasm', 'assembly');
 const buildDir = join(root, 'src', 'kernels', 'wasm', 'build');
 const outTs = join(root, 'src', 'kernels', 'wasm', 'module.generated.ts');
+const abiAs = join(srcDir, 'abi.generated.ts');
+const abiJs = join(root, 'src', 'kernels', 'wasm', 'abi.generated.ts');
 const force = process.argv.includes('--force');
 const wantWat = process.argv.includes('--wat');
 const wantNames = process.argv.includes('--names');
 
-// Must match the control block reserved by the JS side (src/kernels/wasm/memory.ts): static data
-// of the module has to end below it.
-const RESERVED_LOW_BYTES = 32768;
+// Static data of the module has to end below the control block (CTRL_OFFSET in memory.ts).
+const { CTRL_OFFSET: RESERVED_LOW_BYTES } = await generateAbi();
+
 // Maximum pages (64 KiB each) the module declares for its shared memory: 4 GiB, the wasm32 limit.
 // The JS side creates the memory with this maximum or less.
 const MAX_PAGES = 65536;
 const INITIAL_PAGES = 32;
 
+// (abi.generated.ts is among the sources: it changes when abi.ts does)
 const sources = readdirSync(srcDir).filter((f) => f.endsWith('.ts'));
 const newestSource = Math.max(...sources.map((f) => statSync(join(srcDir, f)).mtimeMs), statSync(fileURLToPath(import.meta.url)).mtimeMs);
 if (!force && !wantWat && !wantNames && existsSync(outTs) && statSync(outTs).mtimeMs > newestSource) {
@@ -119,3 +129,86 @@ console.log(
   `build-wasm: ${sources.length} sources → ${bytes.length} + ${relaxedBytes.length} (relaxed SIMD) bytes of wasm → ` +
     outTs.slice(root.length + 1),
 );
+
+// ---------------------------------------------------------------------------------------------
+// The calling convention, generated from src/kernels/wasm/abi.ts
+
+/** Writes `text` to `file` unless it already holds exactly that (keeps the mtime for the freshness check). */
+function writeIfChanged(file, text) {
+  if (existsSync(file) && readFileSync(file, 'utf8') === text) return;
+  writeFileSync(file, text);
+}
+
+/**
+ * Imports abi.ts with the modules it needs (backend.ts, memory.ts), transpiled on their own by
+ * the TypeScript compiler from npm into a temporary folder with the same layout.
+ */
+async function loadAbi() {
+  const ts = (await import('typescript')).default;
+  const tmp = mkdtempSync(join(tmpdir(), 'aelab-abi-'));
+  try {
+    for (const rel of ['backend.ts', 'wasm/abi.ts', 'wasm/memory.ts']) {
+      const out = join(tmp, rel.replace(/\.ts$/, '.js'));
+      mkdirSync(dirname(out), { recursive: true });
+      const src = readFileSync(join(kernelsDir, rel), 'utf8');
+      const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+      writeFileSync(out, js);
+    }
+    writeFileSync(join(tmp, 'package.json'), '{"type":"module"}');
+    const abi = await import(pathToFileURL(join(tmp, 'wasm', 'abi.js')).href);
+    const memory = await import(pathToFileURL(join(tmp, 'wasm', 'memory.js')).href);
+    return { ...abi, ARG_SLOTS: memory.ARG_SLOTS, CTRL_OFFSET: memory.CTRL_OFFSET };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function generateAbi() {
+  /** How the AssemblyScript getter reads a slot of each type (the f64 at byte offset `off`). */
+  const AS_READ = {
+    ptr: ['usize', (off) => `<usize>(<u32>load<f64>(changetype<usize>(this), ${off}))`],
+    usize: ['usize', (off) => `<usize>(<u32>load<f64>(changetype<usize>(this), ${off}))`],
+    i32: ['i32', (off) => `<i32>load<f64>(changetype<usize>(this), ${off})`],
+    bool: ['bool', (off) => `<i32>load<f64>(changetype<usize>(this), ${off}) != 0`],
+    f32: ['f32', (off) => `<f32>load<f64>(changetype<usize>(this), ${off})`],
+    f64: ['f64', (off) => `load<f64>(changetype<usize>(this), ${off})`],
+  };
+  const { ARG_LAYOUTS, KERNELS, OP_CODES, CONTROL, ARG_SLOTS, CTRL_OFFSET } = await loadAbi();
+  const header = '// GENERATED by tools/build-wasm.mjs from src/kernels/wasm/abi.ts — do not edit, not committed.\n';
+  const usedBy = (layout) => Object.keys(KERNELS).filter((k) => KERNELS[k] === layout);
+  const as = [
+    header,
+    '// The kernels read their arguments as `const a = changetype<XArgs>(args)`, then a.field: each',
+    "// getter loads the field's f64 slot of the argument block and converts it to the slot's type.",
+    '',
+  ];
+  as.push('/** The thread control block (abi.ts CONTROL) at CTRL_OFFSET (memory.ts): absolute addresses. */');
+  as.push(`export const CTRL: usize = ${CTRL_OFFSET};`);
+  for (const [field, off] of Object.entries(CONTROL)) as.push(`export const CTRL_${field.toUpperCase()}: usize = ${CTRL_OFFSET + off};`);
+  as.push('');
+  for (const [name, ops] of Object.entries(OP_CODES)) {
+    as.push(`/** Op codes of OP_CODES.${name} (abi.ts). */`, `export const enum ${name} {`);
+    ops.forEach((op, i) => as.push(`  ${op} = ${i},`));
+    as.push('}', '');
+  }
+  const js = [header, '/* eslint-disable */', '// Argument writers of the wasm kernels: one per layout of ARG_LAYOUTS (abi.ts), slot by slot.', ''];
+  for (const [layout, fields] of Object.entries(ARG_LAYOUTS)) {
+    const entries = Object.entries(fields);
+    if (entries.length > ARG_SLOTS) throw new Error(`build-wasm: layout ${layout} has ${entries.length} slots, the argument block ${ARG_SLOTS}`);
+    const kernels = usedBy(layout).join(', ');
+    as.push(`/** The arguments of ${kernels} (ARG_LAYOUTS.${layout}). */`, `@final @unmanaged export class ${layout}Args {`);
+    entries.forEach(([field, type], slot) => {
+      const [asType, read] = AS_READ[type];
+      as.push(`  @inline get ${field}(): ${asType} { return ${read(slot * 8)}; }`);
+    });
+    as.push('}', '');
+    js.push(`/** The arguments of ${kernels} (ARG_LAYOUTS.${layout}). */`, `export interface ${layout}Args {`);
+    for (const [field, type] of entries) js.push(`  ${field}: ${type === 'bool' ? 'boolean' : 'number'};`);
+    js.push('}', '', `export function write${layout}Args(s: Float64Array, v: ${layout}Args): void {`);
+    entries.forEach(([field, type], slot) => js.push(`  s[${slot}] = ${type === 'bool' ? `v.${field} ? 1 : 0` : `v.${field}`};`));
+    js.push('}', '');
+  }
+  writeIfChanged(abiAs, as.join('\n'));
+  writeIfChanged(abiJs, js.join('\n'));
+  return { CTRL_OFFSET };
+}

@@ -2,12 +2,15 @@
  * The gradient rules: one per primitive op, all in this table, written with ops so every
  * backend gets gradients for free. Each rule maps the upstream gradient g (shaped like the
  * op's output) to one gradient per input, shaped like that input; broadcasting is undone by
- * `sumTo`. Composite ops (mean, softmax, batchNorm, …) need no rule.
+ * `sumTo`. Composite ops (mean, softmax, batchNorm, …) need no rule. The fused ops at the end
+ * have rules too, because with the fused kernel they are one node on the tape; their rules
+ * reuse what the kernel computed on the way forward.
  */
 import { F32_TINY, type Conv2dParams, type Pool2dParams } from '../kernels/backend.js';
 import { getBackend } from '../kernels/registry.js';
 import { Tensor } from '../tensor/tensor.js';
-import { add, binaryCrossEntropyGrad, binaryCrossEntropyWithLogitsGrad, clamp, div, eq, exp, ge, gt, le, log, maximum, mul, neg, pow, sign, sub, unaryGrad, unaryOp, where } from '../ops/elementwise.js';
+import { add, clamp, div, eq, exp, ge, gt, le, log, maximum, mul, neg, pow, sign, sub, unaryGrad, unaryOp, where } from '../ops/elementwise.js';
+import { binaryCrossEntropyGrad, binaryCrossEntropyWithLogitsGrad } from '../ops/losses.js';
 import { conv2d, conv2dWeightGrad, convTranspose2d } from '../ops/conv.js';
 import { mm } from '../ops/linalg.js';
 import { sum } from '../ops/reduce.js';
@@ -63,52 +66,6 @@ defineGradRules({
     const [a, b] = n.inputs as [Tensor, Tensor];
     const ma = add(gt(a, b), mul(eq(a, b), 0.5));
     return [sumTo(mul(g, ma), a.shape), sumTo(mul(g, unaryOp('rsubScalar', ma, 1)), b.shape)];
-  },
-  // bce(p, y) = −[y·lp + (1−y)·lq], lp = max(log p, −100), lq = max(log(1−p), −100):
-  // d/dp by the fused kernel, d/dy = lq − lp.
-  bce: (g, n) => {
-    const [p, y] = n.inputs as [Tensor, Tensor];
-    return [
-      p.requiresGrad ? sumTo(mul(g, binaryCrossEntropyGrad(p, y)), p.shape) : null,
-      y.requiresGrad ? sumTo(mul(g, bceTargetGrad(p)), y.shape) : null,
-    ];
-  },
-  // bceLogits(z, y) = max(z, 0) − z·y + log(1 + e^−|z|): d/dz = sigmoid(z) − y, d/dy = −z.
-  bceLogits: (g, n) => {
-    const [z, y] = n.inputs as [Tensor, Tensor];
-    return [
-      z.requiresGrad ? sumTo(mul(g, binaryCrossEntropyWithLogitsGrad(z, y)), z.shape) : null,
-      y.requiresGrad ? sumTo(mul(g, neg(z)), y.shape) : null,
-    ];
-  },
-  // Σ_c bce(p, y) per sample: d/dp = g_b·bceGrad(p, y) (saved by the forward kernel),
-  // d/dy = g_b·(lq − lp) as for bce.
-  bcePerSample: (g, n) => {
-    const [p, y] = n.inputs as [Tensor, Tensor];
-    const gb = perSample(g, p);
-    return [p.requiresGrad ? mul(s<Tensor>(n, 'grad'), gb) : null, y.requiresGrad ? mul(bceTargetGrad(p), gb) : null];
-  },
-  // Σ_c bceLogits(z, y) per sample: d/dz = g_b·(sigmoid(z) − y) (saved by the forward kernel),
-  // d/dy = −g_b·z.
-  bceWithLogitsPerSample: (g, n) => {
-    const [z, y] = n.inputs as [Tensor, Tensor];
-    const gb = perSample(g, z);
-    return [z.requiresGrad ? mul(s<Tensor>(n, 'diff'), gb) : null, y.requiresGrad ? mul(neg(z), gb) : null];
-  },
-  // KL per sample: d/dμ = g_b·μ, d/d log σ² = g_b·½(σ² − 1) (saved by the forward kernel).
-  klNormalPerSample: (g, n) => {
-    const [mu, lv] = n.inputs as [Tensor, Tensor];
-    const gb = perSample(g, mu);
-    return [mu.requiresGrad ? mul(mu, gb) : null, lv.requiresGrad ? mul(s<Tensor>(n, 'dlv'), gb) : null];
-  },
-  // z = μ + e^{½ lv} ⊙ ε: d/dμ = g, d/dlv = g ⊙ ½e^{½ lv}ε (saved), d/dε = g ⊙ e^{½ lv}.
-  reparameterize: (g, n) => {
-    const [mu, lv, eps] = n.inputs as [Tensor, Tensor, Tensor];
-    return [
-      mu.requiresGrad ? g : null,
-      lv.requiresGrad ? mul(g, s<Tensor>(n, 'half')) : null,
-      eps.requiresGrad ? mul(g, exp(mul(lv, 0.5))) : null,
-    ];
   },
   minimum: (g, n) => {
     const [a, b] = n.inputs as [Tensor, Tensor];
@@ -204,19 +161,6 @@ defineGradRules({
     return [ga, gb];
   },
 
-  // y = act(x·Wᵀ + b): g' = g·act'(y) from the output (relu: y > 0 exactly where x·Wᵀ + b > 0),
-  // then dx = g'·W, dW = g'ᵀ·x, db = Σ_rows g'.
-  linear: (g, n, y) => {
-    const [x, w, b] = n.inputs as [Tensor, Tensor, Tensor | undefined];
-    const act = s<string>(n, 'act');
-    const gp = act === 'none' ? g : unaryGrad(act as 'relu' | 'sigmoid' | 'tanh', y, g);
-    return [
-      x.requiresGrad ? mm(gp, w) : null,
-      w.requiresGrad ? mm(gp, x, true, false) : null,
-      b && b.requiresGrad ? sum(gp, [0]) : null,
-    ];
-  },
-
   // ---- convolution ------------------------------------------------------------------------------
   conv2d: (g, n) => {
     const p = s<Conv2dParams>(n, 'p');
@@ -253,11 +197,76 @@ defineGradRules({
     getBackend().avgPool2dBackward(g.data, out.data, s<Pool2dParams>(n, 'p'));
     return [out];
   },
+
+  // ---- fused ops: on the tape only when the backend ran the fused kernel (FusedKernels in
+  // kernels/backend.ts); without it the op runs as its composite, whose parts have their rules.
+  // bce(p, y) = −[y·lp + (1−y)·lq], lp = max(log p, −100), lq = max(log(1−p), −100):
+  // d/dp by the fused kernel, d/dy = lq − lp.
+  bce: (g, n) => {
+    const [p, y] = n.inputs as [Tensor, Tensor];
+    return [
+      p.requiresGrad ? sumTo(mul(g, binaryCrossEntropyGrad(p, y)), p.shape) : null,
+      y.requiresGrad ? sumTo(mul(g, bceTargetGrad(p)), y.shape) : null,
+    ];
+  },
+  // bceLogits(z, y) = max(z, 0) − z·y + log(1 + e^−|z|): d/dz = sigmoid(z) − y, d/dy = −z.
+  bceLogits: (g, n) => {
+    const [z, y] = n.inputs as [Tensor, Tensor];
+    return [
+      z.requiresGrad ? sumTo(mul(g, binaryCrossEntropyWithLogitsGrad(z, y)), z.shape) : null,
+      y.requiresGrad ? sumTo(mul(g, neg(z)), y.shape) : null,
+    ];
+  },
+  // Σ_c bce(p, y) per sample: d/dp = g_b·bceGrad(p, y) (saved by the forward kernel),
+  // d/dy = g_b·(lq − lp) as for bce.
+  bcePerSample: (g, n) => {
+    const [p, y] = n.inputs as [Tensor, Tensor];
+    const gb = perSample(g, p);
+    return [p.requiresGrad ? mul(s<Tensor>(n, 'grad'), gb) : null, y.requiresGrad ? mul(bceTargetGrad(p), gb) : null];
+  },
+  // Σ_c bceLogits(z, y) per sample: d/dz = g_b·(sigmoid(z) − y) (saved by the forward kernel),
+  // d/dy = −g_b·z.
+  bceWithLogitsPerSample: (g, n) => {
+    const [z, y] = n.inputs as [Tensor, Tensor];
+    const gb = perSample(g, z);
+    return [z.requiresGrad ? mul(s<Tensor>(n, 'diff'), gb) : null, y.requiresGrad ? mul(neg(z), gb) : null];
+  },
+  // KL per sample: d/dμ = g_b·μ, d/d log σ² = g_b·½(σ² − 1) (saved by the forward kernel).
+  klNormalPerSample: (g, n) => {
+    const [mu, lv] = n.inputs as [Tensor, Tensor];
+    const gb = perSample(g, mu);
+    return [mu.requiresGrad ? mul(mu, gb) : null, lv.requiresGrad ? mul(s<Tensor>(n, 'dlv'), gb) : null];
+  },
+  // z = μ + e^{½ lv} ⊙ ε: d/dμ = g, d/dlv = g ⊙ ½e^{½ lv}ε (saved), d/dε = g ⊙ e^{½ lv}.
+  reparameterize: (g, n) => {
+    const [mu, lv, eps] = n.inputs as [Tensor, Tensor, Tensor];
+    return [
+      mu.requiresGrad ? g : null,
+      lv.requiresGrad ? mul(g, s<Tensor>(n, 'half')) : null,
+      eps.requiresGrad ? mul(g, exp(mul(lv, 0.5))) : null,
+    ];
+  },
+  // y = act(x·Wᵀ + b): g' = g·act'(y) from the output (relu: y > 0 exactly where x·Wᵀ + b > 0),
+  // then dx = g'·W, dW = g'ᵀ·x, db = Σ_rows g'.
+  linear: (g, n, y) => {
+    const [x, w, b] = n.inputs as [Tensor, Tensor, Tensor | undefined];
+    const act = s<string>(n, 'act');
+    const gp = act === 'none' ? g : unaryGrad(act as 'relu' | 'sigmoid' | 'tanh', y, g);
+    return [
+      x.requiresGrad ? mm(gp, w) : null,
+      w.requiresGrad ? mm(gp, x, true, false) : null,
+      b && b.requiresGrad ? sum(gp, [0]) : null,
+    ];
+  },
+  // Each input pixel's gradient is the sum of its sh × sw block of g (the kernel, or that sum).
   upsampleNearest: (g, n) => {
     const x = n.inputs[0]!;
     const [B, C, H, W] = x.shape as [number, number, number, number];
+    const [sh, sw] = [s<number>(n, 'sh'), s<number>(n, 'sw')];
+    const kernel = getBackend().fused?.upsampleNearestBackward;
+    if (!kernel) return [reshape(sum(reshape(g, [B, C, H, sh, W, sw]), [3, 5]), x.shape)];
     const out = Tensor.uninit(x.shape);
-    getBackend().upsampleNearestBackward(g.data, B * C, H, W, s<number>(n, 'sh'), s<number>(n, 'sw'), out.data);
+    kernel(g.data, B * C, H, W, sh, sw, out.data);
     return [out];
   },
 });

@@ -176,7 +176,10 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
   }
 }
 
-/** acc += g, in place when acc is not shared with anything else. */
+/**
+ * acc + g in a new tensor. Never in place: acc may be a tensor a rule returned for several
+ * inputs at once (add hands g itself to both), so writing into it would change the others.
+ */
 function addInto(acc: Tensor, g: Tensor): Tensor {
   const out = Tensor.uninit(acc.shape);
   getBackend().binary('add', acc.data, acc.shape, g.data, g.shape, out.data, out.shape);

@@ -26,7 +26,7 @@ const residentFinalizer =
       })
     : null;
 
-function resident(bytes: Uint8Array, backend: Backend): Uint8Array {
+function resident(bytes: Uint8Array, backend: Backend, allocBytes: (n: number) => Uint8Array): Uint8Array {
   // The js backend's kernel reads any array: no copy.
   if (backend.name === 'js') return bytes;
   let copies = residentBytes.get(bytes);
@@ -37,7 +37,7 @@ function resident(bytes: Uint8Array, backend: Backend): Uint8Array {
   }
   let a = copies.get(backend);
   if (!a) {
-    a = backend.allocBytes(bytes.length);
+    a = allocBytes(bytes.length);
     a.set(bytes);
     copies.set(backend, a);
   }
@@ -277,13 +277,15 @@ export class DataLoader implements Iterable<Batch> {
    * gatherInto for an `out` in backend memory (a tensor's storage). A dataset with 8-bit pixels
    * (ImageDataset.bytes) is gathered from a copy of them in backend memory, made on first use, by
    * the backend's gatherRows8 kernel: a quarter of the bytes to fetch from all over the dataset,
-   * on every thread. The values are those of gatherInto, to the bit.
+   * on every thread. The values are those of gatherInto, to the bit; a backend without that
+   * (fused, optional) kernel gets gatherInto itself.
    */
   gatherToBackend(indices: Int32Array, out: Float32Array, backend: Backend = getBackend()): Int32Array | null {
     const ds = this.dataset;
-    if (!ds.bytes) return this.gatherInto(indices, out);
+    const { gatherRows8, allocBytes } = backend.fused ?? {};
+    if (!ds.bytes || !gatherRows8 || !allocBytes) return this.gatherInto(indices, out);
     const y = this.batchLabels('DataLoader.gatherToBackend', indices, out);
-    backend.gatherRows8(resident(ds.bytes, backend), sampleSize(ds), indices, out);
+    gatherRows8(resident(ds.bytes, backend, allocBytes), sampleSize(ds), indices, out);
     return y;
   }
 

@@ -23,6 +23,19 @@ export function onBackendChange(l: (b: Backend) => void): void {
   listeners.push(l);
 }
 
+/**
+ * The same backend without its fused kernels: ops and optimizers then run the composites of
+ * primitives instead (what a new backend that implements only the primitives gets). For tests
+ * and for checking a new backend's primitives; the arrays it allocates are the backend's own.
+ */
+export function primitivesOnly(b: Backend): Backend {
+  // A view of b that hides `fused`: methods still run on b (class-based backends need their `this`).
+  const view = Object.create(b) as Backend & { name: string };
+  Object.defineProperty(view, 'fused', { value: undefined, enumerable: true });
+  Object.defineProperty(view, 'name', { value: `${b.name} (primitives only)`, enumerable: true });
+  return view;
+}
+
 export type BackendName = 'js' | 'wasm';
 
 export interface SetBackendOptions {

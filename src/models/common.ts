@@ -263,17 +263,6 @@ export interface ReconTerm {
 }
 
 /**
- * The reconstruction term of an image autoencoder, as a negative log-likelihood per image
- * (nats, summed over pixels — seed 000: the loss is the likelihood's choice):
- *
- *   'bce' (Bernoulli decoder):  −log p(x|z) = Σ_d softplus(ℓ_d) − x_d·ℓ_d   on the logits ℓ,
- *                               the stable form of −Σ_d x_d log x̂_d + (1−x_d) log(1−x̂_d), x̂ = σ(ℓ);
- *   'mse' (Gaussian decoder, fixed variance):  Σ_d (x_d − x̂_d)²  with x̂ = σ(ℓ),
- *                               which is −log N(x; x̂, ½I) up to a constant.
- *
- * `logits` are the decoder's output before its final Sigmoid; `target` has the same shape.
- */
-/**
  * −log p(x|z) per sample of a Bernoulli decoder from its logits (B, …), and the mean squared
  * error of its probabilities over all elements (for the log), from one pass over the data.
  */
@@ -286,6 +275,17 @@ export function bernoulliTerms(logits: Tensor, target: Tensor): { perSample: Ten
   return { perSample, mse: total / logits.size };
 }
 
+/**
+ * The reconstruction term of an image autoencoder, as a negative log-likelihood per image
+ * (nats, summed over pixels — seed 000: the loss is the likelihood's choice):
+ *
+ *   'bce' (Bernoulli decoder):  −log p(x|z) = Σ_d softplus(ℓ_d) − x_d·ℓ_d   on the logits ℓ,
+ *                               the stable form of −Σ_d x_d log x̂_d + (1−x_d) log(1−x̂_d), x̂ = σ(ℓ);
+ *   'mse' (Gaussian decoder, fixed variance):  Σ_d (x_d − x̂_d)²  with x̂ = σ(ℓ),
+ *                               which is −log N(x; x̂, ½I) up to a constant.
+ *
+ * `logits` are the decoder's output before its final Sigmoid; `target` has the same shape.
+ */
 export function reconTerm(logits: Tensor, target: Tensor, loss: 'bce' | 'mse'): ReconTerm {
   let perSample: Tensor;
   let mse: number;

@@ -3,6 +3,7 @@ import type { Conv2dParams, Pool2dParams } from '../kernels/backend.js';
 import { getBackend } from '../kernels/registry.js';
 import { record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { expand, reshape } from './shape.js';
 import { checkTensor, fmt, pair } from './util.js';
 
 export type Size2 = number | readonly [number, number];
@@ -89,7 +90,7 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias: Tensor | null = null
   const b = getBackend();
   b.conv2dBackwardInput(x.data, w.data, out.data, p);
   // The bias, per output channel, in place with the backend's broadcasting add (a JavaScript
-  // loop over wasm memory cost ~2 ms per step for the conv AE's 128×32×14×14 output).
+  // loop over wasm memory would take the slow element-by-element path on shared memory).
   if (bias) b.binary('add', out.data, [B, Cout, oH * oW], bias.data, [1, Cout, 1], out.data, [B, Cout, oH * oW]);
   return record(out, 'convTranspose2d', bias ? [x, w, bias] : [x, w], { p });
 }
@@ -142,11 +143,16 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, opts: Pool2dOptions = {}
   return record(out, 'avgPool2d', [x], { p });
 }
 
-/** Nearest-neighbour upsampling by integer scale factors. */
+/**
+ * Nearest-neighbour upsampling by integer scale factors: the fused kernel, or each pixel repeated
+ * over an sh × sw block by expand (whose gradient sums each block back).
+ */
 export function upsampleNearest(x: Tensor, scale: Size2): Tensor {
   const [B, C, H, W] = check4d('upsample', x);
   const [sh, sw] = pair('upsample', 'scaleFactor', scale, 1);
+  const kernel = getBackend().fused?.upsampleNearest;
+  if (!kernel) return reshape(expand(reshape(x, [B, C, H, 1, W, 1]), [B, C, H, sh, W, sw]), [B, C, H * sh, W * sw]);
   const out = Tensor.uninit([B, C, H * sh, W * sw]);
-  getBackend().upsampleNearest(x.data, B * C, H, W, sh, sw, out.data);
+  kernel(x.data, B * C, H, W, sh, sw, out.data);
   return record(out, 'upsampleNearest', [x], { sh, sw });
 }

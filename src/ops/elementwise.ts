@@ -1,20 +1,39 @@
-/** Elementwise ops with NumPy broadcasting, activations, clamp and where. */
-import type { BinaryOp, UnaryGradOp, UnaryOp } from '../kernels/backend.js';
+/**
+ * Elementwise ops with NumPy broadcasting, activations, clamp and where: the primitive unary and
+ * binary kernels, plus the activations' derivatives (a fused kernel, or their composite).
+ */
+import type { BinaryOp, FusedBinaryOp, UnaryGradOp, UnaryOp } from '../kernels/backend.js';
 import { getBackend } from '../kernels/registry.js';
-import { isGradEnabled, record } from '../autograd/tape.js';
+import { noGrad, record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { asTensor, broadcastShapes, checkTensor, fmt, padShape, type TensorLike } from './util.js';
 
-function binary(op: BinaryOp, a: TensorLike, b: TensorLike, differentiable: boolean): Tensor {
+/**
+ * A two-input elementwise op over broadcast shapes: a primitive (`binary`), or a fused loss op
+ * of FusedKernels.binary (the caller checks the backend has it).
+ */
+function binary(op: BinaryOp | FusedBinaryOp, a: TensorLike, b: TensorLike, differentiable: boolean, fused = false): Tensor {
   const A = asTensor(a);
   const B = asTensor(b);
-  checkTensor(op, A, 'first input');
-  checkTensor(op, B, 'second input');
-  const outShape = broadcastShapes(op, A.shape, B.shape);
+  const outShape = checkBinary(op, A, B);
   const out = Tensor.uninit(outShape);
   const r = outShape.length;
-  getBackend().binary(op, A.data, padShape(A.shape, r), B.data, padShape(B.shape, r), out.data, outShape);
+  const be = getBackend();
+  if (fused) be.fused!.binary!(op as FusedBinaryOp, A.data, padShape(A.shape, r), B.data, padShape(B.shape, r), out.data, outShape);
+  else be.binary(op as BinaryOp, A.data, padShape(A.shape, r), B.data, padShape(B.shape, r), out.data, outShape);
   return differentiable ? record(out, op, [A, B]) : out;
+}
+
+/** Checks the inputs of a two-input op and returns their broadcast shape (errors name the op). */
+export function checkBinary(op: string, a: Tensor, b: Tensor): number[] {
+  checkTensor(op, a, 'first input');
+  checkTensor(op, b, 'second input');
+  return broadcastShapes(op, a.shape, b.shape);
+}
+
+/** A fused two-input loss op (FusedKernels.binary); differentiable ones have a rule in autograd/rules.ts. */
+export function fusedBinary(op: FusedBinaryOp, a: TensorLike, b: TensorLike, differentiable: boolean): Tensor {
+  return binary(op, a, b, differentiable, true);
 }
 
 export function unaryOp(op: UnaryOp, x: Tensor, p = 0): Tensor {
@@ -24,14 +43,39 @@ export function unaryOp(op: UnaryOp, x: Tensor, p = 0): Tensor {
   return op === 'sign' ? out : record(out, op, [x], { p });
 }
 
-/** g · f'(x) by a fused kernel (not itself differentiable). `x` is the output y for sigmoid/tanh. */
+/**
+ * g · f'(x), not differentiable: the backend's fused kernel, or the composite of primitives it
+ * stands for. `x` is the output y for sigmoid/tanh (f' = y(1 − y) and 1 − y²).
+ */
 export function unaryGrad(op: UnaryGradOp, x: Tensor, g: Tensor, p = 0): Tensor {
+  const kernel = getBackend().fused?.unaryGrad;
+  if (!kernel) return noGrad(() => unaryGradComposite(op, x, g, p));
   const out = Tensor.uninit(x.shape);
-  getBackend().unaryGrad(op, x.data, g.data, out.data, p);
+  kernel(op, x.data, g.data, out.data, p);
   return out;
 }
 
+function unaryGradComposite(op: UnaryGradOp, x: Tensor, g: Tensor, p: number): Tensor {
+  switch (op) {
+    case 'relu':
+      return where(gt(x, 0), g, 0);
+    case 'leakyRelu':
+      return where(gt(x, 0), g, mul(g, p));
+    case 'elu': // α·eˣ below 0
+      return where(gt(x, 0), g, mul(mul(g, p), exp(x)));
+    case 'softplus': // d/dx log(1 + eˣ) = sigmoid(x)
+      return mul(g, sigmoid(x));
+    case 'sigmoid':
+      return mul(mul(g, x), sub(1, x));
+    case 'tanh':
+      return mul(g, sub(1, mul(x, x)));
+    default:
+      throw new Error(`unaryGrad: unknown op '${op as string}'`);
+  }
+}
+
 export function add(a: TensorLike, b: TensorLike): Tensor {
+  // x + 0 as x·1: a differentiable copy with every bit of x (x + 0 would turn −0 into +0).
   if (typeof b === 'number' && a instanceof Tensor) return b === 0 ? unaryOp('mulScalar', a, 1) : unaryOp('addScalar', a, b);
   if (typeof a === 'number' && b instanceof Tensor) return unaryOp('addScalar', b, a);
   return binary('add', a, b, true);
@@ -68,174 +112,6 @@ export const lt = (a: TensorLike, b: TensorLike): Tensor => binary('lt', a, b, f
 export const le = (a: TensorLike, b: TensorLike): Tensor => binary('le', a, b, false);
 export const eq = (a: TensorLike, b: TensorLike): Tensor => binary('eq', a, b, false);
 export const ne = (a: TensorLike, b: TensorLike): Tensor => binary('ne', a, b, false);
-/**
- * Elementwise binary cross-entropy −[y log p + (1−y) log(1−p)] of probabilities p against
- * targets y, each log clamped at −100 (as PyTorch), in one fused kernel (losses.bce reduces it).
- * Both must lie in [0, 1], as PyTorch requires (see checkUnitInterval); `op` names the caller
- * in that error.
- */
-export function binaryCrossEntropy(p: TensorLike, y: TensorLike, op = 'binaryCrossEntropy'): Tensor {
-  const P = asTensor(p);
-  const Y = asTensor(y);
-  checkTensor(op, P, 'probabilities');
-  checkTensor(op, Y, 'targets');
-  checkUnitInterval(op, P, 'probabilities');
-  checkUnitInterval(op, Y, 'targets');
-  return binary('bce', P, Y, true);
-}
-
-/**
- * PyTorch's binary_cross_entropy raises "all elements of input should be between 0 and 1" (and
- * the same of target): a value outside [0, 1] means logits or unscaled data were passed where
- * probabilities belong, and the clamped logs would turn it into a finite, meaningless loss.
- * The test is the backend's min and max reductions (SIMD on wasm; both let NaN win, so NaN fails
- * too, as in PyTorch); only a failing tensor is searched for the first offending element.
- */
-export function checkUnitInterval(op: string, t: Tensor, name: string): void {
-  const n = t.size;
-  if (n === 0) return;
-  const b = getBackend();
-  const out = b.alloc(2, false);
-  // taken after the allocation, which may grow (and so detach) wasm memory
-  const d = t.data;
-  let lo: number;
-  let hi: number;
-  try {
-    b.reduce('min', d, [n], [0], out.subarray(0, 1));
-    b.reduce('max', d, [n], [0], out.subarray(1, 2));
-    lo = out[0]!;
-    hi = out[1]!;
-  } finally {
-    b.free(out);
-  }
-  if (lo >= 0 && hi <= 1) return;
-  let i = 0;
-  while (i < n - 1 && d[i]! >= 0 && d[i]! <= 1) i++;
-  const at: number[] = [];
-  for (let k = t.shape.length - 1, rest = i; k >= 0; k--) {
-    at.unshift(rest % t.shape[k]!);
-    rest = Math.floor(rest / t.shape[k]!);
-  }
-  const hint = name === 'probabilities' ? ' (for logits use bceWithLogits)' : '';
-  throw new RangeError(`${op}: all ${name} must be between 0 and 1, but ${name}[${at.join(', ')}] = ${d[i]}${hint}`);
-}
-/** Its derivative in p (a kernel, not differentiable): 0 where a log's clamp is active. */
-export const binaryCrossEntropyGrad = (p: TensorLike, y: TensorLike): Tensor => binary('bceGrad', p, y, false);
-/**
- * Elementwise binary cross-entropy of logits z against targets y, max(z, 0) − z·y + log(1 + e^−|z|)
- * (= softplus(z) − z·y, stable for any z), in one fused kernel (losses.bceWithLogits reduces it).
- */
-export const binaryCrossEntropyWithLogits = (z: TensorLike, y: TensorLike): Tensor => binary('bceLogits', z, y, true);
-/** Its derivative in z, sigmoid(z) − y (a kernel, not differentiable). */
-export const binaryCrossEntropyWithLogitsGrad = (z: TensorLike, y: TensorLike): Tensor => binary('bceLogitsGrad', z, y, false);
-/**
- * (sigmoid(z) − y)² in one kernel, not differentiable: the squared error of the probabilities a
- * logit-output decoder gives, with the same bits as `mul(d, d)` for `d = sub(sigmoid(z), y)`.
- */
-export const sigmoidSquaredError = (z: TensorLike, y: TensorLike): Tensor => binary('sigmoidSqErr', z, y, false);
-
-/**
- * Per-sample binary cross-entropy of probabilities p against targets y, both (B, …): Σ over each
- * sample's elements of binaryCrossEntropy (each log clamped at −100), shape (B), in one pass over
- * the data — the same bits as `sum(binaryCrossEntropy(p, y), [1, …])`. Differentiable; the
- * gradient in p (binaryCrossEntropyGrad) comes from the forward pass, so the backward is one
- * scaling. Both must lie in [0, 1] (checkUnitInterval); `op` names the caller in that error.
- */
-export function bcePerSample(p: Tensor, y: Tensor, op = 'bcePerSample'): Tensor {
-  sameSamples(op, p, y, 'probabilities', 'targets');
-  checkUnitInterval(op, p, 'probabilities');
-  checkUnitInterval(op, y, 'targets');
-  return perSampleOp('bcePerSample', p, y, 'probabilities', 'targets', p.requiresGrad, 'grad', (rows, cols, out, grad) =>
-    getBackend().bceRows(p.data, y.data, rows, cols, out, grad),
-  );
-}
-
-/**
- * Per-sample binary cross-entropy of logits z against targets y, both (B, …): Σ over each
- * sample's elements of bceLogits, shape (B), in one pass over the data — the same bits as
- * `sum(binaryCrossEntropyWithLogits(z, y), [1, …])`. When `sqErr` (a tensor of B elements) is
- * given it receives each sample's Σ (sigmoid(z) − y)² (as sigmoidSquaredError summed) from the
- * same pass. Differentiable; the gradient in z, sigmoid(z) − y, comes from the forward pass too,
- * so the backward is one scaling.
- */
-export function bceWithLogitsPerSample(z: Tensor, y: Tensor, sqErr?: Tensor): Tensor {
-  const op = 'bceWithLogitsPerSample';
-  // (the gradient in y, −z, needs no saved tensor)
-  return perSampleOp(
-    op,
-    z,
-    y,
-    'logits',
-    'targets',
-    z.requiresGrad,
-    'diff',
-    (rows, cols, out, diff) => getBackend().bceLogitsRows(z.data, y.data, rows, cols, out, sqErr ? sqErr.data : null, diff),
-    (rows) => {
-      if (sqErr && sqErr.size !== rows) throw new Error(`${op}: sqErr has ${sqErr.size} elements, the batch has ${rows} samples`);
-    },
-  );
-}
-
-/** Checks that a and b are tensors of one shape of rank ≥ 1 (per-sample ops). */
-function sameSamples(op: string, a: Tensor, b: Tensor, an: string, bn: string): void {
-  checkTensor(op, a, an);
-  checkTensor(op, b, bn);
-  if (a.shape.length < 1 || a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
-    throw new Error(`${op}: ${an} ${fmt(a.shape)} and ${bn} ${fmt(b.shape)} must have the same shape, of rank ≥ 1`);
-  }
-}
-
-/**
- * The frame of the per-sample ops over a and b of one shape (B, …): the checks, the (B) output,
- * the per-element gradient factor the kernel also writes (a's shape, saved under `saveAs` when
- * `keep` and the tape will record the op), the kernel call (rows, elements per row) and the record.
- * `checkRows` checks what else depends on the batch size, before anything is allocated.
- */
-function perSampleOp(
-  op: string,
-  a: Tensor,
-  b: Tensor,
-  an: string,
-  bn: string,
-  keep: boolean,
-  saveAs: string,
-  kernel: (rows: number, cols: number, out: Float32Array, aux: Float32Array | null) => void,
-  checkRows?: (rows: number) => void,
-): Tensor {
-  sameSamples(op, a, b, an, bn);
-  const rows = a.shape[0]!;
-  checkRows?.(rows);
-  const out = Tensor.uninit([rows]);
-  const aux = keep && isGradEnabled() ? Tensor.uninit(a.shape) : null;
-  kernel(rows, rows === 0 ? 0 : a.size / rows, out.data, aux ? aux.data : null);
-  return record(out, op, [a, b], { [saveAs]: aux });
-}
-
-/**
- * KL(N(μ, σ²) ‖ N(0, I)) of each sample, −½ Σ (1 + log σ² − μ² − σ²) over its elements, from μ
- * and log σ² of shape (B, …): shape (B), in one pass — the bits of the composite (add, mul, sub,
- * exp, sum, × −½). Differentiable: d/dμ = μ, d/d log σ² = ½(σ² − 1) (kept from the forward pass).
- */
-export function klNormalPerSample(mu: Tensor, logvar: Tensor): Tensor {
-  return perSampleOp('klNormalPerSample', mu, logvar, 'mu', 'logvar', logvar.requiresGrad, 'dlv', (rows, cols, out, dlv) =>
-    getBackend().klNormalRows(mu.data, logvar.data, rows, cols, out, dlv),
-  );
-}
-
-/**
- * The reparameterisation z = μ + e^{½ log σ²} ⊙ ε of a Gaussian sample, in one kernel — the bits
- * of add(mu, mul(exp(mul(logvar, 0.5)), eps)). Differentiable in all three.
- */
-export function reparameterize(mu: Tensor, logvar: Tensor, eps: Tensor): Tensor {
-  const op = 'reparameterize';
-  sameSamples(op, mu, logvar, 'mu', 'logvar');
-  sameSamples(op, mu, eps, 'mu', 'eps');
-  const z = Tensor.uninit(mu.shape);
-  const half = isGradEnabled() && logvar.requiresGrad ? Tensor.uninit(mu.shape) : null;
-  getBackend().reparameterize(mu.data, logvar.data, eps.data, z.data, half ? half.data : null);
-  return record(z, op, [mu, logvar, eps], { half });
-}
-
 export const neg = (x: Tensor): Tensor => unaryOp('neg', x);
 export const exp = (x: Tensor): Tensor => unaryOp('exp', x);
 export const log = (x: Tensor): Tensor => unaryOp('log', x);

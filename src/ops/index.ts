@@ -3,6 +3,7 @@ import './methods.js';
 import '../autograd/rules.js';
 
 export * from './elementwise.js';
+export * from './losses.js';
 export * from './reduce.js';
 export * from './shape.js';
 export * from './linalg.js';

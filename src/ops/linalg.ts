@@ -3,6 +3,7 @@ import { MATMUL_ACTIVATIONS, type MatmulActivation } from '../kernels/backend.js
 import { getBackend } from '../kernels/registry.js';
 import { record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { add, unaryOp } from './elementwise.js';
 import { expand, reshape } from './shape.js';
 import { checkTensor, fmt } from './util.js';
 
@@ -80,9 +81,10 @@ export type LinearActivation = MatmulActivation;
 const LINEAR_ACTS: readonly LinearActivation[] = MATMUL_ACTIVATIONS;
 
 /**
- * y = act(x·Wᵀ + b) with W (out, in) as in PyTorch; x (…, in); act 'none' by default. One fused
- * kernel (the bias and the activation are the matrix product's epilogue) and one tape node,
- * with the same values as mm, add and the activation op one after another.
+ * y = act(x·Wᵀ + b) with W (out, in) as in PyTorch; x (…, in); act 'none' by default. With the
+ * backend's matmulEpilogue, one fused kernel (the bias and the activation are the matrix
+ * product's epilogue) and one tape node; otherwise mm, add and the activation op one after
+ * another. The two give the same values.
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, activation: LinearActivation = 'none'): Tensor {
   checkTensor('linear', x);
@@ -96,9 +98,16 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, activati
   if (!LINEAR_ACTS.includes(activation))
     throw new Error(`linear: activation must be one of ${LINEAR_ACTS.join(', ')}, got '${String(activation)}'`);
   const x2 = x.ndim === 2 ? x : reshape(x, [-1, inF]);
+  const kernel = getBackend().fused?.matmulEpilogue;
+  if (!kernel) {
+    let y = mm(x2, weight, false, true);
+    if (bias) y = add(y, bias);
+    if (activation !== 'none') y = unaryOp(activation, y);
+    return x.ndim === 2 ? y : reshape(y, [...x.shape.slice(0, -1), outF]);
+  }
   const rows = x2.shape[0]!;
   const y = Tensor.uninit([rows, outF]);
-  getBackend().matmul(x2.data, weight.data, y.data, {
+  kernel(x2.data, weight.data, y.data, {
     batch: 1,
     M: rows,
     N: outF,

@@ -1,7 +1,9 @@
 /**
  * Adadelta (Zeiler, 2012) — torch.optim.Adadelta (1.13). Like RMSprop, but the step's scale
  * comes from a running average of past squared updates instead of a hand-picked rate, so the
- * units of the update match the parameter's; `lr` (default 1) only scales the result.
+ * units of the update match the parameter's; `lr` (default 1) only scales the result. Run by the
+ * backend's fused `adadeltaStep` kernel, or (a backend without it) by the same formulas in
+ * primitive kernels over the buffers.
  *
  *   g = g + wd·p
  *   E[g²] = ρ·E[g²] + (1 − ρ)·g²
@@ -9,7 +11,8 @@
  *   E[Δ²] = ρ·E[Δ²] + (1 − ρ)·Δ²
  *   p = p − lr·Δ
  */
-import type { Backend } from '../kernels/backend.js';
+import type { AdadeltaParams, Backend, F32 } from '../kernels/backend.js';
+import { FlatOps } from './flat.js';
 import { HyperCheck, Optimizer, type ParamState, type Params, type ResolvedGroup, type StateSpec } from './optimizer.js';
 
 export interface AdadeltaHyper {
@@ -47,6 +50,30 @@ export class Adadelta extends Optimizer<AdadeltaHyper, AdadeltaOptions> {
   ): void {
     state.step = (state.step as number) + 1;
     const { lr, rho, eps, weightDecay } = group;
-    backend.adadeltaStep(p, g, state.squareAvg as Float32Array, state.accDelta as Float32Array, { lr, rho, eps, weightDecay });
+    const sq = state.squareAvg as Float32Array;
+    const acc = state.accDelta as Float32Array;
+    const hp: AdadeltaParams = { lr, rho, eps, weightDecay };
+    const fused = backend.fused?.adadeltaStep;
+    if (fused) fused(p, g, sq, acc, hp);
+    else adadeltaUpdate(new FlatOps(backend, p.length), p, g, sq, acc, hp);
   }
+}
+
+/** The step in primitives: the formulas at the top of this file, one buffer operation at a time. */
+function adadeltaUpdate(o: FlatOps, p: F32, g: F32, sq: F32, acc: F32, hp: AdadeltaParams): void {
+  const { lr, rho, eps, weightDecay } = hp;
+  const gr = o.decayed(g, p, weightDecay);
+  o.emaSquare(sq, rho, gr);
+  // Δ = √(a + ε) / √(s + ε) · g
+  const delta = o.temp();
+  const t = o.temp();
+  o.shift(acc, eps, delta);
+  o.sqrt(delta, delta);
+  o.shift(sq, eps, t);
+  o.sqrt(t, t);
+  o.div(delta, t, delta);
+  o.mul(delta, gr, delta);
+  o.emaSquare(acc, rho, delta);
+  o.axpy(p, -lr, delta, p);
+  o.done();
 }

@@ -1,7 +1,8 @@
 /**
  * Adagrad (Duchi et al., 2011) — torch.optim.Adagrad (1.13). Each coordinate's step shrinks with
  * the sum of its squared gradients, so often-moved coordinates move less; the sum only grows,
- * which is why learning eventually stalls (the seed notes' caveat).
+ * which is why learning eventually stalls (the seed notes' caveat). Run by the backend's fused
+ * `adagradStep` kernel, or (a backend without it) by the same formulas in primitive kernels.
  *
  * With t the parameter's step count (1-based):
  *   g = g + wd·p
@@ -9,7 +10,8 @@
  *   s = s + g²                       (s starts at initialAccumulatorValue)
  *   p = p − clr · g / (√s + ε)
  */
-import type { Backend } from '../kernels/backend.js';
+import type { AdagradParams, Backend, F32 } from '../kernels/backend.js';
+import { FlatOps } from './flat.js';
 import { HyperCheck, Optimizer, type ParamState, type Params, type ResolvedGroup, type StateSpec } from './optimizer.js';
 
 export interface AdagradHyper {
@@ -50,6 +52,23 @@ export class Adagrad extends Optimizer<AdagradHyper, AdagradOptions> {
     const step = (state.step as number) + 1;
     state.step = step;
     const { lr, lrDecay, weightDecay, eps } = group;
-    backend.adagradStep(p, g, state.sum as Float32Array, { clr: lr / (1 + (step - 1) * lrDecay), eps, weightDecay });
+    const hp: AdagradParams = { clr: lr / (1 + (step - 1) * lrDecay), eps, weightDecay };
+    const fused = backend.fused?.adagradStep;
+    if (fused) fused(p, g, state.sum as Float32Array, hp);
+    else adagradUpdate(new FlatOps(backend, p.length), p, g, state.sum as Float32Array, hp);
   }
+}
+
+/** The step in primitives: the formulas at the top of this file, one buffer operation at a time. */
+function adagradUpdate(o: FlatOps, p: F32, g: F32, sum: F32, hp: AdagradParams): void {
+  const { clr, eps, weightDecay } = hp;
+  const gr = o.decayed(g, p, weightDecay);
+  const t = o.temp();
+  o.square(gr, t);
+  o.add(sum, t, sum);
+  o.sqrt(sum, t);
+  o.shift(t, eps, t);
+  o.div(gr, t, t);
+  o.axpy(p, -clr, t, p);
+  o.done();
 }

@@ -1,5 +1,6 @@
 /**
- * Adam and AdamW — torch.optim.Adam / AdamW (1.13), run by the backend's fused `adamStep` kernel.
+ * Adam and AdamW — torch.optim.Adam / AdamW (1.13), run by the backend's fused `adamStep` kernel,
+ * or (a backend without it) by the same formulas in primitive kernels over the buffers.
  *
  * With t the parameter's step count (1-based):
  *   Adam:   g = g + wd·p                       (L2 weight decay, coupled to the gradient)
@@ -12,7 +13,8 @@
  * Note where ε sits: PyTorch adds it to the bias-corrected √v, not to √v itself, so results
  * match torch only with this exact form.
  */
-import type { Backend } from '../kernels/backend.js';
+import type { AdamParams, Backend, F32 } from '../kernels/backend.js';
+import { FlatOps } from './flat.js';
 import { HyperCheck, Optimizer, type ParamState, type Params, type ResolvedGroup, type StateSpec } from './optimizer.js';
 
 export interface AdamHyper {
@@ -56,17 +58,35 @@ abstract class AdamBase extends Optimizer<AdamHyper, AdamOptions> {
     state.step = step;
     const { lr, betas, eps, weightDecay, amsgrad } = group;
     const vmax = amsgrad ? (state.maxExpAvgSq as Float32Array) : null;
-    backend.adamStep(p, g, state.expAvg as Float32Array, state.expAvgSq as Float32Array, vmax, {
-      lr,
-      beta1: betas[0],
-      beta2: betas[1],
-      eps,
-      weightDecay,
-      decoupled: this.decoupled,
-      amsgrad,
-      step,
-    });
+    const hp: AdamParams = { lr, beta1: betas[0], beta2: betas[1], eps, weightDecay, decoupled: this.decoupled, amsgrad, step };
+    const m = state.expAvg as Float32Array;
+    const v = state.expAvgSq as Float32Array;
+    const fused = backend.fused?.adamStep;
+    if (fused) fused(p, g, m, v, vmax, hp);
+    else adamUpdate(new FlatOps(backend, p.length), p, g, m, v, vmax, hp);
   }
+}
+
+/** The step in primitives: the formulas at the top of this file, one buffer operation at a time. */
+function adamUpdate(o: FlatOps, p: F32, g: F32, m: F32, v: F32, vmax: F32 | null, hp: AdamParams): void {
+  const { lr, beta1, beta2, eps, weightDecay, decoupled, amsgrad, step } = hp;
+  if (decoupled && weightDecay !== 0) o.scale(p, 1 - lr * weightDecay, p);
+  const grad = decoupled ? g : o.decayed(g, p, weightDecay);
+  o.ema(m, beta1, grad);
+  o.emaSquare(v, beta2, grad);
+  let vh = v;
+  if (amsgrad && vmax) {
+    o.max(vmax, v, vmax);
+    vh = vmax;
+  }
+  // m / (√v̂ / √(1 − β₂ᵗ) + ε), then p −= lr / (1 − β₁ᵗ) times that
+  const t = o.temp();
+  o.sqrt(vh, t);
+  o.scale(t, 1 / Math.sqrt(1 - Math.pow(beta2, step)), t);
+  o.shift(t, eps, t);
+  o.div(m, t, t);
+  o.axpy(p, -lr / (1 - Math.pow(beta1, step)), t, p);
+  o.done();
 }
 
 /** Adam (Kingma & Ba, 2014): momentum plus a per-coordinate adaptive step. */

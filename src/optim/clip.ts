@@ -74,7 +74,7 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
 
 /**
  * One gradient's share of the joint norm, with the backend's kernels (an element loop in
- * JavaScript over wasm memory took ~10 ms per million parameters): max |g| for the Infinity
+ * JavaScript over wasm memory is slow): max |g| for the Infinity
  * norm, else Σ|g|ᵖ (a float32 sum per tensor, as PyTorch's per-tensor norms; the tensors' sums
  * are then added in float64). tmp (at least g's length) and out (1 float) are scratch.
  */

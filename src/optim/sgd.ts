@@ -1,6 +1,7 @@
 /**
  * Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and L2 weight
- * decay — torch.optim.SGD (1.13), run by the backend's fused `sgdStep` kernel.
+ * decay — torch.optim.SGD (1.13), run by the backend's fused `sgdStep` kernel, or (a backend
+ * without it) by the same formulas in primitive kernels over the buffers.
  *
  *   d = g + wd·p                                  (weight decay as an L2 term in the gradient)
  *   if momentum ≠ 0:
@@ -12,7 +13,8 @@
  * `Momentum` and `Nesterov` are the seed notes' names for the two momentum variants: the same
  * algorithm with momentum 0.9 (and nesterov on) by default. Their state dicts are SGD's.
  */
-import type { Backend } from '../kernels/backend.js';
+import type { Backend, F32, SgdParams } from '../kernels/backend.js';
+import { FlatOps } from './flat.js';
 import { HyperCheck, Optimizer, type ParamState, type Params, type ResolvedGroup, type StateSpec } from './optimizer.js';
 
 export interface SGDHyper {
@@ -67,8 +69,31 @@ export class SGD extends Optimizer<SGDHyper, SGDOptions> {
     const b = momentum !== 0 ? (state.momentumBuffer as Float32Array) : null;
     // A new buffer is set to the gradient rather than blended (PyTorch clones d on the first step).
     const first = fresh.has('momentumBuffer');
-    backend.sgdStep(p, g, b, { lr, momentum, dampening, weightDecay, nesterov, first });
+    const hp: SgdParams = { lr, momentum, dampening, weightDecay, nesterov, first };
+    const fused = backend.fused?.sgdStep;
+    if (fused) fused(p, g, b, hp);
+    else sgdUpdate(new FlatOps(backend, p.length), p, g, b, hp);
   }
+}
+
+/** The step in primitives: the formulas at the top of this file, one buffer operation at a time. */
+function sgdUpdate(o: FlatOps, p: F32, g: F32, buf: F32 | null, hp: SgdParams): void {
+  const { lr, momentum, dampening, weightDecay, nesterov, first } = hp;
+  let d = o.decayed(g, p, weightDecay);
+  if (momentum !== 0 && buf) {
+    if (first) o.copy(d, buf);
+    else {
+      o.scale(buf, momentum, buf);
+      o.axpy(buf, 1 - dampening, d, buf);
+    }
+    if (nesterov) {
+      const look = o.temp();
+      o.axpy(d, momentum, buf, look);
+      d = look;
+    } else d = buf;
+  }
+  o.axpy(p, -lr, d, p);
+  o.done();
 }
 
 /** SGD with momentum (default 0.9): the seed's "Momentum". */

@@ -44,7 +44,7 @@ function fromValues(values: ArrayLike<number>, shape: Shape, opts?: CreateOption
   if (values.length !== n)
     throw new Error(`tensor(): ${values.length} values do not fill shape [${shape.join(', ')}] (${n} elements)`);
   const t = Tensor.uninit(shape);
-  // One bulk set: an element loop into the wasm backend's shared memory is ~10× slower.
+  // One bulk set: an element loop into the wasm backend's shared memory is a slow path.
   t.data.set(values);
   if (opts?.requiresGrad) t.requiresGrad = true;
   return t;

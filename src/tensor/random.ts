@@ -27,8 +27,8 @@ function splitmix32(seed: number): () => number {
 
 export class Generator {
   // The state words are kept as signed int32 values (`| 0`), never as unsigned ones (`>>> 0`):
-  // V8 stores a field that once held a number ≥ 2³¹ as a boxed double, and the generator ran at
-  // ~17 ns per draw instead of ~7. getState() reports them unsigned.
+  // V8 stores a field that once held a number ≥ 2³¹ as a boxed double, so every draw would
+  // allocate. getState() reports them unsigned.
   private s0 = 0;
   private s1 = 0;
   private s2 = 0;
@@ -82,9 +82,8 @@ export class Generator {
   /**
    * Standard normal by Marsaglia's polar method: (u, v) uniform in the unit disc (rejecting the
    * rest, ~21% of pairs), s = u² + v², then u·√(−2 ln s / s) and v·√(−2 ln s / s) are two
-   * independent normals; the second is kept as `spare`. It needs one log and no sin/cos, which
-   * V8 computes at ~25 ns each: ~16 instead of ~43 ns per normal (Box–Muller, used before
-   * 2026-11-23, gives a different stream for the same seed).
+   * independent normals; the second is kept as `spare`. It needs one log and no sin/cos (slow in
+   * V8), unlike Box–Muller, which would give a different stream for the same seed.
    */
   normal(): number {
     if (this.hasSpare) {

@@ -42,8 +42,8 @@ const finalizer =
 /**
  * Lets the garbage collector return the storage's backend memory if it is never released.
  * Called when a tensor is made outside every tidy scope or leaves the last one (returned,
- * kept); a storage made and released inside a scope is never registered: the registration
- * cost ~0.5 µs and garbage-collector work for each of a training step's temporaries.
+ * kept); a storage made and released inside a scope is never registered, which spares a
+ * training step's temporaries the registration and the garbage collector's work on it.
  */
 function track(s: Storage): void {
   if (!finalizer || s.handle !== null || s.backend.name === 'js' || s.data === EMPTY) return;

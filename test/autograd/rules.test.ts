@@ -55,6 +55,7 @@ import {
   type Tensor,
 } from '../../src/index.js';
 import { hasGradRule } from '../../src/autograd/tape.js';
+import { getBackend, primitivesOnly, useBackend } from '../../src/kernels/registry.js';
 import { awayFromZero, distinct, expectGrad, normal, uniform } from '../helpers/engine.js';
 
 const TIGHT = { eps: 1e-2, atol: 2e-4, rtol: 1e-3 };
@@ -161,4 +162,22 @@ describe('gradient rule table', () => {
       expectGrad(fn, inputs, TIGHT);
     });
   }
+});
+
+describe('composite ops', () => {
+  it('need no rule, kernel or op code: a new one is differentiated through its parts, with fused kernels or without', () => {
+    // softsign(x) = x / (1 + |x|), written here from public ops and registered nowhere
+    const softsign = (x: Tensor): Tensor => div(x, add(abs(x), 1));
+    expect(hasGradRule('softsign')).toBe(false);
+    const saved = getBackend();
+    for (const b of [saved, primitivesOnly(saved)]) {
+      useBackend(b);
+      try {
+        expect(softsign(tensor([-3, 0.5])).toList()).toEqual([Math.fround(-0.75), Math.fround(1 / 3)]);
+        expectGrad(softsign, [awayFromZero([3, 4], 80)], TIGHT);
+      } finally {
+        useBackend(saved);
+      }
+    }
+  });
 });

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { avgPool2d, conv2d, convTranspose2d, maxPool2d, tensor, upsampleNearest, type Tensor } from '../../src/index.js';
 import { distinct, expectClose, expectGrad, normal } from '../helpers/engine.js';
+import { expectFusedMatchesComposite } from '../helpers/fused.js';
 
 const CONV_TOL = { eps: 1e-2, atol: 2e-4, rtol: 1e-3 };
 type P2 = [number, number];
@@ -363,6 +364,14 @@ describe('pooling and upsampling', () => {
     expect(upsampleNearest(x, [1, 3]).toList()).toEqual([1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
     expectGrad((t) => upsampleNearest(t, 2), [normal([2, 2, 3, 2], 34)], CONV_TOL);
     expectGrad((t) => upsampleNearest(t, [2, 3]), [normal([1, 2, 2, 3], 35)], CONV_TOL);
+  });
+
+  it('upsampleNearest fused and as reshape / expand: the same values and gradients', () => {
+    for (const s of [2, [2, 3], [1, 4]] as const)
+      expectFusedMatchesComposite((t) => upsampleNearest(t, s), [normal([2, 3, 4, 5], 36)], {
+        fusedOp: 'upsampleNearest',
+        label: `upsample ${String(s)}`,
+      });
   });
 
   it('pooling errors', () => {

@@ -7,13 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   abs,
   add,
-  backward,
-  bcePerSample,
-  bceWithLogitsPerSample,
-  binaryCrossEntropy,
-  binaryCrossEntropyWithLogits,
   clamp,
-  klNormalPerSample,
   div,
   elu,
   eq,
@@ -34,9 +28,7 @@ import {
   prelu,
   reciprocal,
   relu,
-  reparameterize,
   sigmoid,
-  sigmoidSquaredError,
   sign,
   softplus,
   sqrt,
@@ -47,8 +39,11 @@ import {
   tensor,
   where,
   type Tensor,
+  unaryGrad,
 } from '../../src/index.js';
+import type { UnaryGradOp } from '../../src/kernels/backend.js';
 import { awayFromZero, expectClose, expectGrad, normal, uniform } from '../helpers/engine.js';
+import { expectFusedMatchesComposite } from '../helpers/fused.js';
 
 const TIGHT = { eps: 1e-2, atol: 1e-4, rtol: 1e-3 };
 
@@ -201,105 +196,6 @@ describe('broadcasting forward values', () => {
     expect(minimum(a, b).toList()).toEqual([1, 4, -2]);
   });
 
-  it('sigmoidSquaredError is (sigmoid(z) − y)² with the separate kernels\' bits, broadcasting y', () => {
-    const g = new Generator(5);
-    const n = 3 * 700;
-    const z = tensor(Float32Array.from({ length: n }, (_, i) => (i < 6 ? [-120, -30, 0, 30, 120, NaN][i]! : 8 * g.normal())), [3, 700]);
-    const y = tensor(Float32Array.from({ length: n }, () => g.random()), [3, 700]);
-    const d = sub(sigmoid(z), y);
-    expect(Array.from(sigmoidSquaredError(z, y).data)).toEqual(Array.from(mul(d, d).data));
-    const row = tensor(Float32Array.from({ length: 700 }, () => g.random()), [1, 700]);
-    const dr = sub(sigmoid(z), row);
-    expect(Array.from(sigmoidSquaredError(z, row).data)).toEqual(Array.from(mul(dr, dr).data));
-    expect(sigmoidSquaredError(tensor([0]), tensor([1])).item()).toBe(0.25);
-  });
-
-  it('bceWithLogitsPerSample: the bits of sum(bceLogits) and of summed sigmoidSqErr, with their gradient', () => {
-    const g = new Generator(6);
-    // 3 samples of 706 elements: blocks of 16, two f32 blocks of 512, a tail of 2
-    const shape = [3, 706];
-    const n = 3 * 706;
-    const specials = [-120, -30, 0, 30, 120, -0];
-    const zv = Float32Array.from({ length: n }, (_, i) => (i < specials.length ? specials[i]! : 8 * g.normal()));
-    const yv = Float32Array.from({ length: n }, () => g.random());
-    const z = tensor(zv, shape, { requiresGrad: true });
-    const y = tensor(yv, shape);
-    const sq = tensor(new Float32Array(3));
-    const l = bceWithLogitsPerSample(z, y, sq);
-    expect(l.shape).toEqual([3]);
-    expect(Array.from(l.data)).toEqual(Array.from(sum(binaryCrossEntropyWithLogits(z, y), 1).data));
-    expect(Array.from(sq.data)).toEqual(Array.from(sum(sigmoidSquaredError(z, y), 1).data));
-    // gradient of Σ_b w_b·loss_b: w_b·(sigmoid(z) − y), against the composite's
-    const w = tensor([0.5, -2, 3]);
-    backward(l, w);
-    const z2 = tensor(zv, shape, { requiresGrad: true });
-    backward(sum(binaryCrossEntropyWithLogits(z2, y), 1), w);
-    expect(Array.from(z.grad!.data)).toEqual(Array.from(z2.grad!.data));
-    // samples of any rank: (B, C, H, W) as (B, C·H·W)
-    const z4 = tensor(zv, [3, 2, 1, 353]);
-    const sq4 = tensor(new Float32Array(3));
-    expect(Array.from(bceWithLogitsPerSample(z4, tensor(yv, [3, 2, 1, 353]), sq4).data)).toEqual(Array.from(l.data));
-    expect(Array.from(sq4.data)).toEqual(Array.from(sq.data));
-    // every tail length (rows of 1..20 elements), against the elementwise op summed in float64
-    for (let cols = 1; cols <= 20; cols++) {
-      const zc = normal([2, cols], 100 + cols);
-      const yc = uniform([2, cols], 0, 1, 200 + cols);
-      const e = binaryCrossEntropyWithLogits(zc, yc).data;
-      const got = bceWithLogitsPerSample(zc, yc).data;
-      for (let r = 0; r < 2; r++) {
-        let t = 0;
-        for (let c = 0; c < cols; c++) t += e[r * cols + c]!;
-        expect(got[r], `cols ${cols} row ${r}`).toBe(Math.fround(t));
-      }
-    }
-    // no sqErr, a NaN logit, one element per sample, an empty batch
-    expect(Number.isNaN(bceWithLogitsPerSample(tensor([[NaN, 0]]), tensor([[1, 1]])).item())).toBe(true);
-    expect(bceWithLogitsPerSample(tensor([[0], [0]]), tensor([[1], [0]])).toList()).toEqual([Math.fround(Math.LN2), Math.fround(Math.LN2)]);
-    expect(bceWithLogitsPerSample(tensor(new Float32Array(0), [0, 4]), tensor(new Float32Array(0), [0, 4])).shape).toEqual([0]);
-  });
-
-  it('klNormalPerSample and reparameterize: the bits of their composites, and of their gradients', () => {
-    const g = new Generator(9);
-    // 4 samples of 37 latents: blocks of 16 and a tail of 5; log σ² over a wide range
-    const n = 4 * 37;
-    const muv = Float32Array.from({ length: n }, () => 2 * g.normal());
-    const lvv = Float32Array.from({ length: n }, () => 6 * g.random() - 4);
-    const epsv = Float32Array.from({ length: n }, () => g.normal());
-    const mu = tensor(muv, [4, 37], { requiresGrad: true });
-    const lv = tensor(lvv, [4, 37], { requiresGrad: true });
-    const mu2 = tensor(muv, [4, 37], { requiresGrad: true });
-    const lv2 = tensor(lvv, [4, 37], { requiresGrad: true });
-    const kl = klNormalPerSample(mu, lv);
-    const kl2 = mul(sum(sub(sub(add(lv2, 1), mul(mu2, mu2)), exp(lv2)), 1), -0.5);
-    expect(Array.from(kl.data)).toEqual(Array.from(kl2.data));
-    const w = tensor([1, -0.5, 2, 0.25]);
-    backward(kl, w);
-    backward(kl2, w);
-    expectClose(mu.grad!.data, mu2.grad!.data, 1e-6, 'kl d/dmu');
-    expectClose(lv.grad!.data, lv2.grad!.data, 1e-6, 'kl d/dlogvar');
-    // reparameterize, eps differentiated too
-    const eps = tensor(epsv, [4, 37], { requiresGrad: true });
-    const eps2 = tensor(epsv, [4, 37], { requiresGrad: true });
-    mu.grad = null;
-    lv.grad = null;
-    mu2.grad = null;
-    lv2.grad = null;
-    const z = reparameterize(mu, lv, eps);
-    const z2 = add(mu2, mul(exp(mul(lv2, 0.5)), eps2));
-    expect(Array.from(z.data)).toEqual(Array.from(z2.data));
-    const gz = tensor(Float32Array.from({ length: n }, () => g.normal()), [4, 37]);
-    backward(z, gz);
-    backward(z2, gz);
-    for (const [a, b, what] of [[mu, mu2, 'mu'], [lv, lv2, 'logvar'], [eps, eps2, 'eps']] as const) expectClose(a.grad!.data, b.grad!.data, 1e-6, `z d/d${what}`);
-    expect(() => klNormalPerSample(normal([2, 3], 1), normal([2, 4], 2))).toThrow(/mu \[2, 3\] and logvar \[2, 4\] must have the same shape/);
-    expect(() => reparameterize(normal([2, 3], 1), normal([2, 3], 2), normal([3, 2], 3))).toThrow(/mu \[2, 3\] and eps \[3, 2\]/);
-  });
-
-  it('bceWithLogitsPerSample: errors name the shapes', () => {
-    expect(() => bceWithLogitsPerSample(normal([2, 3], 1), normal([3, 2], 2))).toThrow(/logits \[2, 3\] and targets \[3, 2\]/);
-    expect(() => bceWithLogitsPerSample(normal([2, 3], 1), normal([2, 3], 2), tensor([0, 0, 0]))).toThrow(/sqErr has 3 elements, the batch has 2/);
-  });
-
   it('NaN propagates through maximum and minimum (as PyTorch)', () => {
     const a = tensor([NaN, 1]);
     const b = tensor([0, NaN]);
@@ -442,6 +338,25 @@ describe('gradients of unary ops and activations', () => {
     const y = prelu(x, tensor([0.5, 0.1]));
     expectClose(y.data, [-0.5, -0.2, 3, -0.4]);
   });
+  it('the activations\' derivatives: fused kernel and composite agree, on both sides of the kink', () => {
+    const ops: [UnaryGradOp, (x: Tensor) => Tensor, number][] = [
+      ['relu', relu, 0],
+      ['leakyRelu', (x) => leakyRelu(x, 0.2), 0.2],
+      ['elu', (x) => elu(x, 0.7), 0.7],
+      ['softplus', (x) => softplus(x), 0],
+      ['sigmoid', sigmoid, 0],
+      ['tanh', tanh, 0],
+    ];
+    for (const [op, f, p] of ops) {
+      // through the activation's rule (its backward calls unaryGrad)
+      expectFusedMatchesComposite(f, [awayFromZero([3, 5], 70)], { label: `${op} backward` });
+      // unaryGrad itself, with x exactly 0 (the kink: the x ≤ 0 branch) and ±large
+      const x = tensor([0, -0, 1e-30, -1e-30, 25, -25, 0.5, -0.5], [2, 4]);
+      const xin = op === 'sigmoid' || op === 'tanh' ? (op === 'sigmoid' ? sigmoid(x) : tanh(x)) : x;
+      expectFusedMatchesComposite((a, g) => unaryGrad(op, a, g, p), [xin, normal([2, 4], 71, false)], { label: `unaryGrad ${op}` });
+    }
+  });
+
   it('chains of activations', () => {
     expectGrad((t) => tanh(sigmoid(mul(exp(t), t))), [normal([6], 71)], TIGHT);
   });
@@ -475,13 +390,5 @@ describe('elementwise errors', () => {
   });
   it('a non-tensor input is named', () => {
     expect(() => add(null as unknown as Tensor, tensor([1]))).toThrow(/add: first input must be a Tensor/);
-  });
-});
-
-describe('binary cross-entropy of probabilities checks its inputs', () => {
-  it('binaryCrossEntropy and bcePerSample refuse values outside [0, 1], naming the op and the element', () => {
-    expect(() => binaryCrossEntropy(tensor([0.2, 1.25]), tensor([0, 1]))).toThrow(/^binaryCrossEntropy: all probabilities must be between 0 and 1, but probabilities\[1\] = 1.25/);
-    expect(() => bcePerSample(tensor([[0.2, 0.3]]), tensor([[0, -1]]))).toThrow(/^bcePerSample: all targets must be between 0 and 1, but targets\[0, 1\] = -1/);
-    expect(bcePerSample(tensor([[0.5, 0.5]]), tensor([[1, 0]])).item()).toBeCloseTo(2 * Math.LN2, 6);
   });
 });

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { add, linear, matmul, mm, relu, reshape, sigmoid, tanh, tensor, transpose, type Tensor } from '../../src/index.js';
 import { expectClose, expectGrad, normal } from '../helpers/engine.js';
+import { expectFusedMatchesComposite } from '../helpers/fused.js';
 
 const TIGHT = { eps: 1e-2, atol: 1e-4, rtol: 1e-3 };
 
@@ -163,6 +164,24 @@ describe('matmul forward', () => {
     expect(linear(x, w, null, 'relu').data).toEqual(relu(mm(x, w, false, true)).data);
     expect(() => linear(x, w, b, 'gelu' as 'relu')).toThrow(/linear: activation must be one of none, relu, sigmoid, tanh, got 'gelu'/);
     expect(() => linear(x, w, tensor([1, 2]))).toThrow(/linear: bias must have shape \[6\], got \[2\]/);
+  });
+
+  it('linear fused (matmulEpilogue) and as mm, add and the activation: the same values and gradients', () => {
+    for (const act of ['none', 'relu', 'sigmoid', 'tanh'] as const) {
+      const label = `linear ${act}`;
+      expectFusedMatchesComposite((x, w, b) => linear(x, w, b, act), [normal([7, 9], 80), normal([6, 9], 81), normal([6], 82)], {
+        fusedOp: 'linear',
+        label,
+      });
+      expectFusedMatchesComposite((x, w) => linear(x, w, null, act), [normal([7, 9], 83), normal([6, 9], 84)], {
+        fusedOp: 'linear',
+        label: `${label}, no bias`,
+      });
+      // a 3-D input is flattened to rows and reshaped back (the op on the tape is the reshape)
+      expectFusedMatchesComposite((x, w, b) => linear(x, w, b, act), [normal([2, 3, 9], 85), normal([6, 9], 86), normal([6], 87)], {
+        label: `${label}, 3-D`,
+      });
+    }
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { getBackend, optim, tensor, useBackend, type Backend, type Tensor } from '../../src/index.js';
+import { primitivesOnly } from '../../src/kernels/registry.js';
 import { expectArrayClose } from '../helpers/close.js';
 
 const { SGD, Momentum, Nesterov, Adagrad, Adadelta, RMSprop, Adam, AdamW, createOptimizer } = optim;
@@ -153,6 +154,8 @@ const CASES: Case[] = [
     ref: refAdadelta(0.5, 0.95, 1e-6, 0.1),
   },
   { name: 'RMSprop', make: (ps) => new RMSprop(ps, { lr: 0.01 }), ref: refRMSprop(0.01) },
+  { name: 'RMSprop centered', make: (ps) => new RMSprop(ps, { lr: 0.01, centered: true }), ref: refRMSprop(0.01, 0.99, 1e-8, 0, 0, true) },
+  { name: 'RMSprop momentum', make: (ps) => new RMSprop(ps, { lr: 0.01, momentum: 0.5 }), ref: refRMSprop(0.01, 0.99, 1e-8, 0, 0.5) },
   {
     name: 'RMSprop centered+momentum+wd',
     make: (ps) => new RMSprop(ps, { lr: 0.01, alpha: 0.9, momentum: 0.8, centered: true, weightDecay: 0.1 }),
@@ -225,6 +228,39 @@ describe('each optimizer follows its update formula (float64 reference)', () => 
     }
     expect(Array.from(w.data)).toEqual(Array.from(a.data));
   });
+});
+
+describe('each optimizer in primitive kernels (a backend without the fused steps: optim/flat.ts)', () => {
+  /** Steps a fresh optimizer from P0 over GRADS on backend b; returns the parameter and the state buffers. */
+  function stepsOn(b: Backend, c: Case, steps: number): { p: Float32Array; state: Record<string, Float32Array> } {
+    const saved = getBackend();
+    useBackend(b);
+    try {
+      const { p, opt } = run(c, steps);
+      const state: Record<string, Float32Array> = {};
+      for (const [k, v] of Object.entries(opt.getState(p) ?? {})) if (v instanceof Float32Array) state[k] = v.slice();
+      return { p: p.data.slice(), state };
+    } finally {
+      useBackend(saved);
+    }
+  }
+
+  for (const c of CASES) {
+    it(`${c.name}: the formula (float64 reference), and the fused step's parameter and state`, () => {
+      const prim = primitivesOnly(getBackend());
+      expect(prim.fused).toBeUndefined();
+      const want = P0.slice();
+      const refStep = c.ref(P0.length);
+      for (let t = 0; t < GRADS.length; t++) refStep(want, GRADS[t]!);
+      const composite = stepsOn(prim, c, GRADS.length);
+      expectArrayClose(composite.p, want, `${c.name} after ${GRADS.length} steps`, { rtol: 1e-5, atol: 1e-6 });
+      const fused = stepsOn(getBackend(), c, GRADS.length);
+      expectArrayClose(composite.p, fused.p, `${c.name}: parameter, composite vs fused`, { rtol: 1e-5, atol: 1e-6 });
+      expect(Object.keys(composite.state).sort()).toEqual(Object.keys(fused.state).sort());
+      for (const k of Object.keys(fused.state))
+        expectArrayClose(composite.state[k]!, fused.state[k]!, `${c.name}: state '${k}', composite vs fused`, { rtol: 1e-5, atol: 1e-7 });
+    });
+  }
 });
 
 describe('validation', () => {

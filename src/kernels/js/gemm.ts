@@ -6,7 +6,8 @@
  * i-k-j loop) and the JIT keeps the four A values in registers. Transposed operands are first
  * copied to row-major (M, K) and (K, N) — O(n²) copies next to O(n³) work.
  */
-import type { F32, MatmulParams } from '../backend.js';
+import type { F32, MatmulEpilogueParams, MatmulParams } from '../backend.js';
+import { binary, unary } from './elementwise.js';
 
 function transposeInto(src: F32, off: number, rows: number, cols: number, dst: F32): void {
   // src (rows, cols) at off → dst (cols, rows), blocked for the cache
@@ -87,4 +88,15 @@ export function gemm(a: F32, b: F32, c: F32, p: MatmulParams): void {
       } else for (let j = 0; j < n; j++) c[ci + j] = alpha * acc[j]! + beta * c[ci + j]!;
     }
   }
+}
+
+/** matmul's epilogue, as the separate kernels: bias over the rows, then the activation in place. */
+export function matmulEpilogue(a: F32, b: F32, out: F32, p: MatmulEpilogueParams): void {
+  gemm(a, b, out, p);
+  if (p.bias) {
+    const N = p.N;
+    if (p.bias.length !== N) throw new Error(`matmul: bias has ${p.bias.length} elements, needs ${N}`);
+    binary('add', out, [out.length / N, N], p.bias, [1, N], out, [out.length / N, N]);
+  }
+  if (p.act !== 'none') unary(p.act, out, out, 0);
 }

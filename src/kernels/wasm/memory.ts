@@ -3,8 +3,9 @@
  *
  * Layout of the memory (byte offsets):
  *   [0, CTRL_OFFSET)            the module's static data (asserted empty-ish at start-up)
- *   [CTRL_OFFSET, +256)         thread control block (Int32 slots, see threads.ts)
- *   [ARGS_OFFSET, +8·ARG_SLOTS) kernel argument block (f64 slots, see assembly/common.ts)
+ *   [CTRL_OFFSET, +256)         thread control block (its fields: CONTROL in abi.ts)
+ *   [ARGS_OFFSET, +8·ARG_SLOTS) kernel argument block (f64 slots, one kernel's layout at a time:
+ *                               ARG_LAYOUTS in abi.ts)
  *   [HEAP_START, …)             blocks handed out by `Heap.alloc`
  *
  * The allocator rounds each request up to a size class (multiples of 64 bytes, then four

@@ -41,34 +41,34 @@
  * unclaimed items; FINISHED short of the count with no worker inside a kernel, or past it — are
  * reported as errors, never waited on: the pool cannot hang.
  *
- * Waking a sleeping worker is expensive: Atomics.notify measured ~200 µs on a busy 2-core
- * machine (the woken worker preempts the caller on its core). Workers therefore count
+ * Waking a sleeping worker is expensive (Atomics.notify, and on a busy machine the woken worker
+ * preempts the caller on its core). Workers therefore count
  * themselves in SLEEPERS while blocked, and a kernel only wakes them when it is large
  * (`weight` ≥ WAKE_WEIGHT, in multiples of the threading threshold); smaller kernels use the
  * workers only while they are still spinning after the previous kernel, else run on the caller.
  *
  * On an oversubscribed machine a worker can claim an item and then be descheduled for a whole
- * time slice while the caller waits for it; measured here, 2 threads then ran 2–3× slower than
- * one. So after each large threaded kernel the caller compares the elapsed time with what it
- * would have taken alone (its own compute time × items / items it did); when threading lost
- * twice in a row, the pool runs single-threaded for a back-off period (250 ms, doubling up to
- * 8 s while it keeps losing) and then tries threads again.
+ * time slice while the caller waits for it, and 2 threads then run slower than one. So after
+ * each large threaded kernel the caller compares the elapsed time with what it would have taken
+ * alone (its own compute time × items / items it did); when threading lost twice in a row, the
+ * pool runs single-threaded for a back-off period (250 ms, doubling up to 8 s while it keeps
+ * losing) and then tries threads again.
  *
- * Control block (at CTRL_OFFSET): Int32 slots 0 GEN, 1 KERNEL (−1 = exit), 2 NTH; bytes 16–23
- * QUEUE (u64: generation << 32 | next item); Int32 slot 6 FINISHED; slot 8 ERROR; slot 10
- * SLEEPERS; bytes 48–55 TOTAL (u64: generation << 32 | item count); slot 14 ACTIVE (workers
- * inside a kernel call). Must match assembly/common.ts.
+ * The control block (at CTRL_OFFSET): its fields are CONTROL in abi.ts, which the kernels'
+ * item queue (assembly/common.ts) reads through generated constants.
  */
+import { CONTROL } from './abi.js';
 
-const GEN = 0;
-const KERNEL = 1;
-const NTH = 2;
-const QUEUE_U64 = 2; // BigUint64 index of byte 16
-const FINISHED = 6;
-const ERROR = 8;
-const SLEEPERS = 10;
-const TOTAL_U64 = 6; // BigUint64 index of byte 48
-const ACTIVE = 14;
+// Indices of the control block's fields in Int32 (and, for the u64 fields, BigUint64) views.
+const GEN = CONTROL.gen / 4;
+const KERNEL = CONTROL.kernel / 4;
+const NTH = CONTROL.nth / 4;
+const QUEUE_U64 = CONTROL.queue / 8;
+const FINISHED = CONTROL.finished / 4;
+const ERROR = CONTROL.error / 4;
+const SLEEPERS = CONTROL.sleepers / 4;
+const TOTAL_U64 = CONTROL.total / 8;
+const ACTIVE = CONTROL.active / 4;
 
 /** Bytes of the shared buffer a failing worker writes its error text to. */
 const ERROR_BUF_BYTES = 4096;

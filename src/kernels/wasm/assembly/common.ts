@@ -2,8 +2,10 @@
 // and partial (1–3 lane) vector loads/stores for loop tails.
 //
 // Calling convention: every exported kernel is `(args: usize, tid: i32, nth: i32, gen: u32): i32`.
-// `args` points at a block of f64 slots written by the JS side (pointers are byte offsets into
-// the shared memory, stored as non-negative doubles); `tid` selects the thread's scratch block.
+// `args` points at a block of f64 slots written by the JS side, one per argument, laid out as
+// ../abi.ts says (a kernel reads them through its generated class: changetype<XArgs>(args).name;
+// pointers are byte offsets into the shared memory, stored as non-negative doubles); `tid`
+// selects the thread's scratch block.
 //
 // Work sharing is dynamic: a kernel cuts its work into `total` independent items (disjoint
 // pieces of the output) and every participating thread claims items from a shared counter until
@@ -34,32 +36,19 @@
 //   - a worker reads the arguments (and trusts the kernel index and thread count it read from
 //     the control block) only after its first successful claim, which proves the generation
 //     was still open at that moment and stays open until the worker finishes that item.
-// (An earlier version claimed against the worker's own `total`: a late worker that read the
+// (Were a worker to claim against a `total` it computed itself, a late worker that read the
 // next call's arguments could claim "items" of an exhausted generation and run them with those
-// arguments — out-of-bounds traps, corrupted outputs, or an overshooting FINISHED that hung the
+// arguments — out-of-bounds traps, corrupted outputs, or an overshooting FINISHED that hangs the
 // caller.)
 
-/** Pointer / unsigned slot (byte offsets may exceed 2^31, so convert through u32). */
-@inline export function argP(args: usize, i: i32): usize {
-  return <usize>(<u32>load<f64>(args + (<usize>i << 3)));
-}
-@inline export function argI(args: usize, i: i32): i32 {
-  return <i32>load<f64>(args + (<usize>i << 3));
-}
-@inline export function argF(args: usize, i: i32): f32 {
-  return <f32>load<f64>(args + (<usize>i << 3));
-}
-@inline export function argD(args: usize, i: i32): f64 {
-  return load<f64>(args + (<usize>i << 3));
-}
+import { CTRL, CTRL_FINISHED, CTRL_GEN, CTRL_QUEUE, CTRL_SLEEPERS, CTRL_TOTAL } from './abi.generated';
 
-// Control block addresses: must match CTRL_OFFSET and the slots in ../memory.ts / ../threads.ts.
-export const CTRL: usize = 32768;
-const GEN: usize = CTRL; // i32: current generation (written by the caller)
-const QUEUE: usize = CTRL + 16; // u64: generation << 32 | next item
-const FINISHED: usize = CTRL + 24; // i32: items finished in the current generation
-const SLEEPERS: usize = CTRL + 40; // i32: workers blocked in Atomics.wait on GEN
-const TOTAL: usize = CTRL + 48; // u64: generation << 32 | item count, published by the caller
+// Control block addresses (../abi.ts CONTROL at ../memory.ts CTRL_OFFSET, generated).
+const GEN = CTRL_GEN; // i32: current generation (written by the caller)
+const QUEUE = CTRL_QUEUE; // u64: generation << 32 | next item
+const FINISHED = CTRL_FINISHED; // i32: items finished in the current generation
+const SLEEPERS = CTRL_SLEEPERS; // i32: workers blocked in Atomics.wait on GEN
+const TOTAL = CTRL_TOTAL; // u64: generation << 32 | item count, published by the caller
 
 /** The control block offset this module was compiled with (checked by the JS side). */
 export function ctrlOffset(): usize {
@@ -258,7 +247,7 @@ export function storePartial(p: usize, v: v128, cnt: i32): void {
 
 /**
  * Fills n floats at p with v (called directly from JS, not through the thread pool: JS's
- * TypedArray fill and set are ~8× slower on shared memory than these bulk operations).
+ * TypedArray fill and set take a slow generic path on shared memory).
  */
 export function fillF32(p: usize, n: i32, v: f32): void {
   // (No memory.fill: on shared memory V8 runs it as a slow runtime call.)

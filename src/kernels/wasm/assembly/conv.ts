@@ -30,13 +30,12 @@
 // forward — (image block, pixel chunk); backward input — (image block, group, input-channel
 // chunk); backward weight — (group, input-channel chunk) or (group, output-channel chunk).
 //
-// Args (f64 slots): 0 in0, 1 in1, 2 bias (0 = none), 3 out, 4 B, 5 C, 6 H, 7 W, 8 OC, 9 OH,
-// 10 OW, 11 kH, 12 kW, 13 sH, 14 sW, 15 pH, 16 pW, 17 dH, 18 dW, 19 groups, 20 scratch,
-// 21 scratch bytes per thread, 22 pixel chunk (P unless nb = 1), 23 channel / image chunk,
-// 24 mode, 25 the per-item partial dW blocks (weight gradient mode 2), 26 nb (images per
-// block), 27–29 byte offsets in a thread's scratch of the col buffer, the aux buffer (GEMM
-// output or gathered G) and the stage, 30 the same for the weight gradient's transposed
-// accumulator (0 = none). The GEMM's packing scratch is at offset 0.
+// Args: ConvArgs: in0, in1, bias (0 = none), out, the geometry, scratch and scratchStride
+// (bytes per thread), pChunk (the pixel chunk: P unless nb = 1), chunk (channels or images per
+// item), mode, partials (the per-item partial dW blocks of weight-gradient mode 2), nb (images
+// per block), and the byte offsets in a thread's scratch of the col buffer (colOff), the aux
+// buffer (GEMM output or gathered G: auxOff), the stage (stageOff) and the weight gradient's
+// transposed accumulator (ctOff, 0 = none). The GEMM's packing scratch is at offset 0.
 //
 // Determinism: an output element's value depends only on the arguments, never on the thread
 // count or on which thread runs which item. Items only cut the output into disjoint pieces
@@ -51,7 +50,8 @@
 // within one item (modes 0, 1) or, in mode 2, over image groups fixed by the geometry, with one
 // partial per item added up in item order by the caller.
 
-import { argP, argI, joinItems, beginItems, nextItem, endItems } from './common';
+import { ConvArgs } from './abi.generated';
+import { joinItems, beginItems, nextItem, endItems } from './common';
 import { gemmST } from './gemm';
 
 // Geometry of the current call. Globals are per instance, and every thread has its own
@@ -67,21 +67,21 @@ let LR: usize = 0;
 // This thread's scratch: GEMM packing (at its start), col, aux and stage buffers.
 let scratch: usize = 0, colBuf: usize = 0, auxBuf: usize = 0, stage: usize = 0;
 
-function loadGeometry(args: usize, tid: i32): void {
-  B = argI(args, 4); C = argI(args, 5); H = argI(args, 6); W = argI(args, 7);
-  OC = argI(args, 8); OH = argI(args, 9); OW = argI(args, 10);
-  KH = argI(args, 11); KW = argI(args, 12); SH = argI(args, 13); SW = argI(args, 14);
-  PH = argI(args, 15); PW = argI(args, 16); DH = argI(args, 17); DW = argI(args, 18);
-  G = argI(args, 19);
+function loadGeometry(a: ConvArgs, tid: i32): void {
+  B = a.batch; C = a.inC; H = a.inH; W = a.inW;
+  OC = a.outC; OH = a.outH; OW = a.outW;
+  KH = a.kH; KW = a.kW; SH = a.strideH; SW = a.strideW;
+  PH = a.padH; PW = a.padW; DH = a.dilH; DW = a.dilW;
+  G = a.groups;
   ICG = C / G; OCG = OC / G; KK = KH * KW; KC = ICG * KK; P = OH * OW; HW = H * W;
   pointwise = KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0;
   // Every input column (for col2im's copy-out) and every column a kernel tap reads.
   WQ = max((W + PW + SW - 1) / SW, OW + ((KW - 1) * DW) / SW);
   LR = <usize>(SW * WQ) << 2;
-  scratch = argP(args, 20) + <usize>tid * argP(args, 21);
-  colBuf = scratch + argP(args, 27);
-  auxBuf = scratch + argP(args, 28);
-  stage = scratch + argP(args, 29);
+  scratch = a.scratch + <usize>tid * a.scratchStride;
+  colBuf = scratch + a.colOff;
+  auxBuf = scratch + a.auxOff;
+  stage = scratch + a.stageOff;
 }
 
 // --- short vector runs (memory.fill / memory.copy are slow runtime calls on shared memory) ---
@@ -338,9 +338,10 @@ function col2im(src: usize, nc: i32, p0: i32, p1: i32, ldB: usize, dx: usize, ac
 /** Forward: out (B, OC, OH, OW) = conv(x, w) + bias. Items: (image block, pixel chunk). */
 export function conv2d(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  loadGeometry(args, tid);
-  const x = argP(args, 0), w = argP(args, 1), bias = argP(args, 2), out = argP(args, 3);
-  const pChunk = argI(args, 22), nb = argI(args, 26);
+  const a = changetype<ConvArgs>(args);
+  loadGeometry(a, tid);
+  const x = a.in0, w = a.in1, bias = a.bias, out = a.out;
+  const pChunk = a.pChunk, nb = a.nb;
   const nChunks = (P + pChunk - 1) / pChunk;
   const items = ((B + nb - 1) / nb) * nChunks;
   beginItems(items);
@@ -434,9 +435,10 @@ function gatherG(gout: usize, b0: i32, ni: i32, oc0: i32, rows: i32): void {
  *  Items: (image block, group, chunk of `cChunk` input channels within the group). */
 export function conv2dBackwardInput(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  loadGeometry(args, tid);
-  const gout = argP(args, 0), w = argP(args, 1), dx = argP(args, 3);
-  const pChunk = argI(args, 22), cChunk = argI(args, 23), nb = argI(args, 26);
+  const a = changetype<ConvArgs>(args);
+  loadGeometry(a, tid);
+  const gout = a.in0, w = a.in1, dx = a.out;
+  const pChunk = a.pChunk, cChunk = a.chunk, nb = a.nb;
   const nCC = (ICG + cChunk - 1) / cChunk;
   const items = ((B + nb - 1) / nb) * G * nCC;
   beginItems(items);
@@ -481,23 +483,24 @@ export function conv2dBackwardInput(args: usize, tid: i32, nth: i32, gen: u32): 
  *  mode 0 items: (group, chunk of input channels) — disjoint column blocks of dW_g;
  *  mode 1 items: (group, chunk of output channels) — disjoint row blocks (im2col repeated);
  *  mode 2 items: chunks of images, each summed into its own partial dW (OC × Kc floats at
- *  arg 25 + item · OC·Kc·4, overwritten), which the caller adds up in item order after.
+ *  partials + item · OC·Kc·4, overwritten), which the caller adds up in item order after.
  *  Mode 2 is for layers with few channels and many images (a first layer on 1–3 channels).
  *  Within an item, images go in blocks of nb from the item's first image. */
 export function conv2dBackwardWeight(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  loadGeometry(args, tid);
-  const x = argP(args, 0), gout = argP(args, 1), dw = argP(args, 3);
-  const pChunk = argI(args, 22), chunk = argI(args, 23), mode = argI(args, 24), nb = argI(args, 26);
+  const a = changetype<ConvArgs>(args);
+  loadGeometry(a, tid);
+  const x = a.in0, gout = a.in1, dw = a.out;
+  const pChunk = a.pChunk, chunk = a.chunk, mode = a.mode, nb = a.nb;
   // Transposed GEMMs (dWᵀ = col · Gᵀ into this scratch, copied out at the end): the JS side
   // asks for them when fewer tiles of the micro-kernel cover dWᵀ than dW (e.g. 32 × 9: 3·4
   // tiles of 4 × 8 instead of 8·2). Each element's sum is the same either way.
-  const ct = argP(args, 30) != 0 ? scratch + argP(args, 30) : 0;
+  const ct = a.ctOff != 0 ? scratch + a.ctOff : 0;
   if (mode == 2) {
     // Item it sums images [it·chunk, (it+1)·chunk) into its own partial dW (by item, not by
     // thread, so the result does not depend on which thread ran it); the caller adds the
     // partials up in item order afterwards.
-    const partials = argP(args, 25);
+    const partials = a.partials;
     const wBytes = (<usize>OC * <usize>KC) << 2;
     const items = (B + chunk - 1) / chunk;
     beginItems(items);

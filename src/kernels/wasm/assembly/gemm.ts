@@ -10,23 +10,24 @@
 //           for ir in mc step MR:   4×8 micro-kernel, 8 f32x4 accumulators in registers
 //                                   (full tiles: fullTiles; edge tiles: edgeTile + edgeUpdate)
 //
-// Why 4×8: measured on Zen 3 under V8, a 4×8 tile keeps 8 accumulators + 2 B vectors + 1 A
-// broadcast in 11 of the 15 usable xmm registers. With the relaxed-SIMD build's FMA it runs at
-// ~48 GFLOP/s per core from L1, the 128-bit peak of 2 FMAs per cycle; 6×8, 5×8 and 4×12 tiles
-// make V8 spill and drop to ~20–25. The tile is inlined into the loop over the block's tiles
-// (fullTiles), which is what lets V8 keep its address arithmetic out of the k loop (see micro4x8).
+// Why 4×8: the tile keeps 8 accumulators + 2 B vectors + 1 A broadcast in 11 of the 15 usable
+// xmm registers, so V8 allocates it without spilling (6×8, 5×8 and 4×12 tiles spill), and with
+// the relaxed-SIMD build's FMA it issues the 128-bit peak of 2 FMAs per cycle from L1. The tile
+// is inlined into the loop over the block's tiles (fullTiles), which is what lets V8 keep its
+// address arithmetic out of the k loop (see micro4x8).
 //
 // op(A)(i, k) = A[i·rsA + k·csA] and op(B)(k, j) = B[k·rsB + j·csB] (strides in elements), so
 // transposition is just a choice of strides; the packers pick a SIMD path for the two
 // contiguous layouts (row-major and transposed) and a scalar path otherwise.
 
-import { argP, argI, argF, partLo, partHi, joinItems, beginItems, nextItem, endItems, loadPartial, storePartial } from './common';
+import { MatmulAct, MatmulArgs, PackSharedArgs } from './abi.generated';
+import { partLo, partHi, joinItems, beginItems, nextItem, endItems, loadPartial, storePartial } from './common';
 import { sigmoidV, tanhV } from './vmath';
 
 export const MR: i32 = 4;
 export const NR: i32 = 8;
 // Upper bounds of the cache blocks; the actual blocks split each dimension evenly (K = 784 runs
-// as 2 × 392, not 512 + 272), which measured better than fixed sizes with a ragged last block.
+// as 2 × 392, not 512 + 272), so no block is a short ragged remainder.
 export const MC: i32 = 128; // A block ≤ 128×512×4 B = 256 KB: half the 512 KB L2
 export const KC: i32 = 512; // B panel ≤ 512×8×4 B = 16 KB + A panel 8 KB: inside the 32 KB L1
 export const NC: i32 = 2048; // B block ≤ 512×2048×4 B = 4 MB: L3-resident
@@ -79,7 +80,7 @@ export function gemmScratchBytes(): i32 {
  * offsets of the three A broadcasts into their addressing mode, and only when the k loop sits
  * inside an outer loop in the same function does it hoist those address computations out of
  * the k loop. Called as a function of its own, the k loop carries 3 extra `lea`s per iteration
- * (25 instead of 21 instructions per 8 FMAs) and runs ~10 % slower (44 vs 48 GFLOP/s in L1).
+ * (25 instead of 21 instructions per 8 FMAs).
  */
 @inline function micro4x8(kc: i32, pa: usize, pb: usize, c: usize, ldcB: usize, av: v128, bv: v128, mode: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
@@ -394,9 +395,9 @@ export function gemmST(
 
 /** C = act(C + bias) on a block of C, bias (0 = none) already offset to the block's first column. */
 function epilogue(c: usize, rows: i32, cols: i32, ldc: i32, bias: usize, act: i32): void {
-  if (act == 1) epilogueLoop<ERelu>(c, rows, cols, ldc, bias);
-  else if (act == 2) epilogueLoop<ESigmoid>(c, rows, cols, ldc, bias);
-  else if (act == 3) epilogueLoop<ETanh>(c, rows, cols, ldc, bias);
+  if (act == MatmulAct.relu) epilogueLoop<ERelu>(c, rows, cols, ldc, bias);
+  else if (act == MatmulAct.sigmoid) epilogueLoop<ESigmoid>(c, rows, cols, ldc, bias);
+  else if (act == MatmulAct.tanh) epilogueLoop<ETanh>(c, rows, cols, ldc, bias);
   else if (bias != 0) epilogueLoop<ENone>(c, rows, cols, ldc, bias);
 }
 
@@ -404,15 +405,15 @@ function epilogue(c: usize, rows: i32, cols: i32, ldc: i32, bias: usize, act: i3
 const PACK_PANELS: i32 = 8;
 
 /**
- * Packs a whole GEMM operand for gemmST's preA / preB, threaded. Args: 0 src, 1 rs, 2 cs,
- * 3 rows (M of op(A), or N of op(B)), 4 K, 5 which (0 A, 1 B), 6 dst. op(A)(i, k) =
- * src[i·rs + k·cs]; op(B)(k, j) = src[k·rs + j·cs]. Items: groups of PACK_PANELS panels of one
- * K block. dst needs K·rows-padded floats (see gemmST).
+ * Packs a whole GEMM operand for gemmST's preA / preB, threaded. Args: PackSharedArgs: rows is
+ * M of op(A) or N of op(B) (isB); op(A)(i, k) = src[i·rs + k·cs]; op(B)(k, j) = src[k·rs + j·cs].
+ * Items: groups of PACK_PANELS panels of one K block. dst needs K·rows-padded floats (see gemmST).
  */
 export function packShared(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  const src = argP(args, 0), rs = argI(args, 1), cs = argI(args, 2);
-  const rows = argI(args, 3), K = argI(args, 4), isB = argI(args, 5) != 0, dst = argP(args, 6);
+  const ar = changetype<PackSharedArgs>(args);
+  const src = ar.src, rs = ar.rs, cs = ar.cs;
+  const rows = ar.rows, K = ar.K, isB = ar.isB, dst = ar.dst;
   const unit = isB ? NR : MR;
   const pad = (rows + unit - 1) / unit * unit;
   const panels = pad / unit;
@@ -436,25 +437,19 @@ export function packShared(args: usize, tid: i32, nth: i32, gen: u32): i32 {
 
 /**
  * Work items per thread for the matrices of a small batch (one matrix: guided blocks, below).
- * History, measured for one matrix on 2 threads sharing a busy machine (512³,
- * 128×512×784, 512×784×128): 1 item per thread peaks highest but a briefly descheduled thread
- * then leaves its whole half to the other, and the caller idles while the other thread ends its
- * last item. 4 per thread kept the median ~10 GFLOP/s higher than 1 when every item re-packed
- * the shared operand; since packShared packs it once, 8 per thread (blocks of ≥ 32 columns or
- * 16 rows) costs nothing at the peak and was 1–6% faster on the training shapes (0.85–1.11 ms
- * instead of 0.90–1.17 for the dense layers of the MLP AE and VAE, 2 threads).
+ * With one item per thread a briefly descheduled thread leaves its whole share to the other
+ * while the caller idles; several smaller items per thread (blocks of ≥ 32 columns or 16 rows)
+ * even that out, and cost nothing at the peak since packShared packs the shared operand once.
  */
 const ITEMS_PER_THREAD: i32 = 8;
 
 /**
  * Blocks of one threaded matrix: guided self-scheduling. Each block takes ⌈rest / (2·nth)⌉ of
  * the units (NR columns or MR rows) left, clamped to [MIN, MAX], so blocks shrink towards the
- * end and the threads finish within one small block of each other. With equal blocks (8 per
- * thread) the caller waited 12–16 µs on average at the end of each threaded GEMM for the other
- * thread's last block, ~200 µs per VAE step; guided blocks cut that to 7–12 µs, and the VAE's
- * GEMMs took 4,948 instead of 5,314 µs per step in-step (medians of 6 alternating runs; 5 of
- * the 6 pairs faster). Without the 64 cap the first blocks are 100+ columns, and the MLP's
- * 128×512×784 forward lost 2–3% in isolation; a 8-column minimum was slower than 16.
+ * end and the threads finish within one small block of each other (with equal blocks the caller
+ * waits at the end of each threaded GEMM for the other thread's last whole block). The cap keeps
+ * the first blocks from taking 100+ columns, which unbalances a 128-row forward GEMM; below the
+ * 16-unit minimum the per-block overhead outweighs the balance.
  * Blocks never change results: each block of C is computed whole by one item.
  */
 const GUIDED_MIN_COLS: i32 = 16;
@@ -472,12 +467,11 @@ function guidedCount(units: i32, nth: i32, minU: i32, maxU: i32): i32 {
 }
 
 /**
- * Batched matmul kernel. Args:
- *  0 a, 1 b, 2 c, 3 batch, 4 M, 5 N, 6 K, 7 transA, 8 transB, 9 strideA, 10 strideB,
- *  11 alpha, 12 beta, 13 scratch, 14 scratchStride (bytes per thread), 15 preA, 16 preB
- *  (batch 1 only: the operand the items share, packed by packShared, or 0), 17 bias (N
- *  floats, or 0), 18 act (0 none, 1 relu, 2 sigmoid, 3 tanh): the epilogue C = act(C + bias),
- *  applied by each item to its block of C right after computing it (while it is in cache).
+ * Batched matmul kernel. Args: MatmulArgs: strideA / strideB in elements (0: one matrix
+ *  shared by the batch), scratchStride in bytes per thread, preA / preB (batch 1 only: the
+ *  operand the items share, packed by packShared, or 0), bias (N floats, or 0) and act
+ *  (MatmulAct): the epilogue C = act(C + bias), applied by each item to its block of C right
+ *  after computing it (while it is in cache).
  * A is (M, K) or, transposed, (K, M); B is (K, N) or (N, K); C is (batch, M, N).
  * Items are blocks of C along its larger dimension (N in multiples of 8 columns, M of 4 rows):
  * for one threaded matrix, guided blocks (guidedSize); for a small batch (fewer than 2 per
@@ -488,17 +482,18 @@ function guidedCount(units: i32, nth: i32, minU: i32, maxU: i32): i32 {
  */
 export function matmul(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  const a = argP(args, 0), b = argP(args, 1), c = argP(args, 2);
-  const batch = argI(args, 3), M = argI(args, 4), N = argI(args, 5), K = argI(args, 6);
-  const transA = argI(args, 7) != 0, transB = argI(args, 8) != 0;
-  const strideA = <usize>argP(args, 9) << 2, strideB = <usize>argP(args, 10) << 2;
-  const alpha = argF(args, 11), beta = argF(args, 12);
-  const scratch = argP(args, 13) + <usize>tid * argP(args, 14);
+  const ar = changetype<MatmulArgs>(args);
+  const a = ar.a, b = ar.b, c = ar.c;
+  const batch = ar.batch, M = ar.M, N = ar.N, K = ar.K;
+  const transA = ar.transA, transB = ar.transB;
+  const strideA = ar.strideA << 2, strideB = ar.strideB << 2;
+  const alpha = ar.alpha, beta = ar.beta;
+  const scratch = ar.scratch + <usize>tid * ar.scratchStride;
   const rsA = transA ? 1 : K, csA = transA ? M : 1;
   const rsB = transB ? 1 : N, csB = transB ? K : 1;
-  const preA = argP(args, 15), preB = argP(args, 16);
-  const bias = argP(args, 17), act = argI(args, 18);
-  const post = bias != 0 || act != 0;
+  const preA = ar.preA, preB = ar.preB;
+  const bias = ar.bias, act = ar.act;
+  const post = bias != 0 || act != MatmulAct.none;
   const strideC = (<usize>M * <usize>N) << 2;
   const splitN = N >= M;
   const dim = splitN ? N : M; // the dimension blocks of C are cut along

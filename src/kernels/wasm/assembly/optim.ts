@@ -1,11 +1,12 @@
 // Fused optimizer steps, in place, one pass over the parameter (PyTorch's formulas).
 
-import { argP, argI, argD, joinItems, beginItems, nextItem, endItems, flatItems, flatLo, flatHi } from './common';
+import { AdadeltaStepArgs, AdagradStepArgs, AdamStepArgs, RmspropStepArgs, SgdStepArgs } from './abi.generated';
+import { joinItems, beginItems, nextItem, endItems, flatItems, flatLo, flatHi } from './common';
 
 // The update of one vector (4 parameters) and, for the last n % 4, of one parameter: the scalar
 // version performs the same f32 operations in the same order, so every element gets the same
 // bits whichever path it takes. (No `full ? load : loadPartial` selects in the loop: wasm
-// compiles those to a bitselect that evaluates both sides, which made Adam 4× slower.)
+// compiles those to a bitselect that evaluates both sides, partial loads included.)
 @inline function adamV(
   pp: usize, gp: usize, mp: usize, vp: usize, xp: usize,
   b1: v128, nb1: v128, b2: v128, nb2: v128, wd: v128, decay: v128, stepSize: v128, invBc2s: v128, eps: v128,
@@ -59,9 +60,7 @@ import { argP, argI, argD, joinItems, beginItems, nextItem, endItems, flatItems,
 /**
  * The vectors of n4 (a multiple of 4) parameters from the given pointers, one loop per
  * variant: the weight-decay and AMSGrad flags are constants inside it, so the loop carries no
- * branches. Passed as run-time flags, V8 kept three tests per vector in the loop and the plain
- * Adam step ran ~30% slower (1.08 vs 0.82 ns per parameter, 1M parameters, one thread;
- * 0.93 vs 0.62 on two).
+ * branches (passed as run-time flags, V8 keeps three tests per vector in the loop).
  */
 function adamRange<W, A>(
   pp: usize, gp: usize, mp: usize, vp: usize, xp: usize, n4: i32,
@@ -85,17 +84,17 @@ function adamRange<W, A>(
 }
 
 /**
- * Adam / AdamW. Args: 0 p, 1 g, 2 m, 3 v, 4 vmax (0 = none), 5 n, 6 lr, 7 beta1, 8 beta2,
- * 9 eps, 10 weightDecay, 11 decoupled, 12 amsgrad, 13 step (1-based).
+ * Adam / AdamW. Args: AdamStepArgs (vmax 0 = none; step 1-based).
  */
 export function adamStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  const p = argP(args, 0), g = argP(args, 1), m = argP(args, 2), v = argP(args, 3), vx = argP(args, 4);
-  const n = argI(args, 5);
-  const lr = argD(args, 6), beta1 = argD(args, 7), beta2 = argD(args, 8), epsD = argD(args, 9);
-  const wdD = argD(args, 10);
-  const decoupled = argI(args, 11) != 0, ams = argI(args, 12) != 0 && vx != 0;
-  const step = argD(args, 13);
+  const a = changetype<AdamStepArgs>(args);
+  const p = a.p, g = a.g, m = a.m, v = a.v, vx = a.vmax;
+  const n = a.n;
+  const lr = a.lr, beta1 = a.beta1, beta2 = a.beta2, epsD = a.eps;
+  const wdD = a.weightDecay;
+  const decoupled = a.decoupled, ams = a.amsgrad && vx != 0;
+  const step = a.step;
   const bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
   const b1 = f32x4.splat(<f32>beta1), nb1 = f32x4.splat(<f32>(1 - beta1));
   const b2 = f32x4.splat(<f32>beta2), nb2 = f32x4.splat(<f32>(1 - beta2));
@@ -125,18 +124,18 @@ export function adamStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
 }
 
 /**
- * SGD with momentum / dampening / Nesterov / weight decay. Args: 0 p, 1 g, 2 buf (0 = none),
- * 3 n, 4 lr, 5 momentum, 6 dampening, 7 weightDecay, 8 nesterov, 9 first.
+ * SGD with momentum / dampening / Nesterov / weight decay. Args: SgdStepArgs (buf 0 = none).
  *   d = g + wd·p;  buf = first ? d : μ·buf + (1−τ)·d;  d = nesterov ? d + μ·buf : buf;  p −= lr·d
  */
 export function sgdStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  const pp = argP(args, 0), gp = argP(args, 1), bp = argP(args, 2);
-  const n = argI(args, 3);
-  const lr = f32x4.splat(<f32>argD(args, 4)), momD = argD(args, 5);
-  const mom = f32x4.splat(<f32>momD), damp = f32x4.splat(<f32>(1 - argD(args, 6)));
-  const wdD = argD(args, 7), wd = f32x4.splat(<f32>wdD);
-  const nesterov = argI(args, 8) != 0, first = argI(args, 9) != 0;
+  const a = changetype<SgdStepArgs>(args);
+  const pp = a.p, gp = a.g, bp = a.buf;
+  const n = a.n;
+  const lr = f32x4.splat(<f32>a.lr), momD = a.momentum;
+  const mom = f32x4.splat(<f32>momD), damp = f32x4.splat(<f32>(1 - a.dampening));
+  const wdD = a.weightDecay, wd = f32x4.splat(<f32>wdD);
+  const nesterov = a.nesterov, first = a.first;
   const useBuf = momD != 0 && bp != 0;
   const total = flatItems(n, nth);
   beginItems(total);
@@ -295,17 +294,17 @@ function rmspropItem<D, V>(
 }
 
 /**
- * RMSprop. Args: 0 p, 1 g, 2 squareAvg, 3 gradAvg (0 unless centered), 4 momentum buffer (0 unless
- * momentum > 0), 5 n, 6 lr, 7 alpha, 8 eps, 9 weightDecay, 10 momentum.
+ * RMSprop. Args: RmspropStepArgs (gradAvg 0 unless centered, buf 0 unless momentum > 0).
  *   g = g + wd·p;  s = α·s + (1−α)·g²;  centered: ḡ = α·ḡ + (1−α)·g, avg = √(s − ḡ²) + ε, else
  *   avg = √s + ε;  momentum: b = μ·b + g/avg, p −= lr·b;  else p −= lr·(g/avg)
  */
 export function rmspropStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  const pp = argP(args, 0), gp = argP(args, 1), sp = argP(args, 2), ap = argP(args, 3), bp = argP(args, 4);
-  const n = argI(args, 5);
-  const lr = <f32>argD(args, 6), alpha = <f32>argD(args, 7), eps = <f32>argD(args, 8);
-  const wdD = argD(args, 9), wd = <f32>wdD, mom = <f32>argD(args, 10);
+  const a = changetype<RmspropStepArgs>(args);
+  const pp = a.p, gp = a.g, sp = a.squareAvg, ap = a.gradAvg, bp = a.buf;
+  const n = a.n;
+  const lr = <f32>a.lr, alpha = <f32>a.alpha, eps = <f32>a.eps;
+  const wdD = a.weightDecay, wd = <f32>wdD, mom = <f32>a.momentum;
   const decay = wdD != 0, centered = ap != 0, useBuf = bp != 0;
   const total = flatItems(n, nth);
   beginItems(total);
@@ -344,14 +343,15 @@ function adagradItem<D>(pp: usize, gp: usize, sp: usize, lo: i32, hi: i32, clrS:
 }
 
 /**
- * Adagrad. Args: 0 p, 1 g, 2 sum, 3 n, 4 clr (lr / (1 + (t − 1)·lrDecay)), 5 eps, 6 weightDecay.
+ * Adagrad. Args: AdagradStepArgs (clr = lr / (1 + (t − 1)·lrDecay)).
  *   g = g + wd·p;  s = s + g²;  p −= clr·(g / (√s + ε))
  */
 export function adagradStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  const pp = argP(args, 0), gp = argP(args, 1), sp = argP(args, 2);
-  const n = argI(args, 3);
-  const clr = <f32>argD(args, 4), eps = <f32>argD(args, 5), wdD = argD(args, 6);
+  const a = changetype<AdagradStepArgs>(args);
+  const pp = a.p, gp = a.g, sp = a.sum;
+  const n = a.n;
+  const clr = <f32>a.clr, eps = <f32>a.eps, wdD = a.weightDecay;
   const total = flatItems(n, nth);
   beginItems(total);
   for (let it = nextItem(); it >= 0; it = nextItem()) {
@@ -394,14 +394,15 @@ function adadeltaItem<D>(
 }
 
 /**
- * Adadelta. Args: 0 p, 1 g, 2 squareAvg, 3 accDelta, 4 n, 5 lr, 6 rho, 7 eps, 8 weightDecay.
+ * Adadelta. Args: AdadeltaStepArgs.
  *   g = g + wd·p;  s = ρ·s + (1−ρ)·g²;  Δ = √(a + ε)/√(s + ε)·g;  a = ρ·a + (1−ρ)·Δ²;  p −= lr·Δ
  */
 export function adadeltaStep(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  const pp = argP(args, 0), gp = argP(args, 1), sp = argP(args, 2), dp = argP(args, 3);
-  const n = argI(args, 4);
-  const lr = <f32>argD(args, 5), rho = <f32>argD(args, 6), eps = <f32>argD(args, 7), wdD = argD(args, 8);
+  const a = changetype<AdadeltaStepArgs>(args);
+  const pp = a.p, gp = a.g, sp = a.squareAvg, dp = a.accDelta;
+  const n = a.n;
+  const lr = <f32>a.lr, rho = <f32>a.rho, eps = <f32>a.eps, wdD = a.weightDecay;
   const total = flatItems(n, nth);
   beginItems(total);
   for (let it = nextItem(); it >= 0; it = nextItem()) {

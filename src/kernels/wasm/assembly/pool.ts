@@ -3,31 +3,31 @@
 // maximum of each window wins, a NaN sticks, and an all-padding window gives −∞ and index −1.
 // The flat input index of each maximum is stored as a float in `idx` for the backward pass.
 // 2×2 windows with stride 2 and no padding (the CNN's downsampling) take a vector path, four
-// windows at a time: the scalar loop's data-dependent branches made 128×32×28×28 → 14×14 cost
-// 15.6 ms on 2 threads (0.82 ms now) and max pooling a quarter of the CNN classifier's step.
-// Their gradient writes each input element once instead of a fill and a scatter (1.39 → 0.92 ms).
+// windows at a time, because the scalar loop's data-dependent branches mispredict on every
+// window; their gradient writes each input element once instead of a fill and a scatter.
 //
 // Items are runs of whole planes (image × channel). The backward pass only adds into the plane
 // its gradient came from, in index order, so items never share an output element and the sums
 // do not depend on the thread count.
 
-import { argP, argI, joinItems, beginItems, nextItem, endItems, fillF32, copyF32, rowsPerItem } from './common';
+import { PoolArgs, UpsampleArgs } from './abi.generated';
+import { joinItems, beginItems, nextItem, endItems, fillF32, copyF32, rowsPerItem } from './common';
 
 /**
- * Args: 0 x, 1 out, 2 idx, 3 planes, 4 inH, 5 inW, 6 outH, 7 outW, 8 kH, 9 kW, 10 strideH,
- * 11 strideW, 12 padH, 13 padW, 14 quads (1: 2×2 windows, stride 2, no padding, outW ≥ 4 —
- * four windows per vector step, maxPool2x2Quad).
+ * Args: PoolArgs (src = x); quads: 2×2 windows, stride 2, no padding, outW ≥ 4 — four windows
+ * per vector step (maxPool2x2Quad).
  */
 export function maxPool2d(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  const x = argP(args, 0), out = argP(args, 1), idx = argP(args, 2);
-  const planes = argI(args, 3), inH = argI(args, 4), inW = argI(args, 5), outH = argI(args, 6), outW = argI(args, 7);
-  const kH = argI(args, 8), kW = argI(args, 9), sH = argI(args, 10), sW = argI(args, 11), pH = argI(args, 12), pW = argI(args, 13);
+  const a = changetype<PoolArgs>(args);
+  const x = a.src, out = a.out, idx = a.idx;
+  const planes = a.planes, inH = a.inH, inW = a.inW, outH = a.outH, outW = a.outW;
+  const kH = a.kH, kW = a.kW, sH = a.strideH, sW = a.strideW, pH = a.padH, pW = a.padW;
   const inPlane = inH * inW, outPlane = outH * outW;
   const per = rowsPerItem(planes, inPlane, nth);
   const total = (planes + per - 1) / per;
   beginItems(total);
-  const quads = argI(args, 14) != 0;
+  const quads = a.quads;
   for (let it = nextItem(); it >= 0; it = nextItem()) {
     const c1 = min(planes, (it + 1) * per);
     for (let c = it * per; c < c1; c++) {
@@ -107,8 +107,8 @@ export function maxPool2d(args: usize, tid: i32, nth: i32, gen: u32): i32 {
 }
 
 /**
- * out (input-sized) = 0, then out[idx[i]] += g[i]. Args: 0 g, 1 idx, 2 out, 3 planes, 4 inPlane,
- * 5 outPlane, 6 inH, 7 inW, 8 outH, 9 outW, 10 quads (as maxPool2d's).
+ * out (input-sized) = 0, then out[idx[i]] += g[i]. Args: PoolArgs (src = g; quads as
+ * maxPool2d's).
  *
  * With quads, windows do not overlap, so when every index lies in its own window (as the
  * forward pass leaves them) each input element gets at most one gradient: the vector path writes
@@ -118,10 +118,11 @@ export function maxPool2d(args: usize, tid: i32, nth: i32, gen: u32): i32 {
  */
 export function maxPool2dBackward(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  const g = argP(args, 0), idx = argP(args, 1), out = argP(args, 2);
-  const planes = argI(args, 3), inPlane = argI(args, 4), outPlane = argI(args, 5);
-  const inH = argI(args, 6), inW = argI(args, 7), outH = argI(args, 8), outW = argI(args, 9);
-  const quads = argI(args, 10) != 0;
+  const a = changetype<PoolArgs>(args);
+  const g = a.src, idx = a.idx, out = a.out;
+  const inH = a.inH, inW = a.inW, outH = a.outH, outW = a.outW;
+  const planes = a.planes, inPlane = inH * inW, outPlane = outH * outW;
+  const quads = a.quads;
   const per = rowsPerItem(planes, inPlane, nth);
   const total = (planes + per - 1) / per;
   beginItems(total);
@@ -196,14 +197,14 @@ function maxPool2x2BackwardPlanes(
 /**
  * Average pooling with count_include_pad (each window's divisor counts the padded positions
  * inside the padded input), or its gradient: out (input-sized) = 0, then each window adds
- * g / count. Args: 0 x (or g), 1 out, 2 planes, 3 inH, 4 inW, 5 outH, 6 outW, 7 kH, 8 kW,
- * 9 strideH, 10 strideW, 11 padH, 12 padW.
+ * g / count. Args: PoolArgs (src: x, or g; no idx).
  */
 @inline function avgPool(args: usize, tid: i32, nth: i32, gen: u32, backward: bool): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  const src = argP(args, 0), out = argP(args, 1);
-  const planes = argI(args, 2), inH = argI(args, 3), inW = argI(args, 4), outH = argI(args, 5), outW = argI(args, 6);
-  const kH = argI(args, 7), kW = argI(args, 8), sH = argI(args, 9), sW = argI(args, 10), pH = argI(args, 11), pW = argI(args, 12);
+  const a = changetype<PoolArgs>(args);
+  const src = a.src, out = a.out;
+  const planes = a.planes, inH = a.inH, inW = a.inW, outH = a.outH, outW = a.outW;
+  const kH = a.kH, kW = a.kW, sH = a.strideH, sW = a.strideW, pH = a.padH, pW = a.padW;
   const inPlane = inH * inW, outPlane = outH * outW;
   const per = rowsPerItem(planes, inPlane, nth);
   const total = (planes + per - 1) / per;
@@ -259,12 +260,13 @@ export function avgPool2dBackward(args: usize, tid: i32, nth: i32, gen: u32): i3
 /**
  * Nearest-neighbour upsampling by integer factors (each input pixel becomes an sh × sw block),
  * or its gradient: out (input-sized) = the sum of each block of g.
- * Args: 0 x (or g), 1 out, 2 planes, 3 h, 4 w, 5 sh, 6 sw.
+ * Args: UpsampleArgs (src: x, or g).
  */
 @inline function upsample(args: usize, tid: i32, nth: i32, gen: u32, backward: bool): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  const src = argP(args, 0), out = argP(args, 1);
-  const planes = argI(args, 2), h = argI(args, 3), w = argI(args, 4), sh = argI(args, 5), sw = argI(args, 6);
+  const a = changetype<UpsampleArgs>(args);
+  const src = a.src, out = a.out;
+  const planes = a.planes, h = a.h, w = a.w, sh = a.sh, sw = a.sw;
   const W = w * sw;
   const per = rowsPerItem(planes, h * sh * W, nth);
   const total = (planes + per - 1) / per;

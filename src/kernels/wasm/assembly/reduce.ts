@@ -8,11 +8,12 @@
 // Sums accumulate in f32x4 over short blocks and then in f64, so long sums stay within a few
 // ulp of the float64 reference.
 //
-// Args: 0 op (0 sum, 1 max, 2 min), 1 mode, 2 x, 3 out, 4 d0, 5 d1, 6 d2.
+// Args: ReduceArgs (op: ReduceOp).
 // Items (when threaded): blocks of rows (mode 1), strips of STRIP columns (modes 2, 3), single
 // outer rows (mode 3 with many), blocks of q (mode 4); mode 0 is a single item.
 
-import { argP, argI, hsum64, hmax, hmin, joinItems, beginItems, nextItem, endItems, rowsPerItem, SUM_BLOCK as BLOCK } from './common';
+import { ReduceArgs, ReduceOp } from './abi.generated';
+import { hsum64, hmax, hmin, joinItems, beginItems, nextItem, endItems, rowsPerItem, SUM_BLOCK as BLOCK } from './common';
 
 /** Sum of n contiguous floats. */
 function sumRun(p: usize, n: i32): f64 {
@@ -41,7 +42,7 @@ function extRun(op: i32, p: usize, n: i32): f32 {
   if (n >= 8) {
     let m0 = v128.load(p), m1 = v128.load(p, 16);
     i = 8;
-    if (op == 1) {
+    if (op == ReduceOp.max) {
       for (; i + 8 <= n; i += 8) {
         const q = p + (<usize>i << 2);
         m0 = f32x4.max(m0, v128.load(q));
@@ -59,7 +60,7 @@ function extRun(op: i32, p: usize, n: i32): f32 {
   }
   for (; i < n; i++) {
     const v = load<f32>(p + (<usize>i << 2));
-    r = op == 1 ? max(r, v) : min(r, v);
+    r = op == ReduceOp.max ? max(r, v) : min(r, v);
   }
   return r;
 }
@@ -74,7 +75,7 @@ function vertical(op: i32, x: usize, R: i32, ld: i32, i0: i32, i1: i32, out: usi
   let i = i0;
   for (; i + 8 <= i1; i += 8) {
     const col = x + (<usize>i << 2);
-    if (op == 0) {
+    if (op == ReduceOp.sum) {
       let t0 = f64x2.splat(0), t1 = f64x2.splat(0), t2 = f64x2.splat(0), t3 = f64x2.splat(0);
       let r = 0;
       while (r < R) {
@@ -97,7 +98,7 @@ function vertical(op: i32, x: usize, R: i32, ld: i32, i0: i32, i1: i32, out: usi
       let m0 = v128.load(col), m1 = v128.load(col, 16);
       for (let r = 1; r < R; r++) {
         const q = col + <usize>r * ldb;
-        if (op == 1) {
+        if (op == ReduceOp.max) {
           m0 = f32x4.max(m0, v128.load(q));
           m1 = f32x4.max(m1, v128.load(q, 16));
         } else {
@@ -112,7 +113,7 @@ function vertical(op: i32, x: usize, R: i32, ld: i32, i0: i32, i1: i32, out: usi
   }
   for (; i < i1; i++) {
     const col = x + (<usize>i << 2);
-    if (op == 0) {
+    if (op == ReduceOp.sum) {
       let s: f64 = 0;
       for (let r = 0; r < R; r++) s += <f64>load<f32>(col + <usize>r * ldb);
       store<f32>(out + (<usize>i << 2), <f32>s);
@@ -120,7 +121,7 @@ function vertical(op: i32, x: usize, R: i32, ld: i32, i0: i32, i1: i32, out: usi
       let m = load<f32>(col);
       for (let r = 1; r < R; r++) {
         const v = load<f32>(col + <usize>r * ldb);
-        m = op == 1 ? max(m, v) : min(m, v);
+        m = op == ReduceOp.max ? max(m, v) : min(m, v);
       }
       store<f32>(out + (<usize>i << 2), m);
     }
@@ -128,16 +129,17 @@ function vertical(op: i32, x: usize, R: i32, ld: i32, i0: i32, i1: i32, out: usi
 }
 
 @inline function runValue(op: i32, p: usize, n: i32): f64 {
-  return op == 0 ? sumRun(p, n) : <f64>extRun(op, p, n);
+  return op == ReduceOp.sum ? sumRun(p, n) : <f64>extRun(op, p, n);
 }
 
 const STRIP: i32 = 64; // columns per item of the vertical reductions
 
 export function reduce(args: usize, tid: i32, nth: i32, gen: u32): i32 {
   if (!joinItems(tid, nth, gen)) return 0;
-  const op = argI(args, 0), mode = argI(args, 1);
-  const x = argP(args, 2), out = argP(args, 3);
-  const d0 = argI(args, 4), d1 = argI(args, 5), d2 = argI(args, 6);
+  const a = changetype<ReduceArgs>(args);
+  const op = a.op, mode = a.mode;
+  const x = a.x, out = a.out;
+  const d0 = a.d0, d1 = a.d1, d2 = a.d2;
   // Items and their meaning per mode.
   let total = 1;
   let per = 1; // mode 1 rows / mode 4 q's per item
@@ -177,10 +179,10 @@ export function reduce(args: usize, tid: i32, nth: i32, gen: u32): i32 {
       const rowB = <usize>d2 << 2;
       const hi = min(d1, (it + 1) * per);
       for (let q = it * per; q < hi; q++) {
-        let acc: f64 = op == 0 ? 0 : <f64>load<f32>(x + <usize>q * rowB);
+        let acc: f64 = op == ReduceOp.sum ? 0 : <f64>load<f32>(x + <usize>q * rowB);
         for (let a = 0; a < d0; a++) {
           const v = runValue(op, x + (<usize>a * <usize>d1 + <usize>q) * rowB, d2);
-          acc = op == 0 ? acc + v : op == 1 ? max(acc, v) : min(acc, v);
+          acc = op == ReduceOp.sum ? acc + v : op == ReduceOp.max ? max(acc, v) : min(acc, v);
         }
         store<f32>(out + (<usize>q << 2), <f32>acc);
       }
