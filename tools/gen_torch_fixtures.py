@@ -785,13 +785,45 @@ def gen_modules():
     })
 
 
+def gen_activations():
+    """GELU (exact and tanh) and SiLU, composites in aelab: values and input gradients."""
+    gen = torch.Generator().manual_seed(31)
+    x = torch.cat([torch.tensor([-12.0, -6.0, -3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0, 6.0, 12.0]),
+                   3 * torch.randn(29, generator=gen)]).reshape(5, 8)
+    g_out = torch.randn(5, 8, generator=gen)
+    cases = []
+    for name, spec, mod in [
+        ("GELU", {"type": "GELU", "args": []}, nn.GELU()),
+        ("GELU(tanh)", {"type": "GELU", "args": ["tanh"]}, nn.GELU("tanh")),
+        ("SiLU", {"type": "SiLU", "args": []}, nn.SiLU()),
+    ]:
+        xi = x.clone().requires_grad_(True)
+        y = mod(xi)
+        (y * g_out).sum().backward()
+        cases.append({"name": name, "spec": spec, "input": T(x), "gOut": T(g_out),
+                      "output": T(y), "gradInput": T(xi.grad)})
+    write("activations.json", {"meta": meta({"note": "loss = (output * gOut).sum()"}), "cases": cases})
+
+
+GENERATORS = {
+    "layers": gen_layers,
+    "modules": gen_modules,
+    "losses": gen_losses,
+    "optimizers": gen_optimizers,
+    "sigmoid_neuron": gen_sigmoid_neuron,
+    "activations": gen_activations,
+}
+
+
 def main():
+    """Every fixture, or only those named: gen_torch_fixtures.py activations losses"""
+    names = sys.argv[1:] or list(GENERATORS)
+    unknown = [n for n in names if n not in GENERATORS]
+    if unknown:
+        sys.exit("unknown fixture(s) %s; known: %s" % (", ".join(unknown), ", ".join(GENERATORS)))
     torch.manual_seed(0)
-    gen_layers()
-    gen_modules()
-    gen_losses()
-    gen_optimizers()
-    gen_sigmoid_neuron()
+    for name in names:
+        GENERATORS[name]()
     total = sum(os.path.getsize(os.path.join(OUT_DIR, f)) for f in os.listdir(OUT_DIR))
     print("total %d bytes" % total)
 

@@ -6,7 +6,7 @@
  * nothing: aelab's ops never overwrite their input (the tape may need it), and the returned tensor
  * holds the same values PyTorch's in-place op leaves in its input.
  */
-import { elu, leakyRelu, logSoftmax, prelu, relu, sigmoid, softmax, softplus, tanh } from '../ops/index.js';
+import { elu, gelu, leakyRelu, logSoftmax, prelu, relu, sigmoid, silu, softmax, softplus, tanh } from '../ops/index.js';
 import { full } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkArg, resolveArgs, type PosArgs } from './args.js';
@@ -170,6 +170,35 @@ export class LogSoftmax extends Module {
   }
 }
 
+/** torch.nn.GELU(approximate='none'): x·Φ(x), exact (erf) or with the tanh approximation. */
+export class GELU extends Module {
+  readonly approximate: 'none' | 'tanh';
+  constructor(...args: PosArgs<[approximate: 'none' | 'tanh'], { approximate?: 'none' | 'tanh' }>) {
+    super();
+    const o = resolveArgs('GELU', ['approximate'], args);
+    const a = (o.approximate as string | undefined) ?? 'none';
+    if (a !== 'none' && a !== 'tanh') throw new Error(`GELU: approximate must be 'none' or 'tanh', got ${JSON.stringify(a)}`);
+    this.approximate = a;
+  }
+  forward(x: Tensor): Tensor {
+    return gelu(x, this.approximate);
+  }
+}
+
+/** torch.nn.SiLU(inplace=False): x·sigmoid(x) (swish). */
+export class SiLU extends Module {
+  readonly inplace: boolean;
+  constructor(...args: PosArgs<[inplace: boolean], { inplace?: boolean }>) {
+    super();
+    const o = resolveArgs('SiLU', ['inplace'], args);
+    checkArg('SiLU', 'inplace', o.inplace, 'boolean');
+    this.inplace = (o.inplace as boolean | undefined) ?? false;
+  }
+  forward(x: Tensor): Tensor {
+    return silu(x);
+  }
+}
+
 /**
  * The activations a model config, the CLI and its help can name, each with the module it builds:
  * the one list of them (adding an activation here adds it to `--activation` and every model).
@@ -183,6 +212,8 @@ export const ACTIVATIONS = {
   elu: () => new ELU(1),
   prelu: () => new PReLU(1, 0.25),
   softplus: () => new Softplus(),
+  gelu: () => new GELU(),
+  silu: () => new SiLU(),
 } as const satisfies Record<string, () => Module & { forward(x: Tensor): Tensor }>;
 
 export type ActivationName = keyof typeof ACTIVATIONS;

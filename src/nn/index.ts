@@ -11,6 +11,8 @@ export {
   PReLU,
   ELU,
   Softplus,
+  GELU,
+  SiLU,
   Softmax,
   LogSoftmax,
   ACTIVATIONS,

@@ -136,6 +136,35 @@ export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
 }
 
 /**
+ * erf(x), a composite: Abramowitz & Stegun 7.1.26, erf(|x|) ≈ 1 − (a₁t + … + a₅t⁵)·e^{−x²} with
+ * t = 1/(1 + p|x|) (absolute error ≤ 1.5e-7, below float32's resolution near 1), odd in x.
+ */
+export function erf(x: Tensor): Tensor {
+  const ax = abs(x);
+  const t = reciprocal(add(mul(ax, 0.3275911), 1));
+  // Horner: t·(a₁ + t·(a₂ + t·(a₃ + t·(a₄ + t·a₅))))
+  let poly = mul(t, 1.061405429);
+  for (const a of [-1.453152027, 1.421413741, -0.284496736]) poly = mul(t, add(poly, a));
+  poly = mul(t, add(poly, 0.254829592));
+  return mul(sign(x), sub(1, mul(poly, exp(neg(square(ax))))));
+}
+
+/**
+ * GELU(x) = x·Φ(x), Φ the standard normal CDF: `approximate` 'none' is 0.5·x·(1 + erf(x/√2)) and
+ * 'tanh' is 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), as torch.nn.functional.gelu. A composite:
+ * its gradient comes from the rules of its parts.
+ */
+export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+  if (approximate !== 'none' && approximate !== 'tanh')
+    throw new Error(`gelu: approximate must be 'none' or 'tanh', got ${JSON.stringify(approximate)}`);
+  const inner = approximate === 'none' ? erf(mul(x, Math.SQRT1_2)) : tanh(mul(add(x, mul(pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI)));
+  return mul(mul(x, 0.5), add(inner, 1));
+}
+
+/** SiLU (swish): x·sigmoid(x), as torch.nn.functional.silu. A composite. */
+export const silu = (x: Tensor): Tensor => mul(x, sigmoid(x));
+
+/**
  * PReLU: max(0, x) + a·min(0, x) with a learnable slope a, one per channel (dim 1) or shared.
  * Written as relu(x) − a·relu(−x) so its gradient comes from the rules of its parts.
  */
