@@ -17,6 +17,9 @@
  * also makes our output byte-identical to the reference implementation's for the same input.
  * The reference reader requires the tensors to tile the data buffer exactly (no gap, no overlap,
  * no trailing byte); we check the same, so a file we accept is a file PyTorch accepts.
+ *
+ * Over 600 lines on purpose: the reader's checks (every header field against the file's bytes
+ * before any allocation) and the writer are one format's two halves, tested as one.
  */
 
 // Namespace import (see atomic.ts): the codec works in the browser, the file helpers in Node.

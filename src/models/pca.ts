@@ -15,6 +15,9 @@
  * The eigen-decomposition is Householder tridiagonalisation followed by the implicit QL
  * algorithm (EISPACK's tred2/tql2, as in JAMA), O(d³) and accurate to working precision; the
  * loops are arranged on the transposed matrix so every O(d³) inner loop runs along a row.
+ *
+ * Over 600 lines on purpose: the fit (dense and sparse covariance, the symmetric eigensolver)
+ * and the transforms are one closed-form model with no other user of its solver.
  */
 import { noGrad } from '../autograd/tape.js';
 import { mm } from '../ops/index.js';

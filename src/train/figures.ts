@@ -20,6 +20,9 @@
  *   encoder-weights.png, decoder-weights.png
  *                       first-layer filters and last-layer weights drawn as images, every unit
  *                       up to MAX_TILES (dense AEs; the sparse AE's stroke filters of seed 004)
+ *
+ * Over 600 lines on purpose: one function per figure, each short, and the table of which model
+ * writes which figure is the file itself; the drawing is in viz/.
  */
 import { join } from 'node:path';
 import { noGrad } from '../autograd/tape.js';

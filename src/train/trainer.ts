@@ -14,6 +14,10 @@
  * Exact resume: a checkpoint holds the weights, the optimizer and scheduler states, the data
  * loader's position and generator, the step generator, the default generator and the callbacks'
  * states. Resuming rebuilds everything from them, so the remaining steps are the same bit for bit.
+ *
+ * Over 600 lines on purpose: the loop's named steps (fit → trainEpoch → trainStep → endEpoch →
+ * finish) and the resume state they share read best together; callbacks, progress and the
+ * family models' tasks live in their own files.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
