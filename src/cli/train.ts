@@ -7,7 +7,7 @@ import { filterByLabel } from '../data/dataset.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { loadDataset } from '../data/sources.js';
 import { trainValTestSplit } from '../data/split.js';
-import { buildModel, defaultConfig } from '../models/index.js';
+import { buildModel, defaultConfig, MODEL_KINDS as FAMILY_KINDS } from '../models/index.js';
 import { partDocsFor, partsNote, renameLegacyParts } from '../models/parts.js';
 import type { FamilyModel, ModelConfig, ModelKind } from '../models/types.js';
 import type { OptimizerName } from '../optim/factory.js';
@@ -18,9 +18,10 @@ import { NonFiniteLossError, Trainer, type TrainConfig, type FitResult } from '.
 import { UserError } from './errors.js';
 import { consoleReporter } from './progress.js';
 import { defaultRunDir, ensureFreshDir, readRunConfig, shortStateDictError, VERSION, writeRunConfig, type RunConfig } from './run-folder.js';
-import { checkOptions, defaultEpochs, defaultLr, defaultWeightDecay, MODEL_OPTION_KEYS, TRAIN_DEFAULTS, type GivenOptions } from './train-options.js';
+import { checkOptions, defaultEpochs, defaultLr, defaultWeightDecay, MODEL_OPTION_KEYS, TRAIN_DEFAULTS, type GivenOptions, type TrainKind } from './train-options.js';
 
-export const MODEL_KINDS = ['ae', 'conv-ae', 'sparse-ae', 'dae', 'vae', 'cvae', 'aae', 'mlp', 'cnn', 'pca'] as const;
+/** What `--model` takes: the family's kinds (models/index.ts) and the closed-form PCA baseline. */
+export const MODEL_KINDS: readonly TrainKind[] = [...FAMILY_KINDS, 'pca'];
 
 /** Options shared by commands that build a model. */
 export interface ModelFlags {

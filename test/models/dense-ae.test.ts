@@ -54,7 +54,7 @@ describe('DenseAE', () => {
   it('rejects bad configs with the field named', () => {
     expect(() => small({ latent: 0 })).toThrow(/latent/);
     expect(() => small({ hidden: [64, -1] })).toThrow(/hidden\[1\]/);
-    expect(() => small({ activation: 'gelu' })).toThrow(/activation/);
+    expect(() => small({ activation: 'swish' })).toThrow(/activation/);
     expect(() => small({ loss: 'l2' })).toThrow(/loss/);
   });
 
