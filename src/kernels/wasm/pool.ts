@@ -10,10 +10,13 @@ import { checkLen, PAR_ELEMS, type WasmContext } from './context.js';
 
 /**
  * Whether max pooling (forward and gradient) takes the vector path of assembly/pool.ts: 2×2
- * windows, stride 2, no padding, and rows of at least 4 windows (four windows per step).
+ * windows, stride 2, no padding, every window inside the input (ceil mode's last window on an
+ * odd size hangs over the edge, and the vector path reads all four of its pixels), and rows of
+ * at least 4 windows (four windows per step).
  */
 function maxPoolQuads(p: Pool2dParams): boolean {
-  return p.kH === 2 && p.kW === 2 && p.strideH === 2 && p.strideW === 2 && p.padH === 0 && p.padW === 0 && p.outW >= 4;
+  const inside = 2 * p.outH <= p.inH && 2 * p.outW <= p.inW;
+  return p.kH === 2 && p.kW === 2 && p.strideH === 2 && p.strideW === 2 && p.padH === 0 && p.padW === 0 && inside && p.outW >= 4;
 }
 
 export function maxPool2d(c: WasmContext, x: F32, out: F32, idx: F32, p: Pool2dParams): void {

@@ -40,6 +40,11 @@ eachBuild('pool', () => {
       ],
       // the vector path (pool.ts maxPool2x2Quad): rows of 7 windows (one quad, then the last four
       // again), an odd input width, values with many ties, and two NaNs in one window
+      // ceil mode: the last window of each row and column hangs over the input's edge (odd sizes)
+      [
+        '2x2/2 ceil over 7x9',
+        { batch: 2, channels: 3, inH: 7, inW: 9, outH: 4, outW: 5, kH: 2, kW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 },
+      ],
       [
         '2x2/2 over 15x15, ties',
         { batch: 4, channels: 3, inH: 15, inW: 15, outH: 7, outW: 7, kH: 2, kW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 },
