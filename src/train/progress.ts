@@ -18,7 +18,32 @@ export interface ProgressBarOptions {
   stream?: ProgressStream;
 }
 
-const fmt = (v: number | undefined): string => (v === undefined ? '-' : Math.abs(v) >= 100 ? v.toFixed(2) : v.toPrecision(4));
+/** A logged number as progress lines show it: two decimals from 100 up, else 4 significant digits. */
+export const fmtValue = (v: number | undefined): string => (v === undefined ? '-' : Math.abs(v) >= 100 ? v.toFixed(2) : v.toPrecision(4));
+const fmt = fmtValue;
+
+/** Samples per second with thousands separators. */
+export const fmtRate = (sps: number): string => Math.round(sps).toLocaleString('en-US');
+
+/**
+ * The live bar of one epoch on a terminal (steps, loss, samples/s, ETA), started at 0 of `steps`;
+ * update it with `increment(1, { loss, sps })`. Shared by ProgressBar and the CLI's reporter.
+ */
+export function epochBar(out: ProgressStream, epoch: number, epochs: number, steps: number): cliProgress.SingleBar {
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: out as NodeJS.WritableStream,
+      format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} steps | loss {loss} | {sps} samples/s | ETA {eta_formatted}`,
+      barsize: 24,
+      hideCursor: true,
+      clearOnComplete: true,
+      etaBuffer: 20,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(steps, 0, { loss: '-', sps: '-' });
+  return bar;
+}
 
 export class ProgressBar implements Callback {
   private readonly out: ProgressStream;
@@ -30,22 +55,11 @@ export class ProgressBar implements Callback {
 
   onEpochBegin(epoch: number, trainer: Trainer): void {
     if (this.out.isTTY !== true) return;
-    this.bar = new cliProgress.SingleBar(
-      {
-        stream: this.out as NodeJS.WritableStream,
-        format: `epoch ${epoch + 1}/${trainer.config.epochs} [{bar}] {value}/{total} steps | loss {loss} | {sps} samples/s | ETA {eta_formatted}`,
-        barsize: 24,
-        hideCursor: true,
-        clearOnComplete: true,
-        etaBuffer: 20,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    this.bar.start(trainer.loader.length, 0, { loss: '-', sps: '-' });
+    this.bar = epochBar(this.out, epoch, trainer.config.epochs, trainer.loader.length);
   }
 
   onStep(info: StepInfo): void {
-    this.bar?.increment(1, { loss: fmt(info.logs.loss), sps: Math.round(info.samplesPerSec).toLocaleString('en-US') });
+    this.bar?.increment(1, { loss: fmt(info.logs.loss), sps: fmtRate(info.samplesPerSec) });
   }
 
   onEpochEnd(epoch: number, logs: Record<string, number>, trainer: Trainer): void {
@@ -56,7 +70,7 @@ export class ProgressBar implements Callback {
       .map(([k, v]) => `${k} ${fmt(v)}`)
       .join('  ');
     const total = trainer.config.epochs;
-    const timing = rec ? `  (${rec.seconds.toFixed(1)} s, ${Math.round(rec.samplesPerSec).toLocaleString('en-US')} samples/s)` : '';
+    const timing = rec ? `  (${rec.seconds.toFixed(1)} s, ${fmtRate(rec.samplesPerSec)} samples/s)` : '';
     this.out.write(`epoch ${String(epoch + 1).padStart(String(total).length)}/${total}  ${values}${timing}\n`);
   }
 
