@@ -14,7 +14,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../io/atomic.js';
-import { encodeSafetensors, loadSafetensorsSync, parseSafetensorsHeader, SafetensorsError, toFloat32Array } from '../io/safetensors.js';
+import { encodeSafetensors, parseSafetensorsHeader, SafetensorsError, toFloat32Array } from '../io/safetensors.js';
+import { loadSafetensorsSync } from '../io/safetensors-node.js';
 import type { Module } from '../nn/module.js';
 
 export const MODEL_FILE = 'model.safetensors';
