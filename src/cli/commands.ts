@@ -11,7 +11,7 @@ import { summary } from '../nn/summary.js';
 import { Generator } from '../tensor/random.js';
 import { tidy, type Tensor } from '../tensor/tensor.js';
 import { className, describeModel, inputBatch } from '../train/figures.js';
-import { Trainer, defaultTrainConfig } from '../train/trainer.js';
+import { Trainer, defaultTrainConfig } from '../train/trainer-node.js';
 import { saveGridFigure } from '../viz/grid-figure.js';
 import { saveChart } from '../viz/render.js';
 import { rocCurve } from '../viz/roc.js';
