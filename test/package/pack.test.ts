@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -104,6 +105,38 @@ describe.skipIf(process.env.AELAB_BACKEND === 'wasm')('the packed package, insta
     const r = run(process.execPath, ['--input-type=module', '-e', "const a = await import('aelab'); console.log(a.tensor([1, 2, 3]).mul(2).sum().item());"], app);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('12');
+  });
+
+  it("ships the browser entry: import('aelab/browser') trains a step in Node, without starting a backend", () => {
+    for (const f of ['browser.js', 'browser.d.ts']) expect(existsSync(join(pkgDir, 'dist', f)), f).toBe(true);
+    const script = [
+      "const a = await import('aelab/browser');",
+      'const before = a.getBackend().name;',
+      'const m = new a.nn.Linear(2, 1);',
+      "const t = new a.Trainer(m, { data: new a.TensorDataset(a.tensor([[0, 1], [1, 0]]), a.tensor([[1], [2]])), loss: a.losses.mse, epochs: 1, batchSize: 2, runDir: 'r' });",
+      'await t.fit();',
+      "console.log(before, t.storage.constructor.name, t.storage.readText('r/metrics.jsonl').split('\\n').length - 1);",
+    ].join(' ');
+    const r = run(process.execPath, ['--input-type=module', '-e', script], app);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('js MemoryStorage 1');
+  });
+
+  it("a browser bundle of 'aelab/browser' (esbuild, platform browser) resolves through the exports map and reaches no Node builtin", async () => {
+    const r = await esbuild.build({
+      stdin: { contents: "export * from 'aelab/browser';", resolveDir: app, loader: 'js' },
+      absWorkingDir: app,
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(r.metafile.inputs);
+    expect(inputs).toContain('node_modules/aelab/dist/browser.js');
+    expect(inputs.filter((i) => i.startsWith('node:') || (!i.startsWith('node_modules/') && i !== '<stdin>'))).toEqual([]);
+    expect(inputs.some((i) => i.startsWith('node_modules/aelab/dist/') && /-node\.js$|atomic\.js$|render\.js$/.test(i))).toBe(false);
   });
 
   it("require('aelab') throws one clear error that says to use import()", () => {
