@@ -1,7 +1,8 @@
 /**
  * aelab's browser entry point (`aelab/browser`): everything that runs without Node — tensors, ops,
  * autograd, nn, optim, the js and wasm backends, data from bytes, the model family and PCA, the
- * Trainer's loop with checkpoints in memory, safetensors and PNG codecs, and the chart specs.
+ * Trainer's loop with checkpoints in memory, safetensors and PNG codecs, the chart specs, and the
+ * run figures as data (image grids as SVG, charts as Vega-Lite specs for vega-embed).
  * No module reachable from here imports `node:` (test/browser/import-graph.test.ts checks).
  *
  *   import { initBackend, models, Trainer, TensorDataset } from 'aelab/browser';
@@ -83,4 +84,17 @@ export {
 } from './train/checkpoint.js';
 export { MemoryStorage, joinPath, type RunStorage, type CheckpointFiles, type StoredCheckpoint } from './train/storage.js';
 export * as viz from './viz/specs.js';
+export { gridFigureSvg, gridCols, type GridFigureOptions, type GridFigureLayout } from './viz/grid-figure.js';
+export {
+  gridFigures,
+  latentFigure,
+  lossFigureSpec,
+  describeModel,
+  pca2,
+  isAutoencoder,
+  inputBatch,
+  MAX_TILES,
+  type GridFigure,
+  type FigureOptions,
+} from './train/figures.js';
 export { rocCurve, type RocResult, type RocPoint } from './viz/roc.js';

@@ -77,5 +77,5 @@ export {
 export { modelToSafetensors } from './train/checkpoint.js';
 export { MemoryStorage, type RunStorage, type CheckpointFiles, type StoredCheckpoint } from './train/storage.js';
 export { FileStorage } from './train/storage-node.js';
-export { writeRunFigures } from './train/figures.js';
+export { writeRunFigures } from './train/figures-node.js';
 export { rocCurve, type RocResult, type RocPoint } from './viz/roc.js';

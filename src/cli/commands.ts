@@ -12,7 +12,7 @@ import { Generator } from '../tensor/random.js';
 import { tidy, type Tensor } from '../tensor/tensor.js';
 import { className, describeModel, inputBatch } from '../train/figures.js';
 import { Trainer, defaultTrainConfig } from '../train/trainer-node.js';
-import { saveGridFigure } from '../viz/grid-figure.js';
+import { saveGridFigure } from '../viz/grid-figure-node.js';
 import { saveChart } from '../viz/render.js';
 import { rocCurve } from '../viz/roc.js';
 import { histogramSpec, rocSpec } from '../viz/specs.js';

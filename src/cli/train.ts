@@ -14,7 +14,7 @@ import type { OptimizerName } from '../optim/factory.js';
 import { manualSeed } from '../tensor/random.js';
 import { STATE_FILE } from '../train/checkpoint.js';
 import { loadModelWeights } from '../train/checkpoint-node.js';
-import { writeRunFigures } from '../train/figures.js';
+import { writeRunFigures } from '../train/figures-node.js';
 import { NonFiniteLossError, Trainer, type TrainConfig, type FitResult } from '../train/trainer-node.js';
 import { UserError } from './errors.js';
 import { consoleReporter } from './progress.js';

@@ -3,7 +3,8 @@
  * loopback server (127.0.0.1) sends with COOP/COEP headers, so the page is cross-origin isolated
  * as the lab's is. A module Web Worker — where the lab trains — imports the bundle, trains a small
  * dense autoencoder with the Trainer's loop for a few epochs on each backend, keeps its
- * checkpoints in memory and reloads the best one into a fresh model. On wasm the kernels' threads
+ * checkpoints in memory, reloads the best one into a fresh model, and computes the run's figures
+ * as data (image grids as SVG, the latent scatter as a Vega-Lite spec). On wasm the kernels' threads
  * are Web Workers over shared memory. Needs Debian's /usr/bin/chromium (CI installs it); skips
  * with that reason otherwise.
  */
@@ -64,6 +65,11 @@ async function train(which) {
   a.decodeCheckpoint(best, again, trainer.storage);
   const reloaded = new a.Trainer(again, train, train, { ...a.defaultTrainConfig, batchSize: 32 }).evaluate(train);
   const png = a.io.encodePng(new Uint8Array(64).fill(128), 8, 8, 1);
+  // the run's figures as data: image grids (as SVG) and the latent scatter's Vega-Lite spec
+  const grids = a.gridFigures(model, train, { seed: 0 });
+  const recon = grids.find((f) => f.file === 'reconstructions.png');
+  const svg = a.gridFigureSvg(recon.images, recon.n, 8, 8, { channels: 1, ...recon.options }).svg;
+  const latent = a.latentFigure(model, train);
   return {
     backend: backend.name,
     threads: backend.threads ?? 1,
@@ -75,6 +81,9 @@ async function train(which) {
     checkpoints: [...trainer.storage.checkpoints.keys()].sort(),
     modelBytes: best.files.model.length,
     pngSignature: Array.from(png.subarray(0, 4)),
+    figures: grids.map((f) => f.file),
+    svgHasImage: svg.startsWith('<svg') && svg.includes('data:image/png;base64,'),
+    latentSchema: latent && latent.$schema,
     seconds,
   };
 }
@@ -102,6 +111,9 @@ interface TrainResult {
   checkpoints: string[];
   modelBytes: number;
   pngSignature: number[];
+  figures: string[];
+  svgHasImage: boolean;
+  latentSchema: string | null;
   seconds: number;
 }
 
@@ -189,6 +201,9 @@ describe.skipIf(skipReason !== null)(`the browser entry in headless Chromium${sk
     expect(r.modelBytes).toBeGreaterThan(4 * (64 * 32 + 32 * 3));
     expect(r.reloadedLoss).toBe(r.bestValLoss);
     expect(r.pngSignature).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    expect(r.figures).toContain('reconstructions.png');
+    expect(r.svgHasImage).toBe(true);
+    expect(r.latentSchema).toMatch(/vega-lite/);
     expect(pageErrors).toEqual([]);
   }
 
