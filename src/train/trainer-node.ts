@@ -7,6 +7,11 @@ import { FileStorage } from './storage-node.js';
 import type { RunStorage } from './storage.js';
 import { Trainer as TrainerLoop } from './trainer.js';
 
+/**
+ * Trains a family model on an image dataset, or any Module with fit options (trainer.ts). Its
+ * storage is the file system unless `storage` is given: `runDir` is a folder on disk, and each
+ * checkpoint a folder of model.safetensors, optimizer.json and state.json.
+ */
 export class Trainer extends TrainerLoop {
   protected override defaultStorage(): RunStorage {
     return new FileStorage();
