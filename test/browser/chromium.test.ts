@@ -24,19 +24,11 @@ if (skipReason) console.warn(`test/browser/chromium.test.ts skipped: ${skipReaso
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The worker: trains on the backend it is sent, posts what the test checks (or the error). */
-const WORKER = `
+/** Trains on the given backend and returns what the test checks; run by the worker and by the page. */
+const TRAIN = `
 import * as a from './aelab.js';
 
-self.onmessage = async (ev) => {
-  try {
-    self.postMessage({ ok: true, result: await train(ev.data.backend) });
-  } catch (e) {
-    self.postMessage({ ok: false, error: String(e && e.stack ? e.stack : e) });
-  }
-};
-
-async function train(which) {
+export async function train(which) {
   const backend = await a.setBackend(which);
   // 256 images of 8×8 from a 3-D latent: x = sigmoid(codes · mix), a pattern an AE can learn.
   const g = new a.Generator(7);
@@ -64,6 +56,18 @@ async function train(which) {
   const again = a.buildModel(config);
   a.decodeCheckpoint(best, again, trainer.storage);
   const reloaded = new a.Trainer(again, train, train, { ...a.defaultTrainConfig, batchSize: 32 }).evaluate(train);
+  // one GEMM large enough to wake the kernel threads, against a plain-JavaScript product
+  const gq = new a.Generator(11);
+  const nq = 320;
+  const p = a.randn([nq, nq], { generator: gq }), q = a.randn([nq, nq], { generator: gq });
+  const pq = a.matmul(p, q).data;
+  let gemmErr = 0;
+  for (let i = 0; i < nq; i += 7)
+    for (let j = 0; j < nq; j++) {
+      let ref = 0;
+      for (let t = 0; t < nq; t++) ref += p.data[i * nq + t] * q.data[t * nq + j];
+      gemmErr = Math.max(gemmErr, Math.abs(pq[i * nq + j] - ref));
+    }
   const png = a.io.encodePng(new Uint8Array(64).fill(128), 8, 8, 1);
   // the run's figures as data: image grids (as SVG) and the latent scatter's Vega-Lite spec
   const grids = a.gridFigures(model, train, { seed: 0 });
@@ -81,6 +85,7 @@ async function train(which) {
     checkpoints: [...trainer.storage.checkpoints.keys()].sort(),
     modelBytes: best.files.model.length,
     pngSignature: Array.from(png.subarray(0, 4)),
+    gemmErr,
     figures: grids.map((f) => f.file),
     svgHasImage: svg.startsWith('<svg') && svg.includes('data:image/png;base64,'),
     latentSchema: latent && latent.$schema,
@@ -89,8 +94,23 @@ async function train(which) {
 }
 `;
 
+/** The worker: trains on the backend it is sent, posts the result (or the error). */
+const WORKER = `
+import { train } from './train.js';
+
+self.onmessage = async (ev) => {
+  try {
+    self.postMessage({ ok: true, result: await train(ev.data.backend) });
+  } catch (e) {
+    self.postMessage({ ok: false, error: String(e && e.stack ? e.stack : e) });
+  }
+};
+`;
+
 const PAGE = `<!doctype html><meta charset="utf-8"><title>aelab browser entry</title><link rel="icon" href="data:,">
 <script type="module">
+  import { train } from './train.js';
+  window.trainHere = (backend) => train(backend).then((result) => ({ ok: true, result }), (e) => ({ ok: false, error: String(e && e.stack ? e.stack : e) }));
   window.trainIn = (backend) => new Promise((resolve) => {
     const w = new Worker('./worker.js', { type: 'module' });
     w.onmessage = (ev) => { w.terminate(); resolve(ev.data); };
@@ -111,6 +131,7 @@ interface TrainResult {
   checkpoints: string[];
   modelBytes: number;
   pngSignature: number[];
+  gemmErr: number;
   figures: string[];
   svgHasImage: boolean;
   latentSchema: string | null;
@@ -136,6 +157,7 @@ describe.skipIf(skipReason !== null)(`the browser entry in headless Chromium${sk
       outfile: join(dir, 'aelab.js'),
       logLevel: 'silent',
     });
+    writeFileSync(join(dir, 'train.js'), TRAIN);
     writeFileSync(join(dir, 'worker.js'), WORKER);
     writeFileSync(join(dir, 'index.html'), PAGE);
     const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript' };
@@ -184,10 +206,12 @@ describe.skipIf(skipReason !== null)(`the browser entry in headless Chromium${sk
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function trainIn(backend: 'js' | 'wasm', on = page): Promise<TrainResult> {
+  /** Trains in a Web Worker of the page `on`, or on the page's main thread. */
+  async function trainIn(backend: 'js' | 'wasm', on = page, where: 'worker' | 'main' = 'worker'): Promise<TrainResult> {
+    type Run = (b: string) => Promise<{ ok: boolean; result?: TrainResult; error?: string }>;
     const out = await on.evaluate(
-      (b) => (window as unknown as { trainIn(b: string): Promise<{ ok: boolean; result?: TrainResult; error?: string }> }).trainIn(b),
-      backend,
+      ([b, w]) => (window as unknown as { trainIn: Run; trainHere: Run })[w === 'main' ? 'trainHere' : 'trainIn'](b),
+      [backend, where] as const,
     );
     if (!out.ok) throw new Error(`training on ${backend} in Chromium failed: ${out.error}`);
     return out.result!;
@@ -201,6 +225,8 @@ describe.skipIf(skipReason !== null)(`the browser entry in headless Chromium${sk
     expect(r.modelBytes).toBeGreaterThan(4 * (64 * 32 + 32 * 3));
     expect(r.reloadedLoss).toBe(r.bestValLoss);
     expect(r.pngSignature).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    // float32 sums of 320 products of N(0, 1) pairs (|sum| ~ 18): rounding stays far below 1e-2
+    expect(r.gemmErr).toBeLessThan(1e-2);
     expect(r.figures).toContain('reconstructions.png');
     expect(r.svgHasImage).toBe(true);
     expect(r.latentSchema).toMatch(/vega-lite/);
@@ -226,6 +252,13 @@ describe.skipIf(skipReason !== null)(`the browser entry in headless Chromium${sk
     expect(r.backend).toBe('wasm');
     expect(r.crossOriginIsolated).toBe(false);
     expect(r.threads).toBe(1);
+    expectTrained(r);
+  }, 20_000);
+
+  it("trains it with wasm threads on the page's main thread too, where Atomics.wait is not allowed (the caller spins)", async () => {
+    const r = await trainIn('wasm', page, 'main');
+    expect(r.backend).toBe('wasm');
+    expect(r.threads).toBe(Math.min(r.hardwareConcurrency, 64));
     expectTrained(r);
   }, 20_000);
 });
