@@ -139,6 +139,30 @@ describe.skipIf(process.env.AELAB_BACKEND === 'wasm')('the packed package, insta
     expect(inputs.some((i) => i.startsWith('node_modules/aelab/dist/') && /-node\.js$|atomic\.js$|render\.js$/.test(i))).toBe(false);
   });
 
+  it("a browser TypeScript project (lib dom, no @types/node, skipLibCheck off) type-checks against 'aelab/browser'", () => {
+    const dir = join(app, 'web');
+    mustRun('mkdir', ['-p', dir], app);
+    writeFileSync(
+      join(dir, 'main.ts'),
+      [
+        "import { initBackend, models, Trainer, MemoryStorage, TensorDataset, tensor, losses, viz, type RunStorage } from 'aelab/browser';",
+        'await initBackend();',
+        'const storage: RunStorage = new MemoryStorage();',
+        "const model = models.buildModel(models.defaultConfig('ae', [1, 4, 4], { hidden: [], latent: 2 }));",
+        "const t = new Trainer(model, { data: new TensorDataset(tensor([[0, 1]])), loss: losses.mse, runDir: 'r', storage });",
+        'export const out: [Promise<unknown>, string] = [t.fit(), viz.VEGA_LITE_SCHEMA];',
+        // a wrong use must be reported, or the check proves nothing
+        "// @ts-expect-error: a storage is not a number",
+        'export const bad: number = storage;',
+      ].join('\n'),
+    );
+    const config = { compilerOptions: { strict: true, target: 'es2022', module: 'esnext', moduleResolution: 'bundler', lib: ['es2022', 'dom'], types: [], skipLibCheck: false, noEmit: true }, files: ['main.ts'] };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config));
+    const r = run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], dir);
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
   it("require('aelab') throws one clear error that says to use import()", () => {
     const script = "try { require('aelab'); console.log('loaded'); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }";
     const r = run(process.execPath, ['-e', script], app);
