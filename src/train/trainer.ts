@@ -11,6 +11,9 @@
  * a loss (or a step function of one's own), an optimizer, metrics, validation data and
  * callbacks (EarlyStopping, ModelCheckpoint, ProgressBar or your own).
  *
+ * The loop reads and writes files only through a RunStorage (storage.ts), so it runs in a browser
+ * with checkpoints in memory; trainer-node.ts is the same loop on the file system.
+ *
  * Exact resume: a checkpoint holds the weights, the optimizer and scheduler states, the data
  * loader's position and generator, the step generator, the default generator and the callbacks'
  * states. Resuming rebuilds everything from them, so the remaining steps are the same bit for bit.
@@ -87,7 +90,7 @@ export interface ProgressReporter {
 }
 
 export interface TrainerOptions {
-  /** Run folder for metrics.jsonl and checkpoints (none: keep everything in memory). */
+  /** Run folder for metrics.jsonl and checkpoints, in `storage` (none: nothing is written; the history stays in `trainer.history`). */
   runDir?: string;
   /**
    * Where runDir and checkpoints live: the file system by default in Node (the `aelab` entry),
