@@ -22,7 +22,7 @@ export default defineConfig({
         test: {
           name: 'wasm',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/data/**', 'test/io/**', 'test/viz/**', 'test/cli/**', 'test/kernels/**'],
+          exclude: ['test/data/**', 'test/io/**', 'test/viz/**', 'test/cli/**', 'test/kernels/**', 'test/browser/**'],
           env: { AELAB_BACKEND: 'wasm', AELAB_POISON_UNINIT: '1' },
         },
       },

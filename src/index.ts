@@ -62,7 +62,7 @@ export {
   type StopReason,
   type ProgressReporter,
   type ScheduleName,
-} from './train/trainer.js';
+} from './train/trainer-node.js';
 export { accuracy, type TensorBatch, type StepFn, type StepResult, type LossFn, type MetricFn, type Metrics, type BuiltinMetric } from './train/tasks.js';
 export { EarlyStopping, ModelCheckpoint, type Callback, type StepInfo, type EarlyStoppingOptions, type ModelCheckpointOptions, type MonitorMode } from './train/callbacks.js';
 export { ProgressBar, type ProgressBarOptions } from './train/progress.js';
@@ -70,10 +70,12 @@ export type { StepContext } from './models/types.js';
 export {
   saveCheckpoint,
   loadCheckpoint,
-  modelToSafetensors,
   loadModelWeights,
   saveModelWeights,
   readModelMetadata,
-} from './train/checkpoint.js';
-export { writeRunFigures } from './train/figures.js';
+} from './train/checkpoint-node.js';
+export { modelToSafetensors } from './train/checkpoint.js';
+export { MemoryStorage, type RunStorage, type CheckpointFiles, type StoredCheckpoint } from './train/storage.js';
+export { FileStorage } from './train/storage-node.js';
+export { writeRunFigures } from './train/figures-node.js';
 export { rocCurve, type RocResult, type RocPoint } from './viz/roc.js';

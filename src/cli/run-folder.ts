@@ -13,7 +13,8 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { buildModel } from '../models/index.js';
 import type { FamilyModel, ModelConfig } from '../models/types.js';
-import { loadModelWeights, MODEL_FILE } from '../train/checkpoint.js';
+import { MODEL_FILE } from '../train/checkpoint.js';
+import { loadModelWeights } from '../train/checkpoint-node.js';
 import type { TrainConfig } from '../train/trainer.js';
 import { UserError } from './errors.js';
 

@@ -6,10 +6,11 @@
  *   - encodePng / decodePng: interleaved pixels, (height, width, channels), as PNG stores them.
  *   - imageGrid input: planar, (n, channels, height, width), as the engine's NCHW tensors are,
  *     so a batch `x.data` can be passed straight in.
+ *
+ * Everything here works on bytes and runs anywhere; writing files is in png-node.ts.
  */
 
 import { decode, encode, convertIndexedToRgb } from 'fast-png';
-import { writeFileAtomic } from './atomic.js';
 
 export type PngChannels = 1 | 3 | 4;
 
@@ -282,29 +283,4 @@ export function imageGrid(
     }
   }
   return { pixels, width: outW, height: outH, channels };
-}
-
-/** Builds an image grid and writes it as a PNG, atomically. Returns the grid. */
-export async function saveImageGrid(
-  path: string,
-  images: Float32Array | ArrayLike<number>,
-  n: number,
-  height: number,
-  width: number,
-  opts: ImageGridOptions = {},
-): Promise<ImageGrid> {
-  const grid = imageGrid(images, n, height, width, opts);
-  await writeFileAtomic(path, encodePng(grid.pixels, grid.width, grid.height, grid.channels));
-  return grid;
-}
-
-/** Writes 8-bit interleaved pixels as a PNG file, atomically. */
-export async function savePng(
-  path: string,
-  pixels: Uint8Array,
-  width: number,
-  height: number,
-  channels: PngChannels,
-): Promise<void> {
-  await writeFileAtomic(path, encodePng(pixels, width, height, channels));
 }

@@ -22,9 +22,8 @@
  * before any allocation) and the writer are one format's two halves, tested as one.
  */
 
-// Namespace import (see atomic.ts): the codec works in the browser, the file helpers in Node.
-import * as fs from 'node:fs';
-import { writeFileAtomic, writeFileAtomicSync } from './atomic.js';
+// The codec works on bytes and runs anywhere (the browser entry exports it); reading and writing
+// files is in safetensors-node.ts.
 
 /** Every dtype of the format, in the reference implementation's alignment order (ascending). */
 export const SAFETENSORS_DTYPES = [
@@ -576,48 +575,6 @@ export function decodeSafetensors(
   }
   // fromEntries defines own properties, so even a tensor named "__proto__" stays a plain key.
   return { tensors: Object.fromEntries(pairs), metadata: header.metadata };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Files
-
-/** Writes tensors to `path` atomically (a crash never leaves a half-written file). */
-export async function saveSafetensors(
-  path: string,
-  tensors: Record<string, SafeTensor>,
-  metadata?: Record<string, string>,
-): Promise<void> {
-  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
-}
-
-export function saveSafetensorsSync(
-  path: string,
-  tensors: Record<string, SafeTensor>,
-  metadata?: Record<string, string>,
-): void {
-  writeFileAtomicSync(path, encodeSafetensors(tensors, metadata));
-}
-
-export async function loadSafetensors(path: string): Promise<DecodedSafetensors> {
-  return decodeSafetensors(await readBytes(path), path);
-}
-
-export function loadSafetensorsSync(path: string): DecodedSafetensors {
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(path);
-  } catch (e) {
-    throw new SafetensorsError(`${path}: cannot read: ${(e as Error).message}`, path);
-  }
-  return decodeSafetensors(bytes, path);
-}
-
-async function readBytes(path: string): Promise<Uint8Array> {
-  try {
-    return await fs.promises.readFile(path);
-  } catch (e) {
-    throw new SafetensorsError(`${path}: cannot read: ${(e as Error).message}`, path);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

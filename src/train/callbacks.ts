@@ -13,8 +13,8 @@
  * stateDict/loadStateDict, and the trainer keeps that state in its checkpoints so a resumed run
  * continues exactly. Any hook may be async.
  */
-import { join } from 'node:path';
 import type { Tensor } from '../tensor/tensor.js';
+import { joinPath } from './storage.js';
 import type { FitResult, Trainer } from './trainer.js';
 
 /** What onStep is told after each optimizer step. */
@@ -200,7 +200,8 @@ export interface ModelCheckpointOptions {
  * Saves full checkpoints (weights as safetensors, optimizer and scheduler, loader position and
  * generators, callback states) into `<dir>/last` after every epoch and `<dir>/best` when the
  * monitored log improves (Keras' ModelCheckpoint, with Lightning's `last`). Each is a folder
- * `trainer.resumeFrom(folder)` continues exactly and `loadCheckpoint(folder, model)` reads.
+ * `trainer.resumeFrom(folder)` continues exactly and `loadCheckpoint(folder, model)` reads. The
+ * folders are in the trainer's storage: on disk in Node, in memory in a browser.
  */
 export class ModelCheckpoint implements Callback {
   readonly dir: string;
@@ -217,11 +218,11 @@ export class ModelCheckpoint implements Callback {
   }
 
   get lastDir(): string {
-    return join(this.dir, 'last');
+    return joinPath(this.dir, 'last');
   }
 
   get bestDir(): string {
-    return join(this.dir, 'best');
+    return joinPath(this.dir, 'best');
   }
 
   onCheckpoint(_epoch: number, logs: Record<string, number>, trainer: Trainer): void {

@@ -7,15 +7,13 @@
  *                             state.json          epoch, step, loader and RNG states, best metric
  *   <run>/checkpoints/best/   the same, from the epoch with the best validation loss
  *
- * A checkpoint is first written completely into `<name>.tmp-<pid>/`, then swapped in by renames
- * (old → `<name>.old`, new → `<name>`, old removed), so at every instant either the old or the
- * new checkpoint is whole on disk.
+ * This file turns a model and its training state into those three files' contents and back, on
+ * bytes and strings only, so it runs in a browser too; a RunStorage (storage.ts) keeps them.
+ * Reading and writing them as folders on disk is checkpoint-node.ts and storage-node.ts.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomicSync } from '../io/atomic.js';
-import { encodeSafetensors, loadSafetensorsSync, parseSafetensorsHeader, SafetensorsError, toFloat32Array } from '../io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, toFloat32Array } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
+import type { CheckpointFiles, RunStorage, StoredCheckpoint } from './storage.js';
 
 export const MODEL_FILE = 'model.safetensors';
 export const OPTIMIZER_FILE = 'optimizer.json';
@@ -36,39 +34,27 @@ export function modelToSafetensors(model: Module, metadata: Record<string, strin
   return encodeSafetensors(tensors, { format: 'pt', ...metadata });
 }
 
-/**
- * Writes the model's weights to a safetensors file (PyTorch's names and layout, so
- * `safetensors.torch.load_file` reads it) with string metadata in its header, e.g. the config
- * to rebuild the model from: `saveModelWeights(model, 'ae.safetensors', { config: JSON.stringify(cfg) })`.
- * The file is replaced atomically.
- */
-export function saveModelWeights(model: Module, path: string, metadata: Record<string, string> = {}): void {
-  for (const [k, v] of Object.entries(metadata))
-    if (typeof v !== 'string') throw new TypeError(`saveModelWeights: metadata '${k}' must be a string (JSON.stringify objects), got ${typeof v}`);
-  writeFileAtomicSync(path, modelToSafetensors(model, metadata));
+type NodeBuffer = { from(data: ArrayBuffer | string, offsetOrEncoding?: number | string, length?: number): Uint8Array & { toString(enc: string): string } };
+/** Node's Buffer where there is one: it encodes base64 natively, much faster than btoa over a string. */
+const nodeBuffer = (): NodeBuffer | undefined => (globalThis as { Buffer?: NodeBuffer }).Buffer;
+
+/** RFC 4648 base64 with padding (what Node's Buffer writes; btoa gives the same text). */
+export function bytesToBase64(b: Uint8Array): string {
+  const nb = nodeBuffer();
+  if (nb) return nb.from(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength).toString('base64');
+  let bin = '';
+  // In chunks: String.fromCharCode takes its arguments on the stack.
+  for (let i = 0; i < b.length; i += 0x8000) bin += String.fromCharCode(...b.subarray(i, i + 0x8000));
+  return btoa(bin);
 }
 
-/** The metadata strings in a safetensors file's header (what saveModelWeights stored), without reading the weights into a model. */
-export function readModelMetadata(path: string): Record<string, string> {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new SafetensorsError(`${path}: cannot read: ${(e as Error).message}`, path);
-  }
-  return parseSafetensorsHeader(bytes, path).metadata;
-}
-
-/** Loads weights from a safetensors file into the model (strict: names and shapes must match). */
-export function loadModelWeights(model: Module, path: string): void {
-  const { tensors } = loadSafetensorsSync(path);
-  const sd: Record<string, { shape: number[]; data: Float32Array }> = {};
-  for (const [name, t] of Object.entries(tensors)) sd[name] = { shape: t.shape, data: toFloat32Array(t) };
-  try {
-    model.loadStateDict(sd);
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
-  }
+export function base64ToBytes(text: string): Uint8Array {
+  const nb = nodeBuffer();
+  if (nb) return nb.from(text, 'base64');
+  const bin = atob(text);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
 }
 
 /** JSON with Float32Arrays stored as { $f32: base64 } so optimizer state round-trips exactly. */
@@ -76,7 +62,7 @@ export function toJson(value: unknown): string {
   return JSON.stringify(
     value,
     (_k, v: unknown) => {
-      if (v instanceof Float32Array) return { $f32: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
+      if (v instanceof Float32Array) return { $f32: bytesToBase64(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) };
       if (typeof v === 'number' && !Number.isFinite(v)) return { $num: String(v) };
       return v;
     },
@@ -88,7 +74,7 @@ export function fromJson<T = unknown>(text: string, source: string): T {
   try {
     return JSON.parse(text, (_k, v: unknown) => {
       if (v && typeof v === 'object' && '$f32' in v) {
-        const b = Buffer.from((v as { $f32: string }).$f32, 'base64');
+        const b = base64ToBytes((v as { $f32: string }).$f32);
         const out = new Float32Array(b.byteLength / 4);
         new Uint8Array(out.buffer).set(b);
         return out;
@@ -101,36 +87,40 @@ export function fromJson<T = unknown>(text: string, source: string): T {
   }
 }
 
-/** Writes a whole checkpoint folder and swaps it in atomically. */
-export function saveCheckpoint(dir: string, data: CheckpointData): void {
-  const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  writeFileAtomicSync(join(tmp, MODEL_FILE), modelToSafetensors(data.model, data.metadata));
-  if (data.optimizer !== undefined) writeFileAtomicSync(join(tmp, OPTIMIZER_FILE), toJson(data.optimizer));
-  writeFileAtomicSync(join(tmp, STATE_FILE), toJson(data.state));
-  const old = `${dir}.old`;
-  rmSync(old, { recursive: true, force: true });
-  if (existsSync(dir)) renameSync(dir, old);
-  renameSync(tmp, dir);
-  rmSync(old, { recursive: true, force: true });
-}
-
 export interface LoadedCheckpoint {
   optimizer: unknown;
   state: Record<string, unknown>;
 }
 
-/** Loads a checkpoint folder's weights into the model and returns its optimizer and state records. */
-export function loadCheckpoint(dir: string, model: Module): LoadedCheckpoint {
-  // A crash between the two renames of saveCheckpoint leaves only `<dir>.old`: use it.
-  if (!existsSync(dir) && existsSync(`${dir}.old`)) dir = `${dir}.old`;
-  const modelPath = join(dir, MODEL_FILE);
-  if (!existsSync(modelPath)) throw new Error(`no checkpoint at ${dir} (missing ${MODEL_FILE})`);
-  loadModelWeights(model, modelPath);
-  const optPath = join(dir, OPTIMIZER_FILE);
-  const optimizer = existsSync(optPath) ? fromJson(readFileSync(optPath, 'utf8'), optPath) : undefined;
-  const statePath = join(dir, STATE_FILE);
-  const state = existsSync(statePath) ? fromJson<Record<string, unknown>>(readFileSync(statePath, 'utf8'), statePath) : {};
+/** The three files of a checkpoint of `data` (what a RunStorage writes). */
+export function encodeCheckpoint(data: CheckpointData): CheckpointFiles {
+  return {
+    model: modelToSafetensors(data.model, data.metadata),
+    ...(data.optimizer !== undefined && { optimizer: toJson(data.optimizer) }),
+    state: toJson(data.state),
+  };
+}
+
+/**
+ * Loads a checkpoint's weights into the model (strict: names and shapes must match) and returns
+ * its optimizer and state records; errors name the files as `storage` names them.
+ */
+export function decodeCheckpoint({ dir, files }: StoredCheckpoint, model: Module, storage: Pick<RunStorage, 'join'>): LoadedCheckpoint {
+  const join = (...parts: string[]): string => storage.join(...parts);
+  loadWeightsFromBytes(model, files.model, join(dir, MODEL_FILE));
+  const optimizer = files.optimizer !== undefined ? fromJson(files.optimizer, join(dir, OPTIMIZER_FILE)) : undefined;
+  const state = files.state !== undefined ? fromJson<Record<string, unknown>>(files.state, join(dir, STATE_FILE)) : {};
   return { optimizer, state };
+}
+
+/** Loads safetensors bytes into the model (strict); errors start with `source`. */
+export function loadWeightsFromBytes(model: Module, bytes: Uint8Array, source: string): void {
+  const { tensors } = decodeSafetensors(bytes, source);
+  const sd: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const [name, t] of Object.entries(tensors)) sd[name] = { shape: t.shape, data: toFloat32Array(t) };
+  try {
+    model.loadStateDict(sd);
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
 }

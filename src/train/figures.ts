@@ -1,5 +1,7 @@
 /**
- * The pictures of a run, written into `<run>/figures/` as PNG: the ones the lecture notes show.
+ * The pictures of a run, the ones the lecture notes show: computed here as data (image grids by
+ * gridFigures, chart specs by lossFigureSpec and latentFigure) with no Node import, so the browser
+ * lab draws the same figures; figures-node.ts writes them into `<run>/figures/` as PNG.
  * Every figure has a title naming the model (e.g. "sparse-ae (β=6, ρ=0.1)") and says what it
  * shows; image grids label their rows and columns (viz/grid-figure.ts).
  *   loss.png            train/validation loss per epoch
@@ -24,7 +26,6 @@
  * Over 600 lines on purpose: one function per figure, each short, and the table of which model
  * writes which figure is the file itself; the drawing is in viz/.
  */
-import { join } from 'node:path';
 import { noGrad } from '../autograd/tape.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { partsNote } from '../models/parts.js';
@@ -32,9 +33,8 @@ import type { AutoencoderModel, FamilyModel } from '../models/types.js';
 import { randn, tensor } from '../tensor/creation.js';
 import { Generator } from '../tensor/random.js';
 import { tidy, type Tensor } from '../tensor/tensor.js';
-import { gridCols, saveGridFigure, type GridFigureOptions } from '../viz/grid-figure.js';
-import { saveChart } from '../viz/render.js';
-import { latentScatterSpec, lineChartSpec, lossCurvesSpec, wrapText, type ChartSpec } from '../viz/specs.js';
+import { gridCols, type GridFigureOptions } from '../viz/grid-figure.js';
+import { latentScatterSpec, lossCurvesSpec, wrapText, type ChartSpec } from '../viz/specs.js';
 import type { EpochRecord } from './trainer.js';
 
 export function isAutoencoder(m: FamilyModel): m is AutoencoderModel {
@@ -614,58 +614,6 @@ function priorDraws(c: GridContext): Float32Array | null {
   const pm = c.model as PriorModel;
   if (c.model.kind !== 'aae' || typeof pm.samplePrior !== 'function' || c.model.latentDim !== 2) return null;
   return c.nt(() => pm.samplePrior!(2000, new Generator(c.seed + 1), null).data.slice());
-}
-
-/** Writes every figure that applies to this model. Returns the paths written. */
-export async function writeRunFigures(
-  dir: string,
-  model: FamilyModel,
-  history: readonly EpochRecord[],
-  data: ImageDataset,
-  opts: FigureOptions = {},
-): Promise<string[]> {
-  const written: string[] = [];
-  const name = describeModel(model);
-  if (history.length > 0) {
-    const p = join(dir, 'loss.png');
-    await saveChart(p, lossFigureSpec(model, history, opts));
-    written.push(p);
-    const accRows = history.flatMap((r) => [
-      ...(r.train.acc !== undefined ? [{ x: r.epoch + 1, y: r.train.acc, series: 'train' }] : []),
-      ...(r.val.acc !== undefined ? [{ x: r.epoch + 1, y: r.val.acc, series: 'validation' }] : []),
-    ]);
-    if (accRows.length) {
-      const pa = join(dir, 'accuracy.png');
-      await saveChart(
-        pa,
-        lineChartSpec(accRows, {
-          title: `${name}: accuracy per epoch`,
-          ...(opts.trainNote ? { subtitle: opts.trainNote } : {}),
-          xTitle: 'epoch',
-          yTitle: 'accuracy',
-          seriesTitle: 'split',
-          seriesOrder: ['train', 'validation'],
-        }),
-      );
-      written.push(pa);
-    }
-  }
-  if (!isAutoencoder(model) || data.n === 0) return written;
-
-  const grids = gridFigures(model, data, opts);
-  const latent = latentFigure(model, data, opts);
-  const C = data.channels as 1 | 3;
-  for (const g of grids) {
-    const p = join(dir, g.file);
-    await saveGridFigure(p, g.images, g.n, data.height, data.width, { channels: C, ...g.options });
-    written.push(p);
-  }
-  if (latent) {
-    const p = join(dir, 'latent.png');
-    await saveChart(p, latent);
-    written.push(p);
-  }
-  return written;
 }
 
 /** latent.png: the codes coloured by label (their top-2 PCA projection when latent > 2). */

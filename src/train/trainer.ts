@@ -11,6 +11,9 @@
  * a loss (or a step function of one's own), an optimizer, metrics, validation data and
  * callbacks (EarlyStopping, ModelCheckpoint, ProgressBar or your own).
  *
+ * The loop reads and writes files only through a RunStorage (storage.ts), so it runs in a browser
+ * with checkpoints in memory; trainer-node.ts is the same loop on the file system.
+ *
  * Exact resume: a checkpoint holds the weights, the optimizer and scheduler states, the data
  * loader's position and generator, the step generator, the default generator and the callbacks'
  * states. Resuming rebuilds everything from them, so the remaining steps are the same bit for bit.
@@ -19,8 +22,6 @@
  * finish) and the resume state they share read best together; callbacks, progress and the
  * family models' tasks live in their own files.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ImageDataset } from '../data/dataset.js';
 import type { DataLoader, DataLoaderState } from '../data/loader.js';
 import { TensorDataset, type TensorLoader } from '../data/tensor-dataset.js';
@@ -39,7 +40,8 @@ import {
 import { defaultGenerator, Generator, type GeneratorState } from '../tensor/random.js';
 import { tidy } from '../tensor/tensor.js';
 import type { Callback, StepInfo } from './callbacks.js';
-import { loadCheckpoint, saveCheckpoint, toJson } from './checkpoint.js';
+import { decodeCheckpoint, encodeCheckpoint, toJson } from './checkpoint.js';
+import { MemoryStorage, type RunStorage } from './storage.js';
 import { FamilyTask, isFamilyModel, ModuleTask, type LossFn, type Metrics, type StepFn, type TrainingTask } from './tasks.js';
 
 export type ScheduleName = 'none' | 'step' | 'exponential' | 'cosine' | 'plateau';
@@ -88,8 +90,13 @@ export interface ProgressReporter {
 }
 
 export interface TrainerOptions {
-  /** Run folder for metrics.jsonl and checkpoints (none: keep everything in memory). */
+  /** Run folder for metrics.jsonl and checkpoints, in `storage` (none: nothing is written; the history stays in `trainer.history`). */
   runDir?: string;
+  /**
+   * Where runDir and checkpoints live: the file system by default in Node (the `aelab` entry),
+   * a MemoryStorage of this trainer's own in a browser (the `aelab/browser` entry).
+   */
+  storage?: RunStorage;
   reporter?: ProgressReporter;
   /** Extra JSON written to state.json for the caller (e.g. the CLI's data spec). */
   meta?: Record<string, unknown>;
@@ -126,7 +133,7 @@ export interface FitOptions extends Partial<Omit<TrainConfig, 'optimizer'>>, Tra
 
 const FIT_OPTION_KEYS = [
   'data', 'validationData', 'loss', 'step', 'optimizer', 'metrics', 'callbacks', 'shuffle', 'validationBatchSize', 'metadata',
-  'runDir', 'reporter', 'meta', ...Object.keys(defaultTrainConfig),
+  'runDir', 'storage', 'reporter', 'meta', ...Object.keys(defaultTrainConfig),
 ];
 
 export type StopReason = 'completed' | 'early-stopping' | 'interrupted';
@@ -180,6 +187,22 @@ function lossOf(parts: Record<string, number>): number {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/**
+ * Resolves after pending events had their turn: setImmediate in Node; elsewhere a message to
+ * oneself, which (unlike setTimeout(0), clamped to 4 ms once nested) adds no delay.
+ */
+function nextTurn(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise<void>((r) => setImmediate(r));
+  return new Promise<void>((r) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      r();
+    };
+    ch.port2.postMessage(null);
+  });
+}
+
 /** Awaits a hook's result only when it is a promise (a plain hook costs no extra turn). */
 async function settle(r: void | Promise<void>): Promise<void> {
   if (r instanceof Promise) await r;
@@ -195,6 +218,8 @@ export class Trainer {
   readonly loader: DataLoader | TensorLoader;
   readonly generator: Generator;
   readonly callbacks: Callback[];
+  /** Where the metrics log and checkpoints are written and read (TrainerOptions.storage). */
+  readonly storage: RunStorage;
   scheduler: Scheduler | null = null;
   history: EpochRecord[] = [];
   epoch = 0;
@@ -220,10 +245,15 @@ export class Trainer {
     this.model = model;
     if (isFitOptions(trainOrFit)) {
       const fit = checkFitOptions(model, trainOrFit, config);
-      const { data, validationData, loss, step, optimizer, metrics, callbacks, shuffle, validationBatchSize, metadata, runDir, reporter, meta, ...rest } = fit;
+      const { data, validationData, loss, step, optimizer, metrics, callbacks, shuffle, validationBatchSize, metadata, runDir, storage, reporter, meta, ...rest } = fit;
       const optimizerName: OptimizerName = optimizer instanceof Optimizer ? optimizerNameOf(optimizer) : (optimizer ?? defaultTrainConfig.optimizer);
       this.config = { ...defaultTrainConfig, ...rest, optimizer: optimizerName };
-      this.options = { ...(runDir !== undefined && { runDir }), ...(reporter !== undefined && { reporter }), ...(meta !== undefined && { meta }) };
+      this.options = {
+        ...(runDir !== undefined && { runDir }),
+        ...(storage !== undefined && { storage }),
+        ...(reporter !== undefined && { reporter }),
+        ...(meta !== undefined && { meta }),
+      };
       this.train = data;
       this.val = validationData ?? null;
       this.callbacks = callbacks ?? [];
@@ -250,9 +280,15 @@ export class Trainer {
       this.generator = new Generator(config.seed + 1);
       this.task = new FamilyTask(model, trainOrFit, config);
     }
+    this.storage = this.options.storage ?? this.defaultStorage();
     this.loader = this.task.loader;
     this.optimizers = this.task.optimizers;
     this.scheduler = makeScheduler(this.config, this.mainOptimizer);
+  }
+
+  /** The storage used when the options give none: memory here; the file system in Node's Trainer (trainer-node.ts). */
+  protected defaultStorage(): RunStorage {
+    return new MemoryStorage();
   }
 
   /** The optimizer the schedule and the logged lr follow ('main', else the first). */
@@ -284,11 +320,11 @@ export class Trainer {
   }
 
   private metricsPath(): string | null {
-    return this.options.runDir ? join(this.options.runDir, 'metrics.jsonl') : null;
+    return this.options.runDir ? this.storage.join(this.options.runDir, 'metrics.jsonl') : null;
   }
 
   private checkpointDir(which: 'last' | 'best'): string | null {
-    return this.options.runDir ? join(this.options.runDir, 'checkpoints', which) : null;
+    return this.options.runDir ? this.storage.join(this.options.runDir, 'checkpoints', which) : null;
   }
 
   private snapshotState(): Record<string, unknown> {
@@ -317,15 +353,16 @@ export class Trainer {
 
   /**
    * Writes a full checkpoint folder (weights, optimizers and schedule, loader and generator
-   * states, callbacks) that resumeFrom continues exactly.
+   * states, callbacks) into the storage, that resumeFrom continues exactly.
    */
   saveCheckpoint(dir: string): void {
-    saveCheckpoint(dir, {
+    const files = encodeCheckpoint({
       model: this.model,
       optimizer: this.optimizerState(),
       state: this.snapshotState(),
       metadata: this.task.checkpointMetadata(),
     });
+    this.storage.writeCheckpoint(dir, files);
   }
 
   private save(which: 'last' | 'best'): void {
@@ -335,19 +372,20 @@ export class Trainer {
 
   /** Restores weights, optimizers, scheduler, loader, generators and counters from a run folder's last checkpoint. */
   resume(runDir: string): void {
-    this.resumeFrom(join(runDir, 'checkpoints', 'last'));
-    const mp = join(runDir, 'metrics.jsonl');
-    if (existsSync(mp)) {
-      const lines = readFileSync(mp, 'utf8').split('\n').filter((l) => l.trim());
+    this.resumeFrom(this.storage.join(runDir, 'checkpoints', 'last'));
+    const mp = this.storage.join(runDir, 'metrics.jsonl');
+    const text = this.storage.readText(mp);
+    if (text !== null) {
+      const lines = text.split('\n').filter((l) => l.trim());
       this.history = lines.map((l) => JSON.parse(l) as EpochRecord).filter((r) => r.epoch < this.epoch);
       // drop lines written after the checkpoint (a crash between the two writes)
-      writeFileSync(mp, this.history.map((r) => JSON.stringify(r) + '\n').join(''));
+      this.storage.writeText(mp, this.history.map((r) => JSON.stringify(r) + '\n').join(''));
     }
   }
 
   /** Restores everything from one checkpoint folder (e.g. a ModelCheckpoint's `last` or `best`). */
   resumeFrom(dir: string): void {
-    const { optimizer, state } = loadCheckpoint(dir, this.model);
+    const { optimizer, state } = decodeCheckpoint(this.storage.readCheckpoint(dir), this.model, this.storage);
     const opt = readOptimizerCheckpoint(optimizer);
     for (const [k, o] of Object.entries(this.optimizers)) {
       const sd = opt?.optimizers[k];
@@ -388,7 +426,7 @@ export class Trainer {
 
   /** Trains until the configured epochs are done, early stopping triggers, or a stop is requested. */
   async fit(): Promise<FitResult> {
-    if (this.options.runDir) mkdirSync(this.options.runDir, { recursive: true });
+    if (this.options.runDir) this.storage.makeDir(this.options.runDir);
     this.stopReason = null;
     this.model.train();
     for (const c of this.callbacks) await settle(c.onTrainBegin?.(this));
@@ -430,8 +468,8 @@ export class Trainer {
         for (const c of this.callbacks) await settle(c.onStep?.(info, this));
       }
       batch++;
-      // let signals (Ctrl-C) and timers run between steps
-      await new Promise<void>((r) => setImmediate(r));
+      // let signals (Ctrl-C), timers and messages run between steps
+      await nextTurn();
       if (this.stopReason === 'interrupted') {
         this.save('last');
         this.log(`stopped at epoch ${this.epoch + 1}, step ${this.step}; ${this.options.runDir ? 'checkpoint saved' : 'nothing saved (no runDir)'} — continue with ${this.task.remedies.resume}`);
@@ -452,7 +490,7 @@ export class Trainer {
   }
 
   private diverged(name: string, value: number): NonFiniteLossError {
-    const where = this.options.runDir ? ` The last good checkpoint is kept in ${join(this.options.runDir, 'checkpoints', 'last')}.` : '';
+    const where = this.options.runDir ? ` The last good checkpoint is kept in ${this.storage.join(this.options.runDir, 'checkpoints', 'last')}.` : '';
     const { clip, optimizer } = this.task.remedies;
     return new NonFiniteLossError(
       `training diverged: '${name}' became ${value} at epoch ${this.epoch + 1}, step ${this.step + 1}.${where} ` +
@@ -473,7 +511,7 @@ export class Trainer {
     const rec: EpochRecord = { epoch: this.epoch, step: this.step, lr: this.lr, seconds, samplesPerSec: seen / seconds, train, val };
     this.history.push(rec);
     const mp = this.metricsPath();
-    if (mp) appendFileSync(mp, JSON.stringify(rec) + '\n');
+    if (mp) this.storage.appendText(mp, JSON.stringify(rec) + '\n');
     const improved = valLoss < this.bestValLoss - 1e-12;
     if (improved) {
       this.bestValLoss = valLoss;

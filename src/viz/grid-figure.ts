@@ -8,10 +8,11 @@
  * default): the text is drawn at the higher resolution, and the images are enlarged by pixel
  * repetition (image-rendering="optimizeSpeed", resvg's nearest-neighbour filter), as the plain
  * grids were.
+ *
+ * The SVG is built here without Node (a browser shows it as is); grid-figure-node.ts renders and
+ * writes the PNG.
  */
 import { encodePng, imageGrid, type ImageGridOptions } from '../io/png.js';
-import { writeFileAtomic } from '../io/atomic.js';
-import { svgToPng } from './render.js';
 import { wrapText } from './specs.js';
 
 export interface GridFigureOptions extends Omit<ImageGridOptions, 'scale'> {
@@ -180,18 +181,4 @@ export function gridFigureSvg(
     svg: out.join('\n'),
     layout: { width: W, height: H, grid: { x: gx, y: gy, width: grid.width, height: grid.height }, rows, cols, colCentre, rowCentre },
   };
-}
-
-/** Renders a labelled grid (gridFigureSvg) to PNG and writes it, atomically. Returns the SVG and layout. */
-export async function saveGridFigure(
-  path: string,
-  images: Float32Array | ArrayLike<number>,
-  n: number,
-  height: number,
-  width: number,
-  opts: GridFigureOptions = {},
-): Promise<{ svg: string; layout: GridFigureLayout }> {
-  const fig = gridFigureSvg(images, n, height, width, opts);
-  await writeFileAtomic(path, svgToPng(fig.svg, { scale: opts.zoom ?? 2 }));
-  return fig;
 }

@@ -8,9 +8,8 @@ import {
   decodePng,
   encodePng,
   imageGrid,
-  saveImageGrid,
-  savePng,
 } from '../../src/io/png.js';
+import { saveImageGrid, savePng } from '../../src/io/png-node.js';
 
 describe('encodePng / decodePng', () => {
   it('round-trips grey, RGB and RGBA 8-bit pixels', () => {

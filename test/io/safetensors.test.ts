@@ -7,15 +7,12 @@ import {
   decodeSafetensors,
   encodeSafetensors,
   float32ToHalfBits,
-  loadSafetensors,
-  loadSafetensorsSync,
   parseSafetensorsHeader,
-  saveSafetensors,
-  saveSafetensorsSync,
   SafetensorsError,
   toFloat32Array,
   type SafeTensor,
 } from '../../src/io/safetensors.js';
+import { loadSafetensors, loadSafetensorsSync, saveSafetensors, saveSafetensorsSync } from '../../src/io/safetensors-node.js';
 import { writeFileAtomic, writeFileAtomicSync } from '../../src/io/atomic.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -104,6 +105,62 @@ describe.skipIf(process.env.AELAB_BACKEND === 'wasm')('the packed package, insta
     const r = run(process.execPath, ['--input-type=module', '-e', "const a = await import('aelab'); console.log(a.tensor([1, 2, 3]).mul(2).sum().item());"], app);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('12');
+  });
+
+  it("ships the browser entry: import('aelab/browser') trains a step in Node, without starting a backend", () => {
+    for (const f of ['browser.js', 'browser.d.ts']) expect(existsSync(join(pkgDir, 'dist', f)), f).toBe(true);
+    const script = [
+      "const a = await import('aelab/browser');",
+      'const before = a.getBackend().name;',
+      'const m = new a.nn.Linear(2, 1);',
+      "const t = new a.Trainer(m, { data: new a.TensorDataset(a.tensor([[0, 1], [1, 0]]), a.tensor([[1], [2]])), loss: a.losses.mse, epochs: 1, batchSize: 2, runDir: 'r' });",
+      'await t.fit();',
+      "console.log(before, t.storage.constructor.name, t.storage.readText('r/metrics.jsonl').split('\\n').length - 1);",
+    ].join(' ');
+    const r = run(process.execPath, ['--input-type=module', '-e', script], app);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('js MemoryStorage 1');
+  });
+
+  it("a browser bundle of 'aelab/browser' (esbuild, platform browser) resolves through the exports map and reaches no Node builtin", async () => {
+    const r = await esbuild.build({
+      stdin: { contents: "export * from 'aelab/browser';", resolveDir: app, loader: 'js' },
+      absWorkingDir: app,
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(r.metafile.inputs);
+    expect(inputs).toContain('node_modules/aelab/dist/browser.js');
+    expect(inputs.filter((i) => i.startsWith('node:') || (!i.startsWith('node_modules/') && i !== '<stdin>'))).toEqual([]);
+    expect(inputs.some((i) => i.startsWith('node_modules/aelab/dist/') && /-node\.js$|atomic\.js$|render\.js$/.test(i))).toBe(false);
+  });
+
+  it("a browser TypeScript project (lib dom, no @types/node, skipLibCheck off) type-checks against 'aelab/browser'", () => {
+    const dir = join(app, 'web');
+    mustRun('mkdir', ['-p', dir], app);
+    writeFileSync(
+      join(dir, 'main.ts'),
+      [
+        "import { initBackend, models, Trainer, MemoryStorage, TensorDataset, tensor, losses, viz, type RunStorage } from 'aelab/browser';",
+        'await initBackend();',
+        'const storage: RunStorage = new MemoryStorage();',
+        "const model = models.buildModel(models.defaultConfig('ae', [1, 4, 4], { hidden: [], latent: 2 }));",
+        "const t = new Trainer(model, { data: new TensorDataset(tensor([[0, 1]])), loss: losses.mse, runDir: 'r', storage });",
+        'export const out: [Promise<unknown>, string] = [t.fit(), viz.VEGA_LITE_SCHEMA];',
+        // a wrong use must be reported, or the check proves nothing
+        "// @ts-expect-error: a storage is not a number",
+        'export const bad: number = storage;',
+      ].join('\n'),
+    );
+    const config = { compilerOptions: { strict: true, target: 'es2022', module: 'esnext', moduleResolution: 'bundler', lib: ['es2022', 'dom'], types: [], skipLibCheck: false, noEmit: true }, files: ['main.ts'] };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config));
+    const r = run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], dir);
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 
   it("require('aelab') throws one clear error that says to use import()", () => {

@@ -7,8 +7,8 @@ import { losses, nn, tensor } from '../../src/index.js';
 import { TensorDataset } from '../../src/data/tensor-dataset.js';
 import { Generator, manualSeed } from '../../src/tensor/random.js';
 import { EarlyStopping, ModelCheckpoint, type Callback } from '../../src/train/callbacks.js';
-import { loadCheckpoint } from '../../src/train/checkpoint.js';
-import { Trainer, type FitOptions } from '../../src/train/trainer.js';
+import { loadCheckpoint } from '../../src/train/checkpoint-node.js';
+import { Trainer, type FitOptions } from '../../src/train/trainer-node.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'aelab-cb-'));
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nn, randn, type Tensor } from '../../src/index.js';
-import { loadModelWeights, readModelMetadata, saveModelWeights } from '../../src/train/checkpoint.js';
-import { loadSafetensorsSync } from '../../src/io/safetensors.js';
+import { loadModelWeights, readModelMetadata, saveModelWeights } from '../../src/train/checkpoint-node.js';
+import { loadSafetensorsSync } from '../../src/io/safetensors-node.js';
 
 class Net extends nn.Module {
   enc = new nn.Linear(4, 3);

@@ -5,7 +5,7 @@ import { TensorDataset } from '../../src/data/tensor-dataset.js';
 import { Generator } from '../../src/tensor/random.js';
 import { EarlyStopping } from '../../src/train/callbacks.js';
 import { ProgressBar } from '../../src/train/progress.js';
-import { Trainer } from '../../src/train/trainer.js';
+import { Trainer } from '../../src/train/trainer-node.js';
 
 function sink(isTTY: boolean) {
   const chunks: string[] = [];

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { add, losses, mul, nn, noGrad, optim, randn, tensor, zeros, type Tensor } from '../../src/index.js';
 import { TensorDataset } from '../../src/data/tensor-dataset.js';
 import { Generator, manualSeed } from '../../src/tensor/random.js';
-import { defaultTrainConfig, NonFiniteLossError, Trainer, type TrainConfig } from '../../src/train/trainer.js';
-import { loadCheckpoint } from '../../src/train/checkpoint.js';
+import { defaultTrainConfig, NonFiniteLossError, Trainer, type TrainConfig } from '../../src/train/trainer-node.js';
+import { loadCheckpoint } from '../../src/train/checkpoint-node.js';
 import { randomImages, TinyAE } from './helpers.js';
 
 const cfg = (over: Partial<TrainConfig> = {}): TrainConfig => ({ ...defaultTrainConfig, epochs: 3, batchSize: 16, lr: 1e-2, seed: 5, ...over });

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodePng } from '../../src/io/png.js';
-import { gridCols, gridFigureSvg, saveGridFigure } from '../../src/viz/grid-figure.js';
+import { gridCols, gridFigureSvg } from '../../src/viz/grid-figure.js';
+import { saveGridFigure } from '../../src/viz/grid-figure-node.js';
 
 const S = 10;
 /** n white S×S tiles. */
