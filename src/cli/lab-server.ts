@@ -124,7 +124,7 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /**
  * A request path as segments under a root, or null when it must not be served: it is decoded
  * once, and rejected when it holds an encoded '/' or '\', a NUL or other control character, a
- * backslash, an empty segment ('//'), a '.' or '..' segment, or a segment starting with '.'
+ * backslash or ':', an empty segment ('//'), a '.' or '..' segment, or a segment starting with '.'
  * (hidden files). '%252e' decodes to the literal name '%2e', which is no traversal.
  */
 export function requestSegments(rawPath: string): string[] | null {
@@ -136,7 +136,8 @@ export function requestSegments(rawPath: string): string[] | null {
   } catch {
     return null;
   }
-  if (/[\u0000-\u001f\u007f\\]/.test(path)) return null;
+  // ':' too: on Windows 'C:' starts a drive path and 'name::$DATA' names a file's data stream
+  if (/[\u0000-\u001f\u007f\\:]/.test(path)) return null;
   if (path === '/') return [];
   const segs = path.slice(1).split('/');
   // a trailing slash names a folder, which is never served except the root

@@ -3,7 +3,7 @@
  * subfolder, symlinks pointing out of it) and a temp dataset folder. Every request goes to
  * 127.0.0.1 only.
  */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -365,7 +365,22 @@ describe('lab-server helpers', () => {
     expect(requestSegments('/')).toEqual([]);
     expect(requestSegments('/assets/a%20b.js')).toEqual(['assets', 'a b.js']);
     expect(requestSegments('/%252e%252e')).toEqual(['%2e%2e']);
-    for (const p of ['/..', '/a/../b', '/%2e%2e/x', '/a%2fb', '/a%5Cb', '/a\\b', '/%00', '//x', '/a/', '/.git/config', 'x', '/%E0%A4%A']) {
+    for (const p of [
+      '/..',
+      '/a/../b',
+      '/%2e%2e/x',
+      '/a%2fb',
+      '/a%5Cb',
+      '/a\\b',
+      '/%00',
+      '//x',
+      '/a/',
+      '/.git/config',
+      'x',
+      '/%E0%A4%A',
+      '/C:/Windows/win.ini',
+      '/index.html::$DATA',
+    ]) {
       expect(requestSegments(p), p).toBeNull();
     }
   });
@@ -381,4 +396,71 @@ describe('lab-server helpers', () => {
     for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) expect(isLoopback(h), h).toBe(true);
     for (const h of ['0.0.0.0', '::', '192.168.1.5', 'example.com']) expect(isLoopback(h), h).toBe(false);
   });
+});
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+
+/** A module exporting ans() = 42: type () → i32, one function, its export, its body. */
+const WASM_42 = Buffer.from([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, 0x03, 0x02, 0x01, 0x00, 0x07, 0x07, 0x01, 0x03,
+  0x61, 0x6e, 0x73, 0x00, 0x00, 0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, 0x2a, 0x0b,
+]);
+
+describe('startLabServer in Chromium: what the lab needs works, the rest is blocked', () => {
+  it.skipIf(!hasChromium)(
+    `the page is cross-origin isolated; wasm, module and blob workers, SharedArrayBuffer and /data run; inline script is blocked${hasChromium ? '' : ` — SKIPPED: no ${CHROMIUM}`}`,
+    async () => {
+      const lab = mkdtempSync(join(tmpdir(), 'aelab-lab-browser-'));
+      writeFileSync(
+        join(lab, 'index.html'),
+        '<!doctype html><title>lab</title><script>window.inlineRan = true</script><script type="module" src="/main.js"></script>',
+      );
+      writeFileSync(join(lab, 'ans.wasm'), WASM_42);
+      writeFileSync(join(lab, 'worker.js'), 'postMessage({ isolated: self.crossOriginIsolated, sab: typeof SharedArrayBuffer });\n');
+      writeFileSync(
+        join(lab, 'main.js'),
+        `const once = (w) => new Promise((ok, no) => { w.onmessage = (e) => ok(e.data); w.onerror = (e) => no(new Error(String(e.message))); });
+         const r = { isolated: self.crossOriginIsolated, inlineRan: self.inlineRan === true };
+         try { r.shared = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer; } catch (e) { r.shared = String(e); }
+         try { const { instance } = await WebAssembly.instantiateStreaming(fetch('/ans.wasm')); r.wasm = instance.exports.ans(); } catch (e) { r.wasm = String(e); }
+         try { r.worker = await once(new Worker('/worker.js', { type: 'module' })); } catch (e) { r.worker = String(e); }
+         try { r.blobWorker = await once(new Worker(URL.createObjectURL(new Blob(['postMessage(7)'], { type: 'text/javascript' })))); } catch (e) { r.blobWorker = String(e); }
+         try { r.data = (await (await fetch('/data/index.json')).json()).datasets.map((d) => d.name); } catch (e) { r.data = String(e); }
+         try { r.evalRan = eval('1 + 1') === 2; } catch { r.evalRan = false; }
+         self.result = r;`,
+      );
+      const s = await startLabServer({ root: lab, datasets: [dataset], port: 0 });
+      const { chromium } = await import('playwright-core');
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      try {
+        const page = await browser.newPage();
+        await page.goto(s.url);
+        const r = await page.waitForFunction(() => (self as unknown as { result?: unknown }).result, undefined, { timeout: 20_000 });
+        expect(await r.jsonValue()).toEqual({
+          isolated: true,
+          inlineRan: false,
+          shared: true,
+          wasm: 42,
+          worker: { isolated: true, sab: 'function' },
+          blobWorker: 7,
+          data: ['tiny'],
+          evalRan: false,
+        });
+      } finally {
+        await browser.close();
+        await s.close();
+      }
+    },
+  );
 });
