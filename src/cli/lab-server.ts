@@ -224,9 +224,10 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
   }
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
+    handle(req, res).catch(() => {
       // a client that hangs up mid-file ends the stream with an error: nothing left to answer
-      if (!res.headersSent) send(res, 500, `internal error: ${(e as Error).message}\n`);
+      // the message stays on the server: it may name paths outside the roots
+      if (!res.headersSent) send(res, 500, 'internal error\n');
       else res.destroy();
     });
   });
@@ -387,7 +388,9 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, f: ServedFile
     res.setHeader('Cache-Control', cacheControl);
     res.setHeader('ETag', etag);
     res.setHeader('Last-Modified', st.mtime.toUTCString());
-    if (req.headers['if-none-match'] === etag) {
+    // If-None-Match holds one or more tags, comma-separated (RFC 9110 13.1.2)
+    const match = req.headers['if-none-match'];
+    if (match !== undefined && match.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
       res.writeHead(304);
       res.end();
       return;

@@ -146,6 +146,8 @@ describe('startLabServer: files and headers', () => {
     expect(r.status).toBe(304);
     expect(r.body.length).toBe(0);
     expectSecurityHeaders(r.headers);
+    expect((await get(server.port, '/kernels.wasm', { headers: { 'If-None-Match': `"x", ${etag}` } })).status).toBe(304);
+    expect((await get(server.port, '/kernels.wasm', { headers: { 'If-None-Match': '"other"' } })).status).toBe(200);
   });
 
   it('follows a symlink that stays inside the root', async () => {
