@@ -4,6 +4,7 @@
  * stays responsive while the model trains.
  */
 import { defaultConfig, defaultTrainConfig, models, optim, viz } from 'aelab/browser';
+import { drawCurves, drawScatter } from './plot';
 import embed, { type Result } from 'vega-embed';
 import { expressionInterpreter } from 'vega-interpreter';
 import type { DataChoice, FromWorker, LabKind, LossPoint, RunState, Snapshot, ToWorker } from './protocol';
@@ -34,11 +35,14 @@ const ui = {
   progressText: $<HTMLParagraphElement>('progress-text'),
   runInfo: $<HTMLParagraphElement>('run-info'),
   error: $<HTMLParagraphElement>('error'),
-  loss: $<HTMLDivElement>('loss'),
+  loss: $<HTMLCanvasElement>('loss'),
+  lossFigure: $<HTMLDivElement>('loss-figure'),
+  latentFigure: $<HTMLDivElement>('latent-figure'),
   recon: $<HTMLCanvasElement>('recon'),
-  latent: $<HTMLDivElement>('latent'),
+  latent: $<HTMLCanvasElement>('latent'),
   latentNote: $<HTMLParagraphElement>('latent-note'),
   decoded: $<HTMLCanvasElement>('decoded'),
+  decodedBox: $<HTMLElement>('decoded-box'),
   decodedCaption: $<HTMLElement>('decoded-caption'),
   decodeClassLabel: $<HTMLDivElement>('decode-class-label'),
   decodeClass: $<HTMLSelectElement>('decode-class'),
@@ -155,57 +159,67 @@ ui.reset.addEventListener('click', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Views.
+// Views. While a model trains, the live views are drawn on plain canvases (plot.ts says why);
+// when a run pauses or ends, the Figures section draws the CLI's Vega-Lite charts of it.
 
 let lossRows: LossPoint[] = [];
-let lossKeys = '';
-let lossView: Result | null = null;
-let latentView: Result | null = null;
-let latentLabels = '';
 let classNames: string[] = [];
 let latentDim: number | null = null;
 let pending: Snapshot | null = null;
 let lastLatent: Snapshot['latent'] = null;
+let latentFrame: ReturnType<typeof drawScatter> | null = null;
+let marker: [number, number] | null = null;
+let figureViews: Result[] = [];
+
+const LOSS_WIDTH = 520;
+const LATENT_SIZE = { width: 460, height: 360 };
+
+function clearCanvas(c: HTMLCanvasElement): void {
+  c.getContext('2d')?.clearRect(0, 0, c.width, c.height);
+}
+
+function clearFigures(): void {
+  for (const v of figureViews) v.finalize();
+  figureViews = [];
+  ui.lossFigure.replaceChildren();
+  ui.latentFigure.replaceChildren();
+}
 
 function resetViews(): void {
   lossRows = [];
-  lossKeys = '';
-  lossView?.finalize();
-  lossView = null;
-  latentView?.finalize();
-  latentView = null;
-  latentLabels = '';
   lastLatent = null;
-  ui.loss.replaceChildren();
-  ui.latent.replaceChildren();
-  const g = ui.recon.getContext('2d');
-  g?.clearRect(0, 0, ui.recon.width, ui.recon.height);
-  const d = ui.decoded.getContext('2d');
-  d?.clearRect(0, 0, ui.decoded.width, ui.decoded.height);
+  latentFrame = null;
+  marker = null;
+  pending = null;
+  for (const c of [ui.loss, ui.recon, ui.latent, ui.decoded]) clearCanvas(c);
+  ui.decodedCaption.textContent = 'hover the plot (2-D latents) to decode a point';
+  clearFigures();
 }
 
 // The lab's Content-Security-Policy forbids eval: Vega's expressions run in its interpreter.
-const EMBED_OPTS = { actions: false, renderer: 'canvas' as const, ast: true, expr: expressionInterpreter };
+const EMBED_OPTS = { actions: false, renderer: 'svg' as const, ast: true, expr: expressionInterpreter };
 
-/** The spec's inline values become a named data set, so later updates replace only the data. */
-function namedData<T extends object>(spec: T, name: string): T {
-  const s = spec as { data?: { values?: unknown } };
-  if (s.data && 'values' in s.data) s.data = { name, values: s.data.values } as typeof s.data;
-  return spec;
-}
-
-async function drawLoss(): Promise<void> {
-  const rows: viz.LossRow[] = lossRows.map((r) => ({ step: r.step, split: r.split, metric: r.metric, value: r.value }));
-  const keys = [...new Set(rows.map((r) => `${r.split}/${r.metric}`))].sort().join(',');
-  const spec = namedData(viz.lossCurvesSpec(rows, { x: 'step', width: 420, height: 150 }), 'rows');
-  if (lossView && keys === lossKeys) {
-    const values = (spec as unknown as { data: { values: unknown[] } }).data.values;
-    await lossView.view.data('rows', values).runAsync();
-    return;
+/** The CLI's loss and latent charts of the run so far (not while training: Vega takes its time). */
+async function drawFigures(): Promise<void> {
+  clearFigures();
+  const figures: Promise<Result>[] = [];
+  if (lossRows.length) {
+    const rows: viz.LossRow[] = lossRows.map((r) => ({ step: r.step, split: r.split, metric: r.metric, value: r.value }));
+    figures.push(embed(ui.lossFigure, viz.lossCurvesSpec(rows, { x: 'step', width: 420, height: 150, metricTitles: { ...models.PART_LABELS } }), EMBED_OPTS));
   }
-  lossKeys = keys;
-  lossView?.finalize();
-  lossView = await embed(ui.loss, spec, EMBED_OPTS);
+  const l = lastLatent;
+  if (l) {
+    const points = Array.from(l.x, (x, i) => ({ x, y: l.y[i]!, label: classNames[l.labels[i]!] ?? String(l.labels[i]) }));
+    const pcs = l.dim > 2;
+    figures.push(
+      embed(
+        ui.latentFigure,
+        viz.latentScatterSpec(points, { width: 360, height: 300, labelOrder: classNames, xTitle: pcs ? 'PC 1' : 'z₁', yTitle: pcs ? 'PC 2' : 'z₂' }),
+        EMBED_OPTS,
+      ),
+    );
+  }
+  figureViews = await Promise.all(figures);
 }
 
 function drawRecon(r: NonNullable<Snapshot['recon']>): void {
@@ -245,29 +259,17 @@ function drawDecoded(pixels: Float32Array, h: number, w: number): void {
   g.putImageData(img, 0, 0);
 }
 
-async function drawLatent(l: NonNullable<Snapshot['latent']>): Promise<void> {
-  lastLatent = l;
-  const label = (k: number) => classNames[k] ?? String(k);
-  const points = Array.from(l.x, (x, i) => ({ x, y: l.y[i]!, label: label(l.labels[i]!) }));
-  const labels = [...new Set(points.map((p) => p.label))].sort().join(',');
-  const spec = namedData(
-    viz.latentScatterSpec(points, {
-      width: 360,
-      height: 300,
-      labelOrder: classNames,
-      xTitle: l.dim === 2 ? 'z₁' : 'PC 1',
-      yTitle: l.dim === 2 ? 'z₂' : 'PC 2',
-    }),
-    'codes',
-  );
-  if (latentView && labels === latentLabels) {
-    await latentView.view.data('codes', (spec as unknown as { data: { values: unknown[] } }).data.values).runAsync();
-    return;
-  }
-  latentLabels = labels;
-  latentView?.finalize();
-  latentView = await embed(ui.latent, spec, EMBED_OPTS);
-  attachHover(latentView);
+function drawLatent(): void {
+  const l = lastLatent;
+  if (!l) return;
+  const pcs = l.dim > 2;
+  latentFrame = drawScatter(ui.latent, l, {
+    ...LATENT_SIZE,
+    classNames,
+    xTitle: pcs ? 'PC 1' : 'z₁',
+    yTitle: pcs ? 'PC 2' : 'z₂',
+    marker,
+  });
 }
 
 // Hover decoding: one request in flight; the newest point wins.
@@ -285,35 +287,32 @@ function requestDecode(z: [number, number]): void {
   ui.decodedCaption.textContent = `decoded at z = (${z[0].toFixed(2)}, ${z[1].toFixed(2)})`;
 }
 
-function attachHover(result: Result): void {
-  const view = result.view;
-  const canvas = ui.latent.querySelector('canvas');
-  if (!canvas) return;
-  canvas.addEventListener('mousemove', (ev: MouseEvent) => {
-    if (latentDim !== 2) return;
-    const rect = canvas.getBoundingClientRect();
-    const [ox, oy] = view.origin();
-    // canvas pixels → the plot's coordinates → data space through the chart's own scales
-    const px = ev.clientX - rect.left - ox;
-    const py = ev.clientY - rect.top - oy;
-    if (px < 0 || py < 0 || px > view.width() || py > view.height()) return;
-    const sx = view.scale('x') as ((v: number) => number) & { invert(p: number): number };
-    const sy = view.scale('y') as ((v: number) => number) & { invert(p: number): number };
-    requestDecode([sx.invert(px), sy.invert(py)]);
-  });
-}
+ui.latent.addEventListener('mousemove', (ev: MouseEvent) => {
+  if (latentDim !== 2 || !latentFrame) return;
+  const rect = ui.latent.getBoundingClientRect();
+  const px = ev.clientX - rect.left;
+  const py = ev.clientY - rect.top;
+  const [x0, x1] = [latentFrame.x.invert(px), latentFrame.y.invert(py)];
+  const xr = [latentFrame.x.invert(48), latentFrame.x.invert(LATENT_SIZE.width - 90)];
+  if (x0 < Math.min(xr[0]!, xr[1]!) || x0 > Math.max(xr[0]!, xr[1]!)) return;
+  marker = [x0, x1];
+  drawLatent();
+  requestDecode([x0, x1]);
+});
 
 let drawing = false;
-async function drawPending(): Promise<void> {
+function drawPending(): void {
   if (drawing) return;
   drawing = true;
   try {
-    while (pending) {
-      const s = pending;
-      pending = null;
-      if (s.recon) drawRecon(s.recon);
-      await drawLoss();
-      if (s.latent) await drawLatent(s.latent);
+    const s = pending;
+    pending = null;
+    if (!s) return;
+    if (s.recon) drawRecon(s.recon);
+    drawCurves(ui.loss, lossRows, { width: LOSS_WIDTH, panelHeight: 90, titles: { ...models.PART_LABELS } });
+    if (s.latent) {
+      lastLatent = s.latent;
+      drawLatent();
     }
   } catch (e) {
     showError(`drawing the charts failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -343,6 +342,13 @@ worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
     case 'state':
       state = m.state;
       document.body.dataset.state = m.state;
+      document.body.dataset.stateAt = String(performance.now());
+      if (m.state === 'paused' || m.state === 'done')
+        // a task of its own after the last snapshot's frame: Vega compiles and lays out for a while
+        requestAnimationFrame(() => {
+          drawPending();
+          setTimeout(() => void drawFigures().catch((e: unknown) => showError(`drawing the figures failed: ${e instanceof Error ? e.message : String(e)}`)), 0);
+        });
       if (m.message) ui.progressText.textContent = m.message;
       setButtons();
       return;
@@ -357,6 +363,7 @@ worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
             ? `${Math.min(2000, m.testSize)} test codes coloured by label; hover to decode`
             : `${Math.min(2000, m.testSize)} test codes, top-2 PCA projection of the ${m.latentDim}-D codes`;
       ui.decodeClassLabel.hidden = !(m.needsLabels && m.latentDim === 2);
+      ui.decodedBox.hidden = m.latentDim !== 2;
       ui.decodeClass.replaceChildren(...m.classNames.map((c, i) => new Option(c, String(i))));
       return;
     case 'progress': {
@@ -368,7 +375,7 @@ worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
     case 'snapshot':
       lossRows.push(...m.loss);
       pending = { ...m, latent: m.latent ?? pending?.latent ?? null, recon: m.recon ?? pending?.recon ?? null };
-      requestAnimationFrame(() => void drawPending());
+      requestAnimationFrame(drawPending);
       return;
     case 'decoded':
       drawDecoded(m.pixels, m.h, m.w);
@@ -387,4 +394,4 @@ worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
 });
 
 // for the end-to-end test and the curious: the last latent codes drawn
-(window as unknown as { aelabLab: unknown }).aelabLab = { get latent() { return lastLatent; }, get lossRows() { return lossRows; }, get latentView() { return latentView; }, get latentDim() { return latentDim; } };
+(window as unknown as { aelabLab: unknown }).aelabLab = { get latent() { return lastLatent; }, get lossRows() { return lossRows; }, get latentDim() { return latentDim; } };
