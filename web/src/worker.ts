@@ -61,7 +61,7 @@ let run: Run | null = null;
 let state: RunState = 'idle';
 let resumeWaiter: (() => void) | null = null;
 let pauseRequested = false;
-let ready: Promise<void>;
+
 
 function setState(s: RunState, message?: string): void {
   state = s;
@@ -329,7 +329,7 @@ scope.onmessage = (ev: MessageEvent<ToWorker & { base?: string }>) => {
   }
 };
 
-ready = initBackend()
+const ready: Promise<void> = initBackend()
   .then(({ note }) => {
     const b = getBackend() as { name?: string; threads?: number };
     post({ type: 'ready', backend: b.name ?? 'unknown', threads: b.threads ?? 1, isolated: scope.crossOriginIsolated, ...(note !== undefined && { note }) });
