@@ -198,6 +198,40 @@ describe('the lab in Chromium', () => {
     await page.close();
   });
 
+  it('shows a bad setting as an error in the page and keeps working', async () => {
+    const { page, log } = await openLab();
+    await page.locator('#lr').fill('0');
+    await page.getByRole('button', { name: 'Train', exact: true }).click();
+    await expect.poll(() => page.locator('#error').textContent(), { timeout: 30_000 }).toMatch(/lr/);
+    expect(await page.locator('#error').isVisible()).toBe(true);
+    await page.waitForFunction(() => document.body.dataset.state === 'idle');
+    await page.locator('#lr').fill('0.001');
+    await page.getByRole('button', { name: 'Train', exact: true }).click();
+    await page.waitForFunction(() => /step [1-9]/.test(document.getElementById('progress-text')?.textContent ?? ''), null, { timeout: 30_000 });
+    expect(await page.locator('#error').isHidden()).toBe(true);
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    await page.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 30_000 });
+    expect(log.errors).toEqual([]);
+    await page.close();
+  });
+
+  it('trains on Fashion-MNIST when the server lists it', async (ctx) => {
+    const { page, log } = await openLab();
+    const option = await page.locator('#data option[value="server:fashion-mnist"]').count();
+    if (option === 0) ctx.skip(); // no dataset-fashion-mnist on this machine
+    await page.locator('#data').selectOption('server:fashion-mnist');
+    await page.locator('#kind').selectOption('ae');
+    await page.getByRole('button', { name: 'Train', exact: true }).click();
+    await page.waitForFunction(() => /step \d{2}/.test(document.getElementById('progress-text')?.textContent ?? ''), null, { timeout: 60_000 });
+    expect(await page.locator('#run-info').textContent()).toMatch(/fashion-mnist .*60000 train, 10000 test/);
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    await page.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 30_000 });
+    await page.locator('#latent').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SHOTS, 'fashion-ae.png'), fullPage: true });
+    expect(log.errors).toEqual([]);
+    await page.close();
+  });
+
   it('every model kind takes a few steps without an error', async () => {
     const { page, log } = await openLab();
     const kinds = await page.locator('#kind option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));

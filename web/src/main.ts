@@ -300,31 +300,58 @@ ui.latent.addEventListener('mousemove', (ev: MouseEvent) => {
   requestDecode([x0, x1]);
 });
 
+/**
+ * Draws the newest snapshot, one view per animation frame, so that each task stays short even
+ * when the training threads hold every core and this thread gets only slices of one.
+ */
 let drawing = false;
 function drawPending(): void {
   if (drawing) return;
+  const s = pending;
+  pending = null;
+  if (!s) return;
   drawing = true;
-  try {
-    const s = pending;
-    pending = null;
-    if (!s) return;
-    if (s.recon) drawRecon(s.recon);
-    drawCurves(ui.loss, lossRows, { width: LOSS_WIDTH, panelHeight: 90, titles: { ...models.PART_LABELS } });
-    if (s.latent) {
+  const jobs: (() => void)[] = [];
+  if (s.recon) jobs.push(() => drawRecon(s.recon!));
+  jobs.push(() => drawCurves(ui.loss, lossRows, { width: LOSS_WIDTH, panelHeight: 90, titles: { ...models.PART_LABELS } }));
+  if (s.latent)
+    jobs.push(() => {
       lastLatent = s.latent;
       drawLatent();
+    });
+  const next = (): void => {
+    const job = jobs.shift();
+    if (!job) {
+      drawing = false;
+      if (pending) requestAnimationFrame(drawPending);
+      return;
     }
-  } catch (e) {
-    showError(`drawing the charts failed: ${e instanceof Error ? e.message : String(e)}`);
-  } finally {
-    drawing = false;
-  }
+    try {
+      job();
+    } catch (e) {
+      showError(`drawing the charts failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    requestAnimationFrame(next);
+  };
+  next();
 }
 
 function fmtTime(s: number): string {
   if (!Number.isFinite(s)) return '—';
   if (s < 60) return `${Math.round(s)} s`;
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+type Progress = Extract<FromWorker, { type: 'progress' }>;
+let progressShown: Progress | null = null;
+/** The newest progress, written to the page once per frame (the worker reports every step). */
+function showProgress(): void {
+  const m = progressShown;
+  progressShown = null;
+  if (!m) return;
+  const total = m.epochs * m.stepsPerEpoch;
+  ui.progress.value = total ? m.step / total : 0;
+  ui.progressText.textContent = `epoch ${Math.min(m.epoch + 1, m.epochs)}/${m.epochs} · step ${m.step}/${total} · ${Math.round(m.samplesPerSec).toLocaleString('en')} samples/s · ETA ${fmtTime(m.etaSec)}`;
 }
 
 worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
@@ -349,7 +376,10 @@ worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
           drawPending();
           setTimeout(() => void drawFigures().catch((e: unknown) => showError(`drawing the figures failed: ${e instanceof Error ? e.message : String(e)}`)), 0);
         });
-      if (m.message) ui.progressText.textContent = m.message;
+      if (m.message) {
+        progressShown = null;
+        ui.progressText.textContent = m.message;
+      }
       setButtons();
       return;
     case 'run':
@@ -366,12 +396,10 @@ worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
       ui.decodedBox.hidden = m.latentDim !== 2;
       ui.decodeClass.replaceChildren(...m.classNames.map((c, i) => new Option(c, String(i))));
       return;
-    case 'progress': {
-      const total = m.epochs * m.stepsPerEpoch;
-      ui.progress.value = total ? m.step / total : 0;
-      ui.progressText.textContent = `epoch ${Math.min(m.epoch + 1, m.epochs)}/${m.epochs} · step ${m.step}/${total} · ${Math.round(m.samplesPerSec).toLocaleString('en')} samples/s · ETA ${fmtTime(m.etaSec)}`;
+    case 'progress':
+      if (progressShown === null) requestAnimationFrame(showProgress);
+      progressShown = m;
       return;
-    }
     case 'snapshot':
       lossRows.push(...m.loss);
       pending = { ...m, latent: m.latent ?? pending?.latent ?? null, recon: m.recon ?? pending?.recon ?? null };

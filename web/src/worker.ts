@@ -39,6 +39,8 @@ const post = (m: FromWorker, transfer: Transferable[] = []): void => scope.postM
 
 /** Snapshots are posted at most this often (the page must update at least twice a second). */
 const SNAPSHOT_MS = 400;
+/** Progress is posted at most this often: more would only queue work on the page. */
+const PROGRESS_MS = 100;
 /** Test codes drawn in the latent scatter. */
 const LATENT_POINTS = 2000;
 /** Inputs whose reconstructions are shown: one per class when labelled. */
@@ -239,12 +241,17 @@ async function start(req: StartRequest & { base: string }): Promise<void> {
     needsLabels: model.needsLabels,
   });
   const totalSteps = config.epochs * r.stepsPerEpoch;
+  let lastProgress = 0;
   const watcher: Callback = {
     onStep: (info: StepInfo) => {
       for (const [k, v] of Object.entries(info.logs)) r.sums[k] = (r.sums[k] ?? 0) + v;
       r.count++;
       const etaSec = ((totalSteps - info.step) * config.batchSize) / Math.max(info.samplesPerSec, 1e-9);
-      post({ type: 'progress', epoch: info.epoch, epochs: config.epochs, step: info.step, stepsPerEpoch: info.batches, samplesPerSec: info.samplesPerSec, etaSec });
+      const now = performance.now();
+      if (now - lastProgress >= PROGRESS_MS || info.step === totalSteps) {
+        lastProgress = now;
+        post({ type: 'progress', epoch: info.epoch, epochs: config.epochs, step: info.step, stepsPerEpoch: info.batches, samplesPerSec: info.samplesPerSec, etaSec });
+      }
       if (performance.now() - r.lastSnapshot >= SNAPSHOT_MS) snapshot(r);
       if (pauseRequested) {
         pauseRequested = false;
