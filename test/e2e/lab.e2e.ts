@@ -4,8 +4,8 @@
  * kind taking a few steps, no console errors, and no main-thread task over 50 ms while training.
  * Screenshots go to a temp folder (printed) for a person to look at.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,7 +108,7 @@ describe('the lab in Chromium', () => {
   it('trains the default VAE live: loss falls, the scatter fills, a hover decodes; no long task on the page', async () => {
     const { page, log } = await openLab();
     expect(await page.locator('#kind').inputValue()).toBe('vae');
-    await page.locator('#epochs').fill('6');
+    await page.locator('#epochs').fill('10');
     const t0 = await page.evaluate(() => performance.now());
     await page.getByRole('button', { name: 'Train', exact: true }).click();
     await page.waitForFunction(() => document.body.dataset.state === 'training', null, { timeout: 30_000 });
@@ -125,7 +125,7 @@ describe('the lab in Chromium', () => {
     // the end of training: the figures (Vega, slow by design) are drawn after it
     const t1 = Number(await page.evaluate(() => document.body.dataset.stateAt));
     const losses = await trainLoss(page);
-    expect(losses.length).toBeGreaterThan(10);
+    expect(losses.length).toBeGreaterThan(8);
     // the average of the last few snapshots is far below the first one
     const tail = losses.slice(-3).reduce((a, b) => a + b, 0) / 3;
     expect(tail).toBeLessThan(losses[0]! * 0.6);
@@ -173,6 +173,36 @@ describe('the lab in Chromium', () => {
     expect(longTasks.filter((t) => t.duration > 50)).toEqual([]);
     expect(log.errors).toEqual([]);
     await page.close();
+  });
+
+  it('trains what `aelab train` trains: the same settings give the same validation losses', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'aelab-lab-e2e-cli-'));
+    try {
+      const cli = spawnSync(process.execPath, [join(ROOT, 'bin', 'aelab.js'), 'train', '--model', 'ae', '--epochs', '2', '--seed', '3', '--out', join(out, 'run')], { cwd: ROOT, encoding: 'utf8' });
+      expect(cli.status, cli.stderr).toBe(0);
+      const cliVal = readFileSync(join(out, 'run', 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { val: { loss: number } }).val.loss);
+      const { page, log } = await openLab();
+      await page.locator('#kind').selectOption('ae');
+      await page.locator('#epochs').fill('2');
+      await page.locator('#seed').fill('3');
+      await page.getByRole('button', { name: 'Train', exact: true }).click();
+      await page.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 120_000 });
+      const labVal = await page.evaluate(() =>
+        (window as unknown as { aelabLab: { lossRows: { split: string; metric: string; value: number }[] } }).aelabLab.lossRows
+          .filter((r) => r.split === 'validation' && r.metric === 'loss')
+          .map((r) => r.value),
+      );
+      expect(labVal.length).toBe(2);
+      // same data split and order, same seed, same kernels (deterministic across thread counts)
+      expect(labVal).toEqual(cliVal);
+      expect(log.errors).toEqual([]);
+      await page.close();
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it('pauses, resumes and stops', async () => {
@@ -223,7 +253,7 @@ describe('the lab in Chromium', () => {
     await page.locator('#kind').selectOption('ae');
     await page.getByRole('button', { name: 'Train', exact: true }).click();
     await page.waitForFunction(() => /step \d{2}/.test(document.getElementById('progress-text')?.textContent ?? ''), null, { timeout: 60_000 });
-    expect(await page.locator('#run-info').textContent()).toMatch(/fashion-mnist .*60000 train, 10000 test/);
+    expect(await page.locator('#run-info').textContent()).toMatch(/fashion-mnist .*54000 train, 6000 validation, 10000 test images/);
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
     await page.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 30_000 });
     await page.locator('#latent').scrollIntoViewIfNeeded();

@@ -314,11 +314,7 @@ function drawPending(): void {
   const jobs: (() => void)[] = [];
   if (s.recon) jobs.push(() => drawRecon(s.recon!));
   jobs.push(() => drawCurves(ui.loss, lossRows, { width: LOSS_WIDTH, panelHeight: 90, titles: { ...models.PART_LABELS } }));
-  if (s.latent)
-    jobs.push(() => {
-      lastLatent = s.latent;
-      drawLatent();
-    });
+  if (s.latent) jobs.push(drawLatent);
   const next = (): void => {
     const job = jobs.shift();
     if (!job) {
@@ -385,7 +381,7 @@ worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
     case 'run':
       classNames = m.classNames;
       latentDim = m.latentDim;
-      ui.runInfo.textContent = `${m.kind} on ${m.dataSource}`;
+      ui.runInfo.textContent = `${m.kind} on ${m.dataSource}: ${m.trainSize} train, ${m.valSize} validation, ${m.testSize} test images`;
       ui.latentNote.textContent =
         m.latentDim === null
           ? 'a classifier has no latent space'
@@ -402,6 +398,8 @@ worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
       return;
     case 'snapshot':
       lossRows.push(...m.loss);
+      // the data is current at once (the figures read it); only the drawing waits for a frame
+      if (m.latent) lastLatent = m.latent;
       pending = { ...m, latent: m.latent ?? pending?.latent ?? null, recon: m.recon ?? pending?.recon ?? null };
       requestAnimationFrame(drawPending);
       return;

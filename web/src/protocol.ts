@@ -54,7 +54,7 @@ export type FromWorker =
       samplesPerSec: number;
       etaSec: number;
     }
-  | { type: 'run'; kind: LabKind; latentDim: number | null; classNames: string[]; dataSource: string; trainSize: number; testSize: number; needsLabels: boolean }
+  | { type: 'run'; kind: LabKind; latentDim: number | null; classNames: string[]; dataSource: string; trainSize: number; valSize: number; testSize: number; needsLabels: boolean }
   | Snapshot
   | { type: 'decoded'; id: number; pixels: Float32Array; h: number; w: number }
   | { type: 'error'; message: string };

