@@ -24,7 +24,10 @@ for (const split of ['train', 'test']) {
   writeFileSync(join(out, `${split}-images-idx3-ubyte.gz`), gzipSync(images, { level: 9 }));
   writeFileSync(join(out, `${split}-labels-idx1-ubyte.gz`), gzipSync(labels, { level: 9 }));
 }
-const r = spawnSync(vite, ['build', '--config', join(root, 'web', 'vite.config.ts'), '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+const r = spawnSync(vite, ['build', '--config', join(root, 'web', 'vite.config.ts'), '--logLevel', 'warn'], {
+  cwd: root,
+  stdio: 'inherit',
+});
 if (r.status !== 0) {
   console.error(`build-web: vite build failed (exit ${r.status})`);
   process.exit(r.status ?? 1);

@@ -77,7 +77,14 @@ beforeAll(async () => {
   url = await startLab();
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   console.log(`screenshots: ${SHOTS}`);
 });
@@ -96,8 +103,10 @@ describe('the lab in Chromium', () => {
     expect(engine).toMatch(/engine: wasm/);
     expect(await page.locator('#engine').getAttribute('data-threads')).toBe(String(cores));
     // every control has an accessible name
-    for (const name of ['Data', 'Model', 'Epochs', 'Batch size', 'Learning rate', 'Optimizer', 'Seed']) await expect(page.getByLabel(name, { exact: true }).count()).resolves.toBe(1);
-    for (const name of ['Train', 'Pause', 'Resume', 'Stop', 'Reset']) await expect(page.getByRole('button', { name, exact: true }).count()).resolves.toBe(1);
+    for (const name of ['Data', 'Model', 'Epochs', 'Batch size', 'Learning rate', 'Optimizer', 'Seed'])
+      await expect(page.getByLabel(name, { exact: true }).count()).resolves.toBe(1);
+    for (const name of ['Train', 'Pause', 'Resume', 'Stop', 'Reset'])
+      await expect(page.getByRole('button', { name, exact: true }).count()).resolves.toBe(1);
     // Fashion-MNIST is offered when the server found it
     const options = await page.locator('#data option').allTextContents();
     expect(options[0]).toMatch(/MNIST \(embedded/);
@@ -178,7 +187,11 @@ describe('the lab in Chromium', () => {
   it('trains what `aelab train` trains: the same settings give the same validation losses', async () => {
     const out = mkdtempSync(join(tmpdir(), 'aelab-lab-e2e-cli-'));
     try {
-      const cli = spawnSync(process.execPath, [join(ROOT, 'bin', 'aelab.js'), 'train', '--model', 'ae', '--epochs', '2', '--seed', '3', '--out', join(out, 'run')], { cwd: ROOT, encoding: 'utf8' });
+      const cli = spawnSync(
+        process.execPath,
+        [join(ROOT, 'bin', 'aelab.js'), 'train', '--model', 'ae', '--epochs', '2', '--seed', '3', '--out', join(out, 'run')],
+        { cwd: ROOT, encoding: 'utf8' },
+      );
       expect(cli.status, cli.stderr).toBe(0);
       const cliVal = readFileSync(join(out, 'run', 'metrics.jsonl'), 'utf8')
         .trim()
@@ -237,7 +250,9 @@ describe('the lab in Chromium', () => {
     await page.waitForFunction(() => document.body.dataset.state === 'idle');
     await page.locator('#lr').fill('0.001');
     await page.getByRole('button', { name: 'Train', exact: true }).click();
-    await page.waitForFunction(() => /step [1-9]/.test(document.getElementById('progress-text')?.textContent ?? ''), null, { timeout: 30_000 });
+    await page.waitForFunction(() => /step [1-9]/.test(document.getElementById('progress-text')?.textContent ?? ''), null, {
+      timeout: 30_000,
+    });
     expect(await page.locator('#error').isHidden()).toBe(true);
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
     await page.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 30_000 });
@@ -252,7 +267,9 @@ describe('the lab in Chromium', () => {
     await page.locator('#data').selectOption('server:fashion-mnist');
     await page.locator('#kind').selectOption('ae');
     await page.getByRole('button', { name: 'Train', exact: true }).click();
-    await page.waitForFunction(() => /step \d{2}/.test(document.getElementById('progress-text')?.textContent ?? ''), null, { timeout: 60_000 });
+    await page.waitForFunction(() => /step \d{2}/.test(document.getElementById('progress-text')?.textContent ?? ''), null, {
+      timeout: 60_000,
+    });
     expect(await page.locator('#run-info').textContent()).toMatch(/fashion-mnist .*54000 train, 6000 validation, 10000 test images/);
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
     await page.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 30_000 });
@@ -262,14 +279,37 @@ describe('the lab in Chromium', () => {
     await page.close();
   });
 
+  it('fits PCA as `aelab train --model pca` does: 32 components, codes and reconstructions shown', async () => {
+    const { page, log } = await openLab();
+    await page.locator('#kind').selectOption('pca');
+    await page.getByRole('button', { name: 'Train', exact: true }).click();
+    await page.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 120_000 });
+    const text = (await page.locator('#progress-text').textContent()) ?? '';
+    expect(text).toMatch(/fitted 32 components .* explained variance (\d+\.\d)% · MSE per pixel: train 0\.0\d+, test 0\.0\d+/);
+    const explained = Number(/explained variance ([\d.]+)%/.exec(text)![1]);
+    expect(explained).toBeGreaterThan(60);
+    expect(explained).toBeLessThan(100);
+    const latent = await page.evaluate(
+      () => (window as unknown as { aelabLab: { latent: { x: Float32Array } | null } }).aelabLab.latent?.x.length,
+    );
+    expect(latent).toBe(2000);
+    expect(await page.locator('#error').isHidden()).toBe(true);
+    await page.locator('#latent').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SHOTS, 'kind-pca.png'), fullPage: true });
+    expect(log.errors).toEqual([]);
+    await page.close();
+  });
+
   it('every model kind takes a few steps without an error', async () => {
     const { page, log } = await openLab();
     const kinds = await page.locator('#kind option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
-    expect(kinds).toEqual(['ae', 'conv-ae', 'sparse-ae', 'dae', 'vae', 'cvae', 'aae', 'mlp', 'cnn']);
-    for (const kind of kinds) {
+    expect(kinds).toEqual(['ae', 'conv-ae', 'sparse-ae', 'dae', 'vae', 'cvae', 'aae', 'mlp', 'cnn', 'pca']);
+    for (const kind of kinds.filter((k) => k !== 'pca')) {
       await page.locator('#kind').selectOption(kind);
       await page.getByRole('button', { name: 'Train', exact: true }).click();
-      await page.waitForFunction(() => /step [3-9]|step \d\d/.test(document.getElementById('progress-text')?.textContent ?? ''), null, { timeout: 60_000 });
+      await page.waitForFunction(() => /step [3-9]|step \d\d/.test(document.getElementById('progress-text')?.textContent ?? ''), null, {
+        timeout: 60_000,
+      });
       await page.getByRole('button', { name: 'Stop', exact: true }).click();
       await page.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 60_000 });
       expect(await page.locator('#error').isHidden(), `${kind}: ${await page.locator('#error').textContent()}`).toBe(true);

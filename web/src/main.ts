@@ -60,7 +60,9 @@ function clearError(): void {
   ui.error.textContent = '';
 }
 window.addEventListener('error', (e) => showError(`lab error: ${e.message}`));
-window.addEventListener('unhandledrejection', (e) => showError(`lab error: ${e.reason instanceof Error ? e.reason.message : String(e.reason)}`));
+window.addEventListener('unhandledrejection', (e) =>
+  showError(`lab error: ${e.reason instanceof Error ? e.reason.message : String(e.reason)}`),
+);
 
 // ---------------------------------------------------------------------------------------------
 // Controls, filled from the library's own lists and defaults.
@@ -75,16 +77,23 @@ const KIND_NAMES: Record<LabKind, string> = {
   aae: 'aae — adversarial AE',
   mlp: 'mlp — MLP classifier',
   cnn: 'cnn — CNN classifier',
+  pca: 'pca — principal components (the linear baseline)',
 };
-for (const k of models.MODEL_KINDS) ui.kind.add(new Option(KIND_NAMES[k] ?? k, k, k === 'vae', k === 'vae'));
-for (const o of optim.OPTIMIZER_NAMES) ui.optimizer.add(new Option(o, o, o === defaultTrainConfig.optimizer, o === defaultTrainConfig.optimizer));
+for (const k of [...models.MODEL_KINDS, 'pca' as const]) ui.kind.add(new Option(KIND_NAMES[k] ?? k, k, k === 'vae', k === 'vae'));
+for (const o of optim.OPTIMIZER_NAMES)
+  ui.optimizer.add(new Option(o, o, o === defaultTrainConfig.optimizer, o === defaultTrainConfig.optimizer));
 ui.epochs.value = String(defaultTrainConfig.epochs);
 ui.batch.value = String(defaultTrainConfig.batchSize);
 ui.lr.value = String(defaultTrainConfig.lr);
 ui.seed.value = String(defaultTrainConfig.seed);
 
 function showConfig(): void {
-  ui.config.textContent = JSON.stringify(defaultConfig(ui.kind.value as LabKind, [1, 28, 28]), null, 1);
+  const kind = ui.kind.value as LabKind;
+  const cfg =
+    kind === 'pca'
+      ? { kind: 'pca', latent: 32, note: 'fitted in closed form; epochs, batch, lr and optimizer do not apply' }
+      : defaultConfig(kind, [1, 28, 28]);
+  ui.config.textContent = JSON.stringify(cfg, null, 1);
 }
 ui.kind.addEventListener('change', showConfig);
 showConfig();
@@ -205,7 +214,13 @@ async function drawFigures(): Promise<void> {
   const figures: Promise<Result>[] = [];
   if (lossRows.length) {
     const rows: viz.LossRow[] = lossRows.map((r) => ({ step: r.step, split: r.split, metric: r.metric, value: r.value }));
-    figures.push(embed(ui.lossFigure, viz.lossCurvesSpec(rows, { x: 'step', width: 420, height: 150, metricTitles: { ...models.PART_LABELS } }), EMBED_OPTS));
+    figures.push(
+      embed(
+        ui.lossFigure,
+        viz.lossCurvesSpec(rows, { x: 'step', width: 420, height: 150, metricTitles: { ...models.PART_LABELS } }),
+        EMBED_OPTS,
+      ),
+    );
   }
   const l = lastLatent;
   if (l) {
@@ -214,7 +229,13 @@ async function drawFigures(): Promise<void> {
     figures.push(
       embed(
         ui.latentFigure,
-        viz.latentScatterSpec(points, { width: 360, height: 300, labelOrder: classNames, xTitle: pcs ? 'PC 1' : 'z₁', yTitle: pcs ? 'PC 2' : 'z₂' }),
+        viz.latentScatterSpec(points, {
+          width: 360,
+          height: 300,
+          labelOrder: classNames,
+          xTitle: pcs ? 'PC 1' : 'z₁',
+          yTitle: pcs ? 'PC 2' : 'z₂',
+        }),
         EMBED_OPTS,
       ),
     );
@@ -370,7 +391,13 @@ worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
         // a task of its own after the last snapshot's frame: Vega compiles and lays out for a while
         requestAnimationFrame(() => {
           drawPending();
-          setTimeout(() => void drawFigures().catch((e: unknown) => showError(`drawing the figures failed: ${e instanceof Error ? e.message : String(e)}`)), 0);
+          setTimeout(
+            () =>
+              void drawFigures().catch((e: unknown) =>
+                showError(`drawing the figures failed: ${e instanceof Error ? e.message : String(e)}`),
+              ),
+            0,
+          );
         });
       if (m.message) {
         progressShown = null;
@@ -385,9 +412,11 @@ worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
       ui.latentNote.textContent =
         m.latentDim === null
           ? 'a classifier has no latent space'
-          : m.latentDim === 2
-            ? `${Math.min(2000, m.testSize)} test codes coloured by label; hover to decode`
-            : `${Math.min(2000, m.testSize)} test codes, top-2 PCA projection of the ${m.latentDim}-D codes`;
+          : m.kind === 'pca'
+            ? `${Math.min(2000, m.testSize)} test images on the first two of ${m.latentDim} principal components`
+            : m.latentDim === 2
+              ? `${Math.min(2000, m.testSize)} test codes coloured by label; hover to decode`
+              : `${Math.min(2000, m.testSize)} test codes, top-2 PCA projection of the ${m.latentDim}-D codes`;
       ui.decodeClassLabel.hidden = !(m.needsLabels && m.latentDim === 2);
       ui.decodedBox.hidden = m.latentDim !== 2;
       ui.decodeClass.replaceChildren(...m.classNames.map((c, i) => new Option(c, String(i))));
@@ -420,4 +449,14 @@ worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
 });
 
 // for the end-to-end test and the curious: the last latent codes drawn
-(window as unknown as { aelabLab: unknown }).aelabLab = { get latent() { return lastLatent; }, get lossRows() { return lossRows; }, get latentDim() { return latentDim; } };
+(window as unknown as { aelabLab: unknown }).aelabLab = {
+  get latent() {
+    return lastLatent;
+  },
+  get lossRows() {
+    return lossRows;
+  },
+  get latentDim() {
+    return latentDim;
+  },
+};

@@ -79,7 +79,13 @@ interface Frame {
 }
 
 /** Axes with ticks and grid lines inside the plot box [left, top, w, h]. */
-function axes(g: CanvasRenderingContext2D, box: { left: number; top: number; w: number; h: number }, f: Frame, xTitle: string, yTitle: string): void {
+function axes(
+  g: CanvasRenderingContext2D,
+  box: { left: number; top: number; w: number; h: number },
+  f: Frame,
+  xTitle: string,
+  yTitle: string,
+): void {
   g.strokeStyle = '#ddd';
   g.fillStyle = '#333';
   g.lineWidth = 1;
@@ -109,7 +115,7 @@ function axes(g: CanvasRenderingContext2D, box: { left: number; top: number; w: 
   g.textBaseline = 'bottom';
   g.fillText(xTitle, box.left + box.w / 2, box.top + box.h + 28);
   g.save();
-  g.translate(box.left - 36, box.top + box.h / 2);
+  g.translate(box.left - 44, box.top + box.h / 2);
   g.rotate(-Math.PI / 2);
   g.textBaseline = 'bottom';
   g.fillText(yTitle, 0, 0);
@@ -200,7 +206,13 @@ export function drawScatter(
   }
   g.restore();
   const labels = [...byLabel.keys()].sort((a, b) => a - b);
-  legend(g, box.left + box.w + 12, box.top + 6, 'label', labels.map((k) => ({ label: opts.classNames[k] ?? String(k), color: colour(k) })));
+  legend(
+    g,
+    box.left + box.w + 12,
+    box.top + 6,
+    'label',
+    labels.map((k) => ({ label: opts.classNames[k] ?? String(k), color: colour(k) })),
+  );
   return f;
 }
 
@@ -214,7 +226,11 @@ export interface CurvePoint {
 const SPLIT_COLOURS: Record<string, string> = { train: CATEGORY10[0]!, validation: CATEGORY10[1]! };
 
 /** Loss curves: one panel per metric (loss first), train and validation lines. */
-export function drawCurves(canvas: HTMLCanvasElement, rows: readonly CurvePoint[], opts: { width: number; panelHeight: number; titles?: Record<string, string> }): void {
+export function drawCurves(
+  canvas: HTMLCanvasElement,
+  rows: readonly CurvePoint[],
+  opts: { width: number; panelHeight: number; titles?: Record<string, string> },
+): void {
   const metrics = [...new Set(rows.map((r) => r.metric))].sort((a, b) => (a === 'loss' ? -1 : b === 'loss' ? 1 : 0));
   const panelH = opts.panelHeight;
   const height = Math.max(1, metrics.length) * (panelH + 44) + 4;
@@ -222,11 +238,14 @@ export function drawCurves(canvas: HTMLCanvasElement, rows: readonly CurvePoint[
   if (!g) return;
   const [s0, s1] = extent(rows.map((r) => r.step));
   metrics.forEach((m, i) => {
-    const box = { left: 56, top: 6 + i * (panelH + 44), w: opts.width - 56 - 90, h: panelH };
+    const box = { left: 64, top: 6 + i * (panelH + 44), w: opts.width - 64 - 90, h: panelH };
     const mine = rows.filter((r) => r.metric === m);
     const [v0, v1] = extent(mine.map((r) => r.value));
     const pad = (v1 - v0) * 0.05 || Math.abs(v0) * 0.05 || 0.5;
-    const f: Frame = { x: linearScale(Math.min(0, s0), s1, box.left, box.left + box.w), y: linearScale(v0 - pad, v1 + pad, box.top + box.h, box.top, 4) };
+    const f: Frame = {
+      x: linearScale(Math.min(0, s0), s1, box.left, box.left + box.w),
+      y: linearScale(v0 - pad, v1 + pad, box.top + box.h, box.top, 4),
+    };
     axes(g, box, f, 'step', opts.titles?.[m] ?? m);
     for (const split of ['train', 'validation'] as const) {
       const pts = mine.filter((r) => r.split === split).sort((a, b) => a.step - b.step);
@@ -243,6 +262,13 @@ export function drawCurves(canvas: HTMLCanvasElement, rows: readonly CurvePoint[
           g.fill();
         }
     }
-    if (i === 0) legend(g, box.left + box.w + 12, box.top + 6, 'split', ['train', 'validation'].map((s) => ({ label: s, color: SPLIT_COLOURS[s]! })));
+    if (i === 0)
+      legend(
+        g,
+        box.left + box.w + 12,
+        box.top + 6,
+        'split',
+        ['train', 'validation'].map((s) => ({ label: s, color: SPLIT_COLOURS[s]! })),
+      );
   });
 }

@@ -1,7 +1,8 @@
 /** Messages between the lab page and its training worker (worker.ts). */
 import type { models, TrainConfig } from 'aelab/browser';
 
-export type LabKind = models.ModelKind;
+/** Every kind `aelab train --model` takes: the network family, and PCA (fitted, not trained). */
+export type LabKind = models.ModelKind | 'pca';
 
 /** Where the data comes from: the embedded MNIST digits, or a dataset listed in /data/index.json. */
 export type DataChoice = { source: 'embedded' } | { source: 'server'; name: string };
@@ -54,7 +55,17 @@ export type FromWorker =
       samplesPerSec: number;
       etaSec: number;
     }
-  | { type: 'run'; kind: LabKind; latentDim: number | null; classNames: string[]; dataSource: string; trainSize: number; valSize: number; testSize: number; needsLabels: boolean }
+  | {
+      type: 'run';
+      kind: LabKind;
+      latentDim: number | null;
+      classNames: string[];
+      dataSource: string;
+      trainSize: number;
+      valSize: number;
+      testSize: number;
+      needsLabels: boolean;
+    }
   | Snapshot
   | { type: 'decoded'; id: number; pixels: Float32Array; h: number; w: number }
   | { type: 'error'; message: string };

@@ -67,7 +67,6 @@ let state: RunState = 'idle';
 let resumeWaiter: (() => void) | null = null;
 let pauseRequested = false;
 
-
 function setState(s: RunState, message?: string): void {
   state = s;
   post({ type: 'state', state: s, ...(message !== undefined && { message }) });
@@ -119,18 +118,29 @@ async function loadData(choice: DataChoice, base: string): Promise<{ train: data
   if (!res.ok) throw new Error(`data/index.json: HTTP ${res.status}`);
   const index = (await res.json()) as { datasets: IndexEntry[] };
   const entry = index.datasets.find((d) => d.name === choice.name);
-  if (!entry) throw new Error(`dataset '${choice.name}' is not in data/index.json (listed: ${index.datasets.map((d) => d.name).join(', ') || 'none'})`);
+  if (!entry)
+    throw new Error(
+      `dataset '${choice.name}' is not in data/index.json (listed: ${index.datasets.map((d) => d.name).join(', ') || 'none'})`,
+    );
   if (entry.kind !== 'idx') throw new Error(`dataset '${entry.name}': kind '${entry.kind}' is not loadable in the lab yet (only IDX)`);
   const byRole = (role: string) => entry.files.find((f) => f.role === role);
   const load = async (split: 'train' | 'test') => {
     const img = byRole(`${split}-images`);
     if (!img) return null;
     const lab = byRole(`${split}-labels`);
-    const [i, l] = await Promise.all([fetchIdx(new URL(img.url, base).href), lab ? fetchIdx(new URL(lab.url, base).href) : Promise.resolve(null)]);
-    return data.datasetFromIdx(entry.name, i, l, { classNames: entry.classNames ?? [], source: entry.source ?? entry.name, imagesFile: img.path });
+    const [i, l] = await Promise.all([
+      fetchIdx(new URL(img.url, base).href),
+      lab ? fetchIdx(new URL(lab.url, base).href) : Promise.resolve(null),
+    ]);
+    return data.datasetFromIdx(entry.name, i, l, {
+      classNames: entry.classNames ?? [],
+      source: entry.source ?? entry.name,
+      imagesFile: img.path,
+    });
   };
   const [train, test] = await Promise.all([load('train'), load('test')]);
-  if (!train || !test) throw new Error(`dataset '${entry.name}': the lab needs both train and test images (roles train-images and test-images)`);
+  if (!train || !test)
+    throw new Error(`dataset '${entry.name}': the lab needs both train and test images (roles train-images and test-images)`);
   return { train, test, source: `${entry.name} (${entry.source ?? 'server'})` };
 }
 
@@ -169,7 +179,8 @@ function inEval<T>(model: models.FamilyModel, fn: () => T): T {
 function snapshot(r: Run): void {
   const { model, test } = r;
   if (r.count > 0) {
-    for (const [k, v] of Object.entries(r.sums)) r.pendingLoss.push({ step: r.trainer.step, split: 'train', metric: k, value: v / r.count });
+    for (const [k, v] of Object.entries(r.sums))
+      r.pendingLoss.push({ step: r.trainer.step, split: 'train', metric: k, value: v / r.count });
   }
   r.sums = {};
   r.count = 0;
@@ -211,8 +222,77 @@ function snapshot(r: Run): void {
   r.lastSnapshot = performance.now();
 }
 
+/** `aelab train --model pca`'s default number of components (--latent). */
+const PCA_COMPONENTS = 32;
+
+/**
+ * PCA, as `aelab train --model pca`: fitted in closed form on the train split (no validation
+ * split, no epochs); its codes and reconstructions are shown like an autoencoder's.
+ */
+async function startPca(req: StartRequest & { base: string }): Promise<void> {
+  setState('loading', 'loading data…');
+  const { train, test, source } = await loadData(req.data, req.base);
+  const d = train.channels * train.height * train.width;
+  const k = Math.min(PCA_COMPONENTS, d);
+  post({
+    type: 'run',
+    kind: 'pca',
+    latentDim: k,
+    classNames: train.classNames ?? [],
+    dataSource: source,
+    trainSize: train.n,
+    valSize: 0,
+    testSize: test.n,
+    needsLabels: false,
+  });
+  setState('training', `fitting ${k} principal components to ${train.n} images…`);
+  const t0 = performance.now();
+  const pca = PCA.fit(train.images, train.n, d, k);
+  const secs = (performance.now() - t0) / 1000;
+  const hw = test.height * test.width;
+  const reconIdx = pickRecon(test);
+  const x = new Float32Array(reconIdx.length * d);
+  reconIdx.forEach((i, j) => x.set(test.images.subarray(i * d, (i + 1) * d), j * d));
+  const r = pca.inverseTransform(pca.transform(x, reconIdx.length), reconIdx.length);
+  const n = reconIdx.length;
+  const inputs = new Float32Array(n * hw);
+  const outputs = new Float32Array(n * hw);
+  for (let j = 0; j < n; j++) {
+    inputs.set(x.subarray(j * d, j * d + hw), j * hw);
+    outputs.set(r.subarray(j * d, j * d + hw), j * hw);
+  }
+  // the first two components are the top-2 projection the autoencoders' PCA view shows
+  const m = Math.min(LATENT_POINTS, test.n);
+  const codes = pca.transform(test.images.subarray(0, m * d), m);
+  const lx = new Float32Array(m);
+  const ly = new Float32Array(m);
+  for (let i = 0; i < m; i++) {
+    lx[i] = codes[i * k]!;
+    ly[i] = codes[i * k + 1]!;
+  }
+  const trainMse = pca.meanReconstructionError(train.images, train.n);
+  const testMse = pca.meanReconstructionError(test.images, test.n);
+  const labels = test.labels ? test.labels.slice(0, m) : new Int32Array(m);
+  post(
+    {
+      type: 'snapshot',
+      // nothing to plot over steps: the train and test errors are in the final message
+      loss: [],
+      recon: { inputs, outputs, n, h: test.height, w: test.width },
+      latent: { x: lx, y: ly, labels, dim: k },
+    },
+    [inputs.buffer, outputs.buffer, lx.buffer, ly.buffer, labels.buffer],
+  );
+  const explained = pca.explainedVarianceRatio.reduce((a, b) => a + b, 0);
+  setState(
+    'done',
+    `fitted ${k} components in ${secs.toFixed(1)} s · explained variance ${(100 * explained).toFixed(1)}% · MSE per pixel: train ${trainMse.toFixed(4)}, test ${testMse.toFixed(4)}`,
+  );
+}
+
 async function start(req: StartRequest & { base: string }): Promise<void> {
   await ready;
+  if (req.kind === 'pca') return startPca(req);
   setState('loading', 'loading data…');
   const { train, test, source } = await loadData(req.data, req.base);
   const shape = [train.channels, train.height, train.width];
@@ -259,7 +339,15 @@ async function start(req: StartRequest & { base: string }): Promise<void> {
       const now = performance.now();
       if (now - lastProgress >= PROGRESS_MS || info.step === totalSteps) {
         lastProgress = now;
-        post({ type: 'progress', epoch: info.epoch, epochs: config.epochs, step: info.step, stepsPerEpoch: info.batches, samplesPerSec: info.samplesPerSec, etaSec });
+        post({
+          type: 'progress',
+          epoch: info.epoch,
+          epochs: config.epochs,
+          step: info.step,
+          stepsPerEpoch: info.batches,
+          samplesPerSec: info.samplesPerSec,
+          etaSec,
+        });
       }
       if (performance.now() - r.lastSnapshot >= SNAPSHOT_MS) snapshot(r);
       if (pauseRequested) {
@@ -298,7 +386,9 @@ function decode(z: [number, number], label: number, id: number): void {
   if (!r || !models.isAutoencoder(r.model) || r.model.latentDim !== 2) return;
   const model = r.model;
   const { test } = r;
-  const pixels = inEval(model, () => model.decode(tensor(Float32Array.from(z), [1, 2]), model.needsLabels ? Int32Array.of(label) : null).data.slice());
+  const pixels = inEval(model, () =>
+    model.decode(tensor(Float32Array.from(z), [1, 2]), model.needsLabels ? Int32Array.of(label) : null).data.slice(),
+  );
   const hw = test.height * test.width;
   post({ type: 'decoded', id, pixels: pixels.slice(0, hw), h: test.height, w: test.width });
 }
@@ -354,6 +444,12 @@ scope.onmessage = (ev: MessageEvent<ToWorker & { base?: string }>) => {
 const ready: Promise<void> = initBackend()
   .then(({ note }) => {
     const b = getBackend() as { name?: string; threads?: number };
-    post({ type: 'ready', backend: b.name ?? 'unknown', threads: b.threads ?? 1, isolated: scope.crossOriginIsolated, ...(note !== undefined && { note }) });
+    post({
+      type: 'ready',
+      backend: b.name ?? 'unknown',
+      threads: b.threads ?? 1,
+      isolated: scope.crossOriginIsolated,
+      ...(note !== undefined && { note }),
+    });
   })
   .catch((e: unknown) => post({ type: 'error', message: `engine: ${errorText(e)}` }));
