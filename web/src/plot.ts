@@ -115,9 +115,10 @@ function axes(
   g.textBaseline = 'bottom';
   g.fillText(xTitle, box.left + box.w / 2, box.top + box.h + 28);
   g.save();
-  g.translate(box.left - 44, box.top + box.h / 2);
+  // at the canvas's left edge, clear of the tick labels
+  g.translate(10, box.top + box.h / 2);
   g.rotate(-Math.PI / 2);
-  g.textBaseline = 'bottom';
+  g.textBaseline = 'middle';
   g.fillText(yTitle, 0, 0);
   g.restore();
 }
