@@ -114,6 +114,19 @@ describe('the lab in Chromium', () => {
     await page.close();
   });
 
+  it("fits a phone's width: nothing wider than the page after a run", async () => {
+    const { page, log } = await openLab();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('#epochs').fill('1');
+    await page.getByRole('button', { name: 'Train', exact: true }).click();
+    await page.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 60_000 });
+    await expect.poll(() => page.locator('#loss-figure svg').count(), { timeout: 20_000 }).toBe(1);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(SHOTS, 'phone.png'), fullPage: true });
+    expect(log.errors).toEqual([]);
+    await page.close();
+  });
+
   it('trains the default VAE live: loss falls, the scatter fills, a hover decodes; no long task on the page', async () => {
     const { page, log } = await openLab();
     expect(await page.locator('#kind').inputValue()).toBe('vae');

@@ -183,6 +183,12 @@ let figureViews: Result[] = [];
 const LOSS_WIDTH = 520;
 const LATENT_SIZE = { width: 460, height: 360 };
 
+/** A chart's width: its preferred one, or its section's when that is narrower (a phone). */
+function fitWidth(el: HTMLElement, preferred: number): number {
+  const avail = el.parentElement?.clientWidth ?? preferred;
+  return Math.max(260, Math.min(preferred, avail - 4));
+}
+
 function clearCanvas(c: HTMLCanvasElement): void {
   c.getContext('2d')?.clearRect(0, 0, c.width, c.height);
 }
@@ -284,8 +290,10 @@ function drawLatent(): void {
   const l = lastLatent;
   if (!l) return;
   const pcs = l.dim > 2;
+  const width = fitWidth(ui.latent, LATENT_SIZE.width);
   latentFrame = drawScatter(ui.latent, l, {
-    ...LATENT_SIZE,
+    width,
+    height: Math.round((width * LATENT_SIZE.height) / LATENT_SIZE.width),
     classNames,
     xTitle: pcs ? 'PC 1' : 'z₁',
     yTitle: pcs ? 'PC 2' : 'z₂',
@@ -313,12 +321,12 @@ ui.latent.addEventListener('mousemove', (ev: MouseEvent) => {
   const rect = ui.latent.getBoundingClientRect();
   const px = ev.clientX - rect.left;
   const py = ev.clientY - rect.top;
-  const [x0, x1] = [latentFrame.x.invert(px), latentFrame.y.invert(py)];
-  const xr = [latentFrame.x.invert(48), latentFrame.x.invert(LATENT_SIZE.width - 90)];
-  if (x0 < Math.min(xr[0]!, xr[1]!) || x0 > Math.max(xr[0]!, xr[1]!)) return;
-  marker = [x0, x1];
+  const { box } = latentFrame;
+  if (px < box.left || px > box.left + box.w || py < box.top || py > box.top + box.h) return;
+  const z: [number, number] = [latentFrame.x.invert(px), latentFrame.y.invert(py)];
+  marker = z;
   drawLatent();
-  requestDecode([x0, x1]);
+  requestDecode(z);
 });
 
 /**
@@ -334,7 +342,9 @@ function drawPending(): void {
   drawing = true;
   const jobs: (() => void)[] = [];
   if (s.recon) jobs.push(() => drawRecon(s.recon!));
-  jobs.push(() => drawCurves(ui.loss, lossRows, { width: LOSS_WIDTH, panelHeight: 90, titles: { ...models.PART_LABELS } }));
+  jobs.push(() =>
+    drawCurves(ui.loss, lossRows, { width: fitWidth(ui.loss, LOSS_WIDTH), panelHeight: 90, titles: { ...models.PART_LABELS } }),
+  );
   if (s.latent) jobs.push(drawLatent);
   const next = (): void => {
     const job = jobs.shift();

@@ -78,6 +78,11 @@ interface Frame {
   y: LinearScale;
 }
 
+/** A chart's frame and its plot box in CSS pixels of the canvas. */
+export interface PlotFrame extends Frame {
+  box: { left: number; top: number; w: number; h: number };
+}
+
 /** Axes with ticks and grid lines inside the plot box [left, top, w, h]. */
 function axes(
   g: CanvasRenderingContext2D,
@@ -154,15 +159,16 @@ export function drawScatter(
   canvas: HTMLCanvasElement,
   d: ScatterData,
   opts: { width: number; height: number; classNames: readonly string[]; xTitle: string; yTitle: string; marker?: [number, number] | null },
-): Frame {
+): PlotFrame {
   const box = { left: 48, top: 8, w: opts.width - 48 - 90, h: opts.height - 8 - 36 };
   const [x0, x1] = extent(d.x);
   const [y0, y1] = extent(d.y);
   const padX = (x1 - x0) * 0.04 || 0.5;
   const padY = (y1 - y0) * 0.04 || 0.5;
-  const f: Frame = {
+  const f: PlotFrame = {
     x: linearScale(x0 - padX, x1 + padX, box.left, box.left + box.w),
     y: linearScale(y0 - padY, y1 + padY, box.top + box.h, box.top),
+    box,
   };
   const g = prepare(canvas, opts.width, opts.height);
   if (!g) return f;
