@@ -29,3 +29,5 @@ if (existsSync(wasmBuild)) run(process.execPath, [wasmBuild]);
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 // Declaration maps let an editor's "go to definition" land in the shipped src/*.ts, not in a .d.ts.
 run(bin('tsc'), ['-p', 'tsconfig.json', '--declarationMap']);
+// The web lab (web/dist, shipped in the package): it needs dist/ for the embedded digits.
+run(process.execPath, [join(root, 'tools', 'build-web.mjs')]);

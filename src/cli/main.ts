@@ -10,6 +10,7 @@ import type { ModelKind } from '../models/types.js';
 import { OPTIMIZER_NAMES } from '../optim/factory.js';
 import { initBackend, setBackend } from '../kernels/registry.js';
 import { ANOMALY_KINDS, cmdAnomaly, cmdEncode, cmdEval, cmdReconstruct, cmdSample, cmdSummary } from './commands.js';
+import { collect, portOpt, runLab, type LabFlags } from './lab.js';
 import { runPca } from './pca.js';
 import { formatError, UserError } from './errors.js';
 import { classesOpt, intOpt, listOpt, numOpt } from './options.js';
@@ -232,6 +233,23 @@ export function buildProgram(): Command {
     .action(async (o) => {
       await prepareBackend({ ...o, quiet: true });
       await cmdSummary(o);
+    });
+
+  program
+    .command('lab')
+    .description('serve the web lab (and the datasets it may load) on http://127.0.0.1:5173 until Ctrl-C')
+    .option('--port <n>', 'port to try first; the next free one is used when it is taken (0: any free port)', portOpt, 5173)
+    .option('--strict-port', 'fail when --port is taken instead of trying the next ports')
+    .option('--host <address>', 'address to listen on; anything but loopback exposes the lab to the network (warns)', '127.0.0.1')
+    .option('--open', 'open the lab in the desktop browser')
+    .addOption(
+      new Option('--data <spec>', "a dataset the lab may load: 'fashion-mnist', 'mnist' (IDX files in the cache) or a path (IDX folder, CSV, PNG folder); repeatable")
+        .argParser(collect)
+        .default([], 'Fashion-MNIST when installed'),
+    )
+    .option('--root <dir>', 'serve a lab built elsewhere (a folder with index.html) instead of the installed one')
+    .action(async (o: LabFlags) => {
+      actionExitCode = await runLab(o);
     });
 
   for (const c of program.commands) configureMessages(c, c.name());

@@ -390,6 +390,31 @@ function fashionHelp(looked: string[], split: Split, baseUrl: string): string {
 }
 
 /**
+ * The folder holding Fashion-MNIST's official files for `options.split`, searched as
+ * loadFashionMnist does (user folder `root`, Debian's folder, the cache) without reading them,
+ * or null when none has them. A `root` without the files throws, naming what it lacks.
+ */
+export function locateFashionMnist(options: LoadOptions = {}): { dir: string; label: string } | null {
+  const split = checkSplit(options.split ?? 'train');
+  if (options.root) {
+    const root = resolve(options.root);
+    if (!hasSplits(root, split)) {
+      const baseUrl = withSlash(options.baseUrl ?? FASHION_MNIST_URL);
+      throw new DatasetNotFoundError(
+        `Fashion-MNIST not found in ${root}: expected ${missingFilesMessage(root, split)}.\n` + fashionHelp([root], split, baseUrl),
+        { file: root },
+      );
+    }
+    return { dir: root, label: 'user folder' };
+  }
+  const system = options.systemDir ?? FASHION_MNIST_SYSTEM_DIR;
+  if (hasSplits(system, split)) return { dir: system, label: 'Debian package dataset-fashion-mnist' };
+  const cache = join(cacheDirOf(options), 'fashion-mnist');
+  if (hasSplits(cache, split)) return { dir: cache, label: 'cache' };
+  return null;
+}
+
+/**
  * Fashion-MNIST from, in order: the user folder `root` (required to hold the files when given),
  * Debian's /usr/share/datasets/fashion-mnist, the cache folder's fashion-mnist/, or — with
  * `download: true` — the official files fetched into the cache after their checksums match.
@@ -403,22 +428,11 @@ export async function loadFashionMnist(options: LoadOptions = {}): Promise<Image
     return ds;
   };
   const baseUrl = withSlash(options.baseUrl ?? FASHION_MNIST_URL);
-  if (options.root) {
-    const root = resolve(options.root);
-    if (!hasSplits(root, split)) {
-      throw new DatasetNotFoundError(
-        `Fashion-MNIST not found in ${root}: expected ${missingFilesMessage(root, split)}.\n` + fashionHelp([root], split, baseUrl),
-        { file: root },
-      );
-    }
-    return load(root, 'user folder');
-  }
-  const system = options.systemDir ?? FASHION_MNIST_SYSTEM_DIR;
-  if (hasSplits(system, split)) return load(system, 'Debian package dataset-fashion-mnist');
+  const found = locateFashionMnist(options);
+  if (found) return load(found.dir, found.label);
   const cache = join(cacheDirOf(options), 'fashion-mnist');
-  if (hasSplits(cache, split)) return load(cache, 'cache');
   const looked = [
-    `${system} (Debian package dataset-fashion-mnist)`,
+    `${options.systemDir ?? FASHION_MNIST_SYSTEM_DIR} (Debian package dataset-fashion-mnist)`,
     `${cache} (cache folder; set AELAB_CACHE to move it)`,
   ];
   if (!options.download) throw new DatasetNotFoundError(fashionHelp(looked, split, baseUrl));

@@ -15,6 +15,7 @@ import {
   loadDataset,
   loadEmbeddedMnist,
   loadFashionMnist,
+  locateFashionMnist,
   loadIdxFolder,
   loadMnist,
   loadPngFolder,
@@ -174,6 +175,22 @@ describe('Fashion-MNIST', () => {
     expect(ds.n).toBe(25);
     expect(ds.source).toContain('cache');
     expect(ds.classNames).toEqual(FASHION_MNIST_CLASSES);
+  });
+
+  it('locateFashionMnist finds the folder as loadFashionMnist searches, without loading it', () => {
+    const cacheDir = tmp();
+    const systemDir = tmp();
+    expect(locateFashionMnist({ cacheDir, systemDir })).toBeNull();
+    writeFakeMnist(join(cacheDir, 'fashion-mnist'), 4, 2);
+    expect(locateFashionMnist({ cacheDir, systemDir, split: 'all' })).toEqual({ dir: join(cacheDir, 'fashion-mnist'), label: 'cache' });
+    // Debian's folder comes before the cache
+    writeFakeMnist(systemDir, 4, 2);
+    expect(locateFashionMnist({ cacheDir, systemDir })).toEqual({ dir: systemDir, label: 'Debian package dataset-fashion-mnist' });
+    // a user folder must hold the files: no fallback
+    const user = tmp();
+    expect(caught(() => locateFashionMnist({ root: user, cacheDir, systemDir })).message).toContain(`Fashion-MNIST not found in ${user}`);
+    writeFakeMnist(user, 4, 2);
+    expect(locateFashionMnist({ root: user, cacheDir, systemDir })).toEqual({ dir: user, label: 'user folder' });
   });
 
   it('AELAB_CACHE sets the cache folder', async () => {

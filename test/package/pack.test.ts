@@ -3,7 +3,7 @@
  * Runs once (js project): it exercises packaging, not a backend. Packs the current dist/ without
  * rebuilding it (--ignore-scripts), so it never rewrites dist/ under the other test files.
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -161,6 +161,41 @@ describe.skipIf(process.env.AELAB_BACKEND === 'wasm')('the packed package, insta
     const r = run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], dir);
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
+  });
+
+  it('ships the built lab (web/dist), and the installed `aelab lab` serves it with its scripts and the embedded digits', async () => {
+    const lab = join(pkgDir, 'web', 'dist');
+    expect(existsSync(join(lab, 'index.html')), 'web/dist/index.html in the package').toBe(true);
+    for (const f of ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 'test-images-idx3-ubyte.gz', 'test-labels-idx1-ubyte.gz'])
+      expect(existsSync(join(lab, 'embedded', 'mnist', f)), f).toBe(true);
+    // the lab's sources and build config stay out of the package
+    expect(existsSync(join(pkgDir, 'web', 'src'))).toBe(false);
+    const server = spawn(process.execPath, [join(pkgDir, 'bin', 'aelab.js'), 'lab', '--port', '0'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((ok, fail) => {
+        let out = '';
+        const timer = setTimeout(() => fail(new Error(`aelab lab printed no URL:\n${out}`)), 20_000);
+        const onData = (b: Buffer) => {
+          out += b.toString();
+          const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            ok(m[0]);
+          }
+        };
+        server.stdout.on('data', onData);
+        server.stderr.on('data', onData);
+      });
+      const html = await (await fetch(url)).text();
+      const scripts = [...html.matchAll(/src="\.\/(assets\/[^"]+\.js)"/g)].map((m) => m[1]!);
+      expect(scripts.length).toBeGreaterThan(0);
+      for (const s of scripts) expect((await fetch(new URL(s, url))).status, s).toBe(200);
+      const digits = await fetch(new URL('embedded/mnist/test-labels-idx1-ubyte.gz', url));
+      expect(digits.status).toBe(200);
+      expect(new Uint8Array(await digits.arrayBuffer()).subarray(0, 2)).toEqual(Uint8Array.of(0x1f, 0x8b));
+    } finally {
+      server.kill('SIGINT');
+    }
   });
 
   it("require('aelab') throws one clear error that says to use import()", () => {
